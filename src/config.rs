@@ -1,0 +1,422 @@
+//! The line config: one directive per line, `#` comments, indentation
+//! cosmetic, `instance NAME` starts a block that runs to the next one.
+//!
+//! Parsing is two steps so other front ends can share the second: text
+//! becomes [`Directive`]s (key, value, line), and directives become a
+//! validated [`Config`] that keeps the line of everything a later check (an
+//! interface missing at start) may need to blame.
+
+use core::fmt;
+use core::net::Ipv4Addr;
+
+use crate::proto::fsm::{Params, PRIORITY_OWNER};
+use crate::proto::wire::{Version, MAX_ADDRESSES, MAX_ADVER_INT_CS};
+
+/// Linux IFNAMSIZ less the terminating NUL.
+const MAX_INTERFACE_NAME: usize = 15;
+const MAX_INSTANCE_NAME: usize = 32;
+const DEFAULT_PRIORITY: u8 = 100;
+const DEFAULT_ADVERT_CS: u16 = 100;
+
+/// A config error, shown as `file:line: message`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: String,
+    pub line: usize,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.file, self.line, self.message)
+    }
+}
+
+/// A virtual address with the prefix it is installed with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Vip {
+    pub address: Ipv4Addr,
+    pub prefix: u8,
+}
+
+impl fmt::Display for Vip {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.address, self.prefix)
+    }
+}
+
+/// One `instance` block, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceConfig {
+    pub name: String,
+    pub line: usize,
+    pub interface: String,
+    pub interface_line: usize,
+    pub vrid: u8,
+    pub priority: u8,
+    pub advert_cs: u16,
+    pub version: Version,
+    pub vips: Vec<Vip>,
+    pub preempt: bool,
+}
+
+impl InstanceConfig {
+    /// Protocol parameters once the interface's primary address is known.
+    pub fn params(&self, primary: Ipv4Addr) -> Params {
+        Params {
+            version: self.version,
+            vrid: self.vrid,
+            priority: self.priority,
+            advert_interval_cs: self.advert_cs,
+            preempt: self.preempt,
+            primary,
+            vips: self.vips.iter().map(|vip| vip.address).collect(),
+        }
+    }
+}
+
+impl fmt::Display for InstanceConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "instance {}: interface {}, vrid {}, version {}, priority {}{}, advert {}ms, preempt {}, vip",
+            self.name,
+            self.interface,
+            self.vrid,
+            self.version.number(),
+            self.priority,
+            if self.priority == PRIORITY_OWNER { " (address owner)" } else { "" },
+            u32::from(self.advert_cs) * 10,
+            if self.preempt { "on" } else { "off" },
+        )?;
+        for vip in &self.vips {
+            write!(f, " {vip}")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Config {
+    pub instances: Vec<InstanceConfig>,
+}
+
+/// One `key value...` line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Directive<'a> {
+    pub line: usize,
+    pub key: &'a str,
+    pub args: Vec<&'a str>,
+}
+
+/// Splits the tiny format into directives.
+pub fn tokenize(text: &str) -> Vec<Directive<'_>> {
+    text.lines()
+        .enumerate()
+        .filter_map(|(index, raw)| {
+            let content = raw.split('#').next().unwrap_or("");
+            let mut words = content.split_whitespace();
+            let key = words.next()?;
+            Some(Directive {
+                line: index + 1,
+                key,
+                args: words.collect(),
+            })
+        })
+        .collect()
+}
+
+/// Parses the tiny format. All errors are reported, in line order.
+pub fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> {
+    build(file, &tokenize(text))
+}
+
+/// Turns directives into a validated config.
+pub fn build(file: &str, directives: &[Directive<'_>]) -> Result<Config, Vec<ConfigError>> {
+    let mut errors = Errors {
+        file,
+        list: Vec::new(),
+    };
+    let mut blocks: Vec<Block> = Vec::new();
+    for directive in directives {
+        if directive.key == "instance" {
+            match directive.args.as_slice() {
+                [name] if valid_name(name) => blocks.push(Block::new(name, directive.line)),
+                [_] => errors.at(
+                    directive.line,
+                    format!("instance name must be 1..{MAX_INSTANCE_NAME} of A-Z a-z 0-9 _ - ."),
+                ),
+                _ => errors.at(directive.line, "expected: instance NAME".into()),
+            }
+            continue;
+        }
+        match blocks.last_mut() {
+            Some(block) => block.apply(directive, &mut errors),
+            None => errors.at(
+                directive.line,
+                format!("'{}' outside an instance block", directive.key),
+            ),
+        }
+    }
+    let mut instances: Vec<InstanceConfig> = Vec::new();
+    for block in blocks {
+        if let Some(instance) = block.finish(&mut errors) {
+            if let Some(other) = instances.iter().find(|i| i.name == instance.name) {
+                errors.at(
+                    instance.line,
+                    format!("instance '{}' already defined at line {}", instance.name, other.line),
+                );
+            } else if let Some(other) = instances
+                .iter()
+                .find(|i| i.interface == instance.interface && i.vrid == instance.vrid)
+            {
+                errors.at(
+                    instance.line,
+                    format!(
+                        "vrid {} on {} (IPv4) is already used by instance '{}' at line {}",
+                        instance.vrid, instance.interface, other.name, other.line
+                    ),
+                );
+            } else {
+                instances.push(instance);
+            }
+        }
+    }
+    if instances.is_empty() && errors.list.is_empty() {
+        errors.at(1, "no instance defined".into());
+    }
+    if errors.list.is_empty() {
+        Ok(Config { instances })
+    } else {
+        errors.list.sort_by_key(|e| e.line);
+        Err(errors.list)
+    }
+}
+
+struct Errors<'a> {
+    file: &'a str,
+    list: Vec<ConfigError>,
+}
+
+impl Errors<'_> {
+    fn at(&mut self, line: usize, message: String) {
+        self.list.push(ConfigError {
+            file: self.file.to_string(),
+            line,
+            message,
+        });
+    }
+}
+
+/// A value and the line it came from.
+type At<T> = Option<(T, usize)>;
+
+/// An instance block while its directives are read.
+struct Block {
+    name: String,
+    line: usize,
+    interface: At<String>,
+    vrid: At<u8>,
+    priority: At<u8>,
+    advert_ms: At<u32>,
+    version: At<Version>,
+    vips: Vec<(Vip, usize)>,
+    preempt: At<bool>,
+}
+
+impl Block {
+    fn new(name: &str, line: usize) -> Block {
+        Block {
+            name: name.to_string(),
+            line,
+            interface: None,
+            vrid: None,
+            priority: None,
+            advert_ms: None,
+            version: None,
+            vips: Vec::new(),
+            preempt: None,
+        }
+    }
+
+    fn apply(&mut self, directive: &Directive<'_>, errors: &mut Errors<'_>) {
+        let line = directive.line;
+        let key = directive.key;
+        let value = match directive.args.as_slice() {
+            [value] => *value,
+            [] => return errors.at(line, format!("'{key}' needs a value")),
+            _ => return errors.at(line, format!("'{key}' takes one value")),
+        };
+        let result = match key {
+            "interface" => parse_interface(value).map(|v| set(&mut self.interface, v, line)),
+            "vrid" => parse_int(value, 1, 255, "vrid").map(|v| set(&mut self.vrid, v as u8, line)),
+            "priority" => parse_int(value, 1, 255, "priority")
+                .map(|v| set(&mut self.priority, v as u8, line)),
+            "advert" => parse_duration_ms(value).map(|v| set(&mut self.advert_ms, v, line)),
+            "version" => match value {
+                "2" => Ok(set(&mut self.version, Version::V2, line)),
+                "3" => Ok(set(&mut self.version, Version::V3, line)),
+                _ => Err(format!("version must be 2 or 3, not '{value}'")),
+            },
+            "vip" => parse_vip(value).map(|vip| {
+                if self.vips.iter().any(|(v, _)| v.address == vip.address) {
+                    false
+                } else {
+                    self.vips.push((vip, line));
+                    true
+                }
+            }),
+            "preempt" => match value {
+                "on" => Ok(set(&mut self.preempt, true, line)),
+                "off" => Ok(set(&mut self.preempt, false, line)),
+                _ => Err(format!("preempt must be on or off, not '{value}'")),
+            },
+            _ => Err(format!("unknown key '{key}'")),
+        };
+        match result {
+            Ok(true) => {}
+            Ok(false) if key == "vip" => errors.at(line, format!("vip {value} listed twice")),
+            Ok(false) => errors.at(line, format!("'{key}' given twice in instance '{}'", self.name)),
+            Err(message) => errors.at(line, message),
+        }
+    }
+
+    fn finish(self, errors: &mut Errors<'_>) -> Option<InstanceConfig> {
+        let before = errors.list.len();
+        let Some((interface, interface_line)) = self.interface else {
+            errors.at(self.line, format!("instance '{}' has no interface", self.name));
+            return None;
+        };
+        let Some((vrid, _)) = self.vrid else {
+            errors.at(self.line, format!("instance '{}' has no vrid", self.name));
+            return None;
+        };
+        if self.vips.is_empty() {
+            errors.at(self.line, format!("instance '{}' has no vip", self.name));
+        }
+        if self.vips.len() > MAX_ADDRESSES {
+            errors.at(self.line, format!("at most {MAX_ADDRESSES} vips per instance"));
+        }
+        let version = self.version.map_or(Version::V3, |(v, _)| v);
+        let advert_cs = match self.advert_ms {
+            None => DEFAULT_ADVERT_CS,
+            Some((ms, line)) => match check_advert(version, ms) {
+                Ok(cs) => cs,
+                Err(message) => {
+                    errors.at(line, message);
+                    DEFAULT_ADVERT_CS
+                }
+            },
+        };
+        if errors.list.len() != before {
+            return None;
+        }
+        Some(InstanceConfig {
+            name: self.name,
+            line: self.line,
+            interface,
+            interface_line,
+            vrid,
+            priority: self.priority.map_or(DEFAULT_PRIORITY, |(p, _)| p),
+            advert_cs,
+            version,
+            vips: self.vips.into_iter().map(|(vip, _)| vip).collect(),
+            preempt: self.preempt.is_none_or(|(p, _)| p),
+        })
+    }
+}
+
+/// Stores a single-valued key; false when it was already set.
+fn set<T>(slot: &mut At<T>, value: T, line: usize) -> bool {
+    if slot.is_some() {
+        return false;
+    }
+    *slot = Some((value, line));
+    true
+}
+
+fn valid_name(name: &str) -> bool {
+    (1..=MAX_INSTANCE_NAME).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
+}
+
+fn parse_interface(value: &str) -> Result<String, String> {
+    if value.len() > MAX_INTERFACE_NAME || value.contains('/') || value == "." || value == ".." {
+        return Err(format!("'{value}' is not a valid interface name"));
+    }
+    Ok(value.to_string())
+}
+
+fn parse_int(value: &str, min: u32, max: u32, what: &str) -> Result<u32, String> {
+    match value.parse::<u32>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(format!("{what} must be {min}..{max}, not '{value}'")),
+    }
+}
+
+/// `100ms`, `1s`: a whole number with a unit.
+fn parse_duration_ms(value: &str) -> Result<u32, String> {
+    let (digits, scale) = if let Some(ms) = value.strip_suffix("ms") {
+        (ms, 1)
+    } else if let Some(s) = value.strip_suffix('s') {
+        (s, 1000)
+    } else {
+        return Err(format!("advert needs a unit, ms or s: '{value}'"));
+    };
+    digits
+        .parse::<u32>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+        .ok_or_else(|| format!("'{value}' is not a whole number of ms or s"))
+}
+
+/// RFC 5798 §5.2.7: v3 intervals are 12-bit centiseconds; RFC 3768 §5.3.7:
+/// v2 intervals are whole seconds in one octet.
+fn check_advert(version: Version, ms: u32) -> Result<u16, String> {
+    match version {
+        Version::V3 => {
+            let max_ms = u32::from(MAX_ADVER_INT_CS) * 10;
+            if ms % 10 != 0 || !(10..=max_ms).contains(&ms) {
+                return Err(format!(
+                    "advert for version 3 must be 10ms..{max_ms}ms in 10 ms steps, not {ms}ms"
+                ));
+            }
+            Ok((ms / 10) as u16)
+        }
+        Version::V2 => {
+            if ms % 1000 != 0 || !(1000..=255_000).contains(&ms) {
+                return Err(format!(
+                    "advert for version 2 must be whole seconds 1s..255s, not {ms}ms"
+                ));
+            }
+            Ok((ms / 10) as u16)
+        }
+    }
+}
+
+fn parse_vip(value: &str) -> Result<Vip, String> {
+    let (address, prefix) = match value.split_once('/') {
+        Some((address, prefix)) => (address, Some(prefix)),
+        None => (value, None),
+    };
+    let address: Ipv4Addr = address
+        .parse()
+        .map_err(|_| format!("'{value}' is not an IPv4 address"))?;
+    let prefix = match prefix {
+        None => 32,
+        Some(p) => match p.parse::<u8>() {
+            Ok(n) if (1..=32).contains(&n) => n,
+            _ => return Err(format!("prefix must be 1..32 in '{value}'")),
+        },
+    };
+    if address.is_unspecified()
+        || address.is_multicast()
+        || address.is_broadcast()
+        || address.is_loopback()
+    {
+        return Err(format!("{address} cannot be a virtual address"));
+    }
+    Ok(Vip { address, prefix })
+}

@@ -1,0 +1,437 @@
+//! The event loop: reads sockets, timers and signals, feeds the protocol
+//! core with `now`, and carries out the actions it returns through `sys`.
+
+use core::net::Ipv4Addr;
+use core::time::Duration;
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
+
+use log::{debug, error, info, warn};
+use rustix::process::Signal;
+
+use crate::config::{Config, ConfigError, InstanceConfig};
+use crate::proto::arp;
+use crate::proto::fsm::{Action, AdvertDrop, Instance, StateKind};
+use crate::proto::time::Instant;
+use crate::proto::wire::{self, Advert, RxError, V2Auth, Version, MULTICAST_GROUP};
+use crate::sys::netlink::{AddressEntry, Netlink};
+use crate::sys::{self, ArpSender, VrrpSocket};
+
+/// A failed address change is tried again after this long.
+const VIP_RETRY: Duration = Duration::from_secs(1);
+/// Large enough for any advert on a 1500-octet link; longer ones are truncated
+/// by the kernel and counted.
+const RECV_BUFFER: usize = 2048;
+
+/// Why the daemon could not start.
+#[derive(Debug)]
+pub enum StartError {
+    /// The config names something this system lacks (`file:line: message`).
+    Config(Vec<ConfigError>),
+    Io(io::Error),
+}
+
+impl From<io::Error> for StartError {
+    fn from(e: io::Error) -> StartError {
+        StartError::Io(e)
+    }
+}
+
+/// One interface with at least one instance on it.
+struct Link {
+    name: String,
+    index: u32,
+    mac: [u8; 6],
+    primary: Ipv4Addr,
+    socket: VrrpSocket,
+    rx_errors: [u64; RxError::ALL.len()],
+    unknown_vrid: u64,
+}
+
+/// One instance: its config, its state machine and its counters.
+struct Runtime {
+    config: InstanceConfig,
+    fsm: Instance,
+    link: usize,
+    adverts_rx: u64,
+    adverts_tx: u64,
+    send_errors: u64,
+    drops: [u64; AdvertDrop::ALL.len()],
+    /// Set while the VIPs on the interface may not match the state.
+    vip_retry_at: Option<Instant>,
+}
+
+pub struct Daemon {
+    netlink: Netlink,
+    arp: ArpSender,
+    signals: OwnedFd,
+    links: Vec<Link>,
+    instances: Vec<Runtime>,
+    buf: Vec<u8>,
+}
+
+/// What a signal asks for.
+enum Request {
+    Continue,
+    Exit,
+}
+
+impl Daemon {
+    /// Resolves interfaces, opens sockets and removes stale VIPs. Nothing is
+    /// sent before every instance's interface has been found.
+    pub fn start(file: &str, config: Config) -> Result<Daemon, StartError> {
+        let mut netlink = Netlink::open()?;
+        let mut errors = Vec::new();
+        let mut resolved = Vec::new();
+        for instance in &config.instances {
+            match netlink.link(&instance.interface)? {
+                None => errors.push(ConfigError {
+                    file: file.to_string(),
+                    line: instance.interface_line,
+                    message: format!("interface '{}' does not exist", instance.interface),
+                }),
+                Some(link) => {
+                    let addresses = netlink.addresses(link.index)?;
+                    match primary_address(&addresses, instance) {
+                        None => errors.push(ConfigError {
+                            file: file.to_string(),
+                            line: instance.interface_line,
+                            message: format!("interface '{}' has no IPv4 address", instance.interface),
+                        }),
+                        Some(primary) => resolved.push((link, primary, addresses)),
+                    }
+                }
+            }
+        }
+        if !errors.is_empty() {
+            return Err(StartError::Config(errors));
+        }
+        let signals = sys::ffi::signal_fd(&[
+            Signal::TERM.as_raw(),
+            Signal::INT.as_raw(),
+            Signal::HUP.as_raw(),
+            Signal::USR1.as_raw(),
+        ])?;
+        if let Err(e) = sys::tighten_timer_slack() {
+            warn!("could not reduce timer slack: {e}");
+        }
+        let mut links: Vec<Link> = Vec::new();
+        let mut instances = Vec::new();
+        for (config, (link, primary, addresses)) in config.instances.into_iter().zip(resolved) {
+            let link_slot = match links.iter().position(|l| l.index == link.index) {
+                Some(slot) => slot,
+                None => {
+                    let socket = VrrpSocket::open(&config.interface, link.index, primary)?;
+                    links.push(Link {
+                        name: config.interface.clone(),
+                        index: link.index,
+                        mac: link.mac,
+                        primary,
+                        socket,
+                        rx_errors: [0; RxError::ALL.len()],
+                        unknown_vrid: 0,
+                    });
+                    links.len() - 1
+                }
+            };
+            let primary = links[link_slot].primary;
+            // A VIP left behind by a crashed run would answer ARP for an
+            // address another router now owns.
+            for vip in &config.vips {
+                let present = addresses.iter().any(|a| a.address == vip.address);
+                if present && vip.address != primary {
+                    info!("{}: removing stale {} from {}", config.name, vip, config.interface);
+                    if let Err(e) = netlink.del_address(link.index, vip.address, vip.prefix) {
+                        warn!("{}: could not remove stale {vip}: {e}", config.name);
+                    }
+                }
+            }
+            let fsm = Instance::new(config.params(primary));
+            instances.push(Runtime {
+                config,
+                fsm,
+                link: link_slot,
+                adverts_rx: 0,
+                adverts_tx: 0,
+                send_errors: 0,
+                drops: [0; AdvertDrop::ALL.len()],
+                vip_retry_at: None,
+            });
+        }
+        Ok(Daemon {
+            netlink,
+            arp: ArpSender::open()?,
+            signals,
+            links,
+            instances,
+            buf: vec![0; RECV_BUFFER],
+        })
+    }
+
+    /// Runs until SIGTERM or SIGINT, then hands over mastership and returns.
+    pub fn run(&mut self) -> io::Result<()> {
+        let now = sys::now();
+        for slot in 0..self.instances.len() {
+            let instance = &self.instances[slot];
+            info!(
+                "{}: starting on {} (primary {}), vrid {}, priority {}",
+                instance.config.name,
+                instance.config.interface,
+                self.links[instance.link].primary,
+                instance.config.vrid,
+                instance.config.priority
+            );
+            let actions = self.instances[slot].fsm.startup(now);
+            self.execute(slot, now, &actions);
+        }
+        loop {
+            let now = sys::now();
+            self.run_timers(now);
+            let timeout = self.next_deadline().map(|at| at.saturating_since(now));
+            let readable = {
+                let mut fds = vec![self.signals.as_fd()];
+                fds.extend(self.links.iter().map(|l| l.socket.as_fd()));
+                sys::wait_readable(&fds, timeout)?
+            };
+            if readable[0] {
+                if let Request::Exit = self.handle_signals()? {
+                    self.shutdown();
+                    return Ok(());
+                }
+            }
+            for (slot, ready) in readable[1..].iter().enumerate() {
+                if *ready {
+                    self.receive(slot);
+                }
+            }
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        self.instances
+            .iter()
+            .flat_map(|i| [i.fsm.poll_at(), i.vip_retry_at])
+            .flatten()
+            .min()
+    }
+
+    fn run_timers(&mut self, now: Instant) {
+        for slot in 0..self.instances.len() {
+            if self.instances[slot].fsm.poll_at().is_some_and(|at| at <= now) {
+                let actions = self.instances[slot].fsm.handle_timeout(now);
+                self.execute(slot, now, &actions);
+            }
+            if self.instances[slot].vip_retry_at.is_some_and(|at| at <= now) {
+                self.instances[slot].vip_retry_at = None;
+                let action = match self.instances[slot].fsm.kind() {
+                    StateKind::Master => Action::AddVips,
+                    _ => Action::DelVips,
+                };
+                self.execute(slot, now, &[action]);
+            }
+        }
+    }
+
+    fn receive(&mut self, link_slot: usize) {
+        loop {
+            let now = sys::now();
+            let link = &mut self.links[link_slot];
+            let datagram = match link.socket.recv(&mut self.buf) {
+                Ok(Some(datagram)) => datagram,
+                Ok(None) => return,
+                Err(e) => {
+                    warn!("{}: receive failed: {e}", link.name);
+                    return;
+                }
+            };
+            let received = match wire::parse_ipv4(datagram) {
+                Ok(received) => received,
+                Err(reason) => {
+                    link.rx_errors[reason.index()] += 1;
+                    debug!("{}: dropped packet: {}", link.name, reason.name());
+                    continue;
+                }
+            };
+            if received.src == link.primary {
+                continue;
+            }
+            let Some(slot) = self
+                .instances
+                .iter()
+                .position(|i| i.link == link_slot && i.config.vrid == received.advert.vrid)
+            else {
+                link.unknown_vrid += 1;
+                continue;
+            };
+            let instance = &mut self.instances[slot];
+            instance.adverts_rx += 1;
+            match instance.fsm.handle_advert(now, received.src, &received.advert) {
+                Ok(actions) => self.execute(slot, now, &actions),
+                Err(reason) => {
+                    instance.drops[reason.index()] += 1;
+                    debug!(
+                        "{}: dropped advert from {}: {}",
+                        instance.config.name,
+                        received.src,
+                        reason.name()
+                    );
+                }
+            }
+        }
+    }
+
+    fn execute(&mut self, slot: usize, now: Instant, actions: &[Action]) {
+        for action in actions {
+            match *action {
+                Action::SendAdvert { priority } => self.send_advert(slot, priority),
+                Action::AddVips => self.change_vips(slot, now, true),
+                Action::DelVips => self.change_vips(slot, now, false),
+                Action::SendGarp => self.send_garp(slot),
+                Action::Notify(state) => {
+                    let instance = &self.instances[slot];
+                    info!("{}: entering {} state", instance.config.name, state.name());
+                }
+            }
+        }
+    }
+
+    fn send_advert(&mut self, slot: usize, priority: u8) {
+        let instance = &mut self.instances[slot];
+        let link = &self.links[instance.link];
+        let params = instance.fsm.params();
+        let advert = Advert {
+            version: params.version,
+            vrid: params.vrid,
+            priority,
+            interval_cs: params.advert_interval_cs,
+            addresses: params.vips.iter().copied().collect(),
+            auth: match params.version {
+                Version::V2 => Some(V2Auth::NONE),
+                Version::V3 => None,
+            },
+        };
+        let mut datagram = [0u8; RECV_BUFFER];
+        let len = advert.emit_ipv4(link.primary, MULTICAST_GROUP, &mut datagram);
+        match link.socket.send(&datagram[..len], MULTICAST_GROUP) {
+            Ok(()) => instance.adverts_tx += 1,
+            Err(e) => {
+                instance.send_errors += 1;
+                warn!("{}: advert not sent: {e}", instance.config.name);
+            }
+        }
+    }
+
+    fn change_vips(&mut self, slot: usize, now: Instant, add: bool) {
+        let instance = &mut self.instances[slot];
+        let link = &self.links[instance.link];
+        let mut failed = false;
+        for vip in &instance.config.vips {
+            if vip.address == link.primary {
+                continue;
+            }
+            let result = if add {
+                self.netlink.add_address(link.index, vip.address, vip.prefix)
+            } else {
+                self.netlink.del_address(link.index, vip.address, vip.prefix)
+            };
+            if let Err(e) = result {
+                failed = true;
+                error!(
+                    "{}: could not {} {vip} on {}: {e}; retrying",
+                    instance.config.name,
+                    if add { "add" } else { "remove" },
+                    link.name
+                );
+            }
+        }
+        instance.vip_retry_at = failed.then(|| now + VIP_RETRY);
+    }
+
+    fn send_garp(&mut self, slot: usize) {
+        let instance = &self.instances[slot];
+        let link = &self.links[instance.link];
+        for vip in &instance.config.vips {
+            let payload = arp::gratuitous(link.mac, vip.address);
+            if let Err(e) = self.arp.send(link.index, &payload) {
+                warn!("{}: gratuitous ARP for {} not sent: {e}", instance.config.name, vip.address);
+            }
+        }
+    }
+
+    fn handle_signals(&mut self) -> io::Result<Request> {
+        // struct signalfd_siginfo is 128 bytes; ssi_signo comes first.
+        let mut info = [0u8; 128];
+        let mut request = Request::Continue;
+        loop {
+            match rustix::io::read(&self.signals, &mut info) {
+                Ok(n) if n == info.len() => {}
+                Ok(_) | Err(rustix::io::Errno::AGAIN) => return Ok(request),
+                Err(e) => return Err(e.into()),
+            }
+            let signo = i32::from_ne_bytes([info[0], info[1], info[2], info[3]]);
+            if signo == Signal::TERM.as_raw() || signo == Signal::INT.as_raw() {
+                info!("signal {signo}: shutting down");
+                request = Request::Exit;
+            } else if signo == Signal::USR1.as_raw() {
+                self.log_status();
+            } else if signo == Signal::HUP.as_raw() {
+                warn!("SIGHUP: live reload is not implemented; restart to apply config changes");
+            }
+        }
+    }
+
+    fn shutdown(&mut self) {
+        let now = sys::now();
+        for slot in 0..self.instances.len() {
+            let actions = self.instances[slot].fsm.shutdown();
+            self.execute(slot, now, &actions);
+        }
+    }
+
+    /// SIGUSR1: one line per instance and per interface.
+    fn log_status(&self) {
+        for instance in &self.instances {
+            let fsm = &instance.fsm;
+            let mut line = format!(
+                "status instance={} interface={} vrid={} version={} state={} priority={} master={} advert_rx={} advert_tx={} send_errors={}",
+                instance.config.name,
+                instance.config.interface,
+                instance.config.vrid,
+                instance.config.version.number(),
+                fsm.kind().name(),
+                instance.config.priority,
+                fsm.master().map_or_else(|| "none".to_string(), |a| a.to_string()),
+                instance.adverts_rx,
+                instance.adverts_tx,
+                instance.send_errors,
+            );
+            for reason in AdvertDrop::ALL {
+                line += &format!(" {}={}", reason.name(), instance.drops[reason.index()]);
+            }
+            info!("{line}");
+        }
+        for link in &self.links {
+            let mut line = format!(
+                "status interface={} primary={} unknown_vrid={}",
+                link.name, link.primary, link.unknown_vrid
+            );
+            for reason in RxError::ALL {
+                line += &format!(" rx_{}={}", reason.name(), link.rx_errors[reason.index()]);
+            }
+            info!("{line}");
+        }
+    }
+}
+
+/// The source address for adverts (RFC 5798 §5.1.1.1: "the primary IPv4
+/// address of the interface"): the first primary address that is not one of
+/// our VIPs, or, for an address owner, the owned address itself.
+fn primary_address(addresses: &[AddressEntry], instance: &InstanceConfig) -> Option<Ipv4Addr> {
+    let is_vip = |a: &AddressEntry| instance.vips.iter().any(|v| v.address == a.address);
+    addresses
+        .iter()
+        .find(|a| !a.secondary && !is_vip(a))
+        .or_else(|| addresses.iter().find(|a| !is_vip(a)))
+        .or_else(|| addresses.first())
+        .map(|a| a.address)
+}

@@ -1,0 +1,357 @@
+//! The per-instance state machine of RFC 5798 §6.4 (and RFC 3768 §6.4).
+//!
+//! Sans-IO: every entry point takes `now`, timers are deadlines kept in the
+//! state, and the effects come back as [`Action`]s for the daemon to carry
+//! out.
+
+use core::net::Ipv4Addr;
+use core::time::Duration;
+
+use super::time::Instant;
+use super::wire::{Advert, Version};
+
+/// RFC 5798 §5.2.4: the priority of the router that owns the addresses.
+pub const PRIORITY_OWNER: u8 = 255;
+/// RFC 5798 §5.2.4: the master is stopping; backups take over after Skew_Time.
+pub const PRIORITY_STOP: u8 = 0;
+
+/// What a configured instance needs to run the protocol.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Params {
+    pub version: Version,
+    pub vrid: u8,
+    /// 1..=255; 255 means address owner (RFC 5798 §5.2.4).
+    pub priority: u8,
+    /// Advertisement_Interval in centiseconds (v2: whole seconds × 100).
+    pub advert_interval_cs: u16,
+    pub preempt: bool,
+    /// The primary address of the interface: the advert source and the
+    /// tie-breaker of RFC 5798 §6.4.3.
+    pub primary: Ipv4Addr,
+    pub vips: Vec<Ipv4Addr>,
+}
+
+/// Observable state, for notifications and status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateKind {
+    Initialize,
+    Backup,
+    Master,
+}
+
+impl StateKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            StateKind::Initialize => "INIT",
+            StateKind::Backup => "BACKUP",
+            StateKind::Master => "MASTER",
+        }
+    }
+}
+
+/// The state with its timer, RFC 5798 §6.4.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    Initialize,
+    Backup { master_down_at: Instant },
+    Master { advert_at: Instant },
+}
+
+/// Effects for the daemon, in the order they must happen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    SendAdvert { priority: u8 },
+    AddVips,
+    DelVips,
+    /// RFC 5798 §6.4.1: gratuitous ARP for each virtual address.
+    SendGarp,
+    Notify(StateKind),
+}
+
+pub type Actions = heapless::Vec<Action, 5>;
+
+/// Why a well-formed advert was dropped; each has its own counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdvertDrop {
+    /// RFC 5798 §7.1: the configured version differs.
+    Version,
+    /// RFC 3768 §7.1: v2 interval differs from the configured one.
+    Interval,
+    /// RFC 5798 §7.1: address list differs and the sender is not the owner.
+    AddressList,
+    /// RFC 5798 §7.1: we are the address owner; others' adverts are ignored.
+    Owner,
+}
+
+impl AdvertDrop {
+    pub const ALL: [AdvertDrop; 4] = [
+        AdvertDrop::Version,
+        AdvertDrop::Interval,
+        AdvertDrop::AddressList,
+        AdvertDrop::Owner,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            AdvertDrop::Version => "version_mismatch",
+            AdvertDrop::Interval => "interval_mismatch",
+            AdvertDrop::AddressList => "address_list_mismatch",
+            AdvertDrop::Owner => "owner_ignores_advert",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// One virtual router on one interface.
+#[derive(Debug, Clone)]
+pub struct Instance {
+    params: Params,
+    state: State,
+    /// RFC 5798 §6.1: learned from the master's adverts (v3).
+    master_adver_interval_cs: u16,
+    /// The address we last accepted an advert from, for status.
+    master: Option<Ipv4Addr>,
+}
+
+impl Instance {
+    pub fn new(params: Params) -> Instance {
+        let master_adver_interval_cs = params.advert_interval_cs;
+        Instance {
+            params,
+            state: State::Initialize,
+            master_adver_interval_cs,
+            master: None,
+        }
+    }
+
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    pub fn kind(&self) -> StateKind {
+        match self.state {
+            State::Initialize => StateKind::Initialize,
+            State::Backup { .. } => StateKind::Backup,
+            State::Master { .. } => StateKind::Master,
+        }
+    }
+
+    /// The current master as far as we know: ourselves, or the last sender.
+    pub fn master(&self) -> Option<Ipv4Addr> {
+        match self.state {
+            State::Master { .. } => Some(self.params.primary),
+            State::Backup { .. } => self.master,
+            State::Initialize => None,
+        }
+    }
+
+    pub fn master_adver_interval_cs(&self) -> u16 {
+        self.master_adver_interval_cs
+    }
+
+    /// The earliest deadline, for the event loop to sleep until.
+    pub fn poll_at(&self) -> Option<Instant> {
+        match self.state {
+            State::Initialize => None,
+            State::Backup { master_down_at } => Some(master_down_at),
+            State::Master { advert_at } => Some(advert_at),
+        }
+    }
+
+    fn advert_interval(&self) -> Duration {
+        centis(self.params.advert_interval_cs)
+    }
+
+    /// RFC 5798 §6.1 Skew_Time = ((256 - Priority) * Master_Adver_Interval) / 256;
+    /// RFC 3768 §6.1 Skew_Time = (256 - Priority) / 256 seconds.
+    pub fn skew_time(&self) -> Duration {
+        let weight = u64::from(256 - u16::from(self.params.priority));
+        let base_us = match self.params.version {
+            Version::V3 => u64::from(self.master_adver_interval_cs) * 10_000,
+            Version::V2 => 1_000_000,
+        };
+        Duration::from_micros(weight * base_us / 256)
+    }
+
+    /// RFC 5798 §6.1 Master_Down_Interval = 3 * Master_Adver_Interval + Skew_Time.
+    pub fn master_down_interval(&self) -> Duration {
+        3 * centis(self.master_adver_interval_cs) + self.skew_time()
+    }
+
+    /// RFC 5798 §6.4.1: leave Initialize on a Startup event.
+    pub fn startup(&mut self, now: Instant) -> Actions {
+        let mut actions = Actions::new();
+        if !matches!(self.state, State::Initialize) {
+            return actions;
+        }
+        if self.params.priority == PRIORITY_OWNER {
+            self.become_master(now, &mut actions);
+        } else {
+            self.master_adver_interval_cs = self.params.advert_interval_cs;
+            self.become_backup(now + self.master_down_interval(), &mut actions);
+        }
+        actions
+    }
+
+    /// RFC 5798 §6.4.2 and §6.4.3: a timer expired (or nothing is due yet).
+    pub fn handle_timeout(&mut self, now: Instant) -> Actions {
+        let mut actions = Actions::new();
+        match self.state {
+            State::Backup { master_down_at } if now >= master_down_at => {
+                self.become_master(now, &mut actions);
+            }
+            State::Master { advert_at } if now >= advert_at => {
+                push(&mut actions, self.advert(self.params.priority));
+                self.state = State::Master {
+                    advert_at: next_tick(advert_at, now, self.advert_interval()),
+                };
+            }
+            _ => {}
+        }
+        actions
+    }
+
+    /// An advert for our VRID arrived from `src` on our interface.
+    pub fn handle_advert(
+        &mut self,
+        now: Instant,
+        src: Ipv4Addr,
+        advert: &Advert,
+    ) -> Result<Actions, AdvertDrop> {
+        self.check_advert(advert)?;
+        let mut actions = Actions::new();
+        match self.state {
+            State::Initialize => {}
+            State::Backup { .. } => {
+                if advert.priority == PRIORITY_STOP {
+                    // RFC 5798 §6.4.2: the master is leaving; wait only Skew_Time.
+                    self.state = State::Backup {
+                        master_down_at: now + self.skew_time(),
+                    };
+                } else if !self.params.preempt || advert.priority >= self.params.priority {
+                    self.learn_interval(advert);
+                    self.master = Some(src);
+                    self.state = State::Backup {
+                        master_down_at: now + self.master_down_interval(),
+                    };
+                }
+                // else: RFC 5798 §6.4.2 discard; we preempt when the timer fires.
+            }
+            State::Master { .. } => {
+                if advert.priority == PRIORITY_STOP {
+                    // RFC 5798 §6.4.3: answer at once so backups do not take over.
+                    push(&mut actions, self.advert(self.params.priority));
+                    self.state = State::Master {
+                        advert_at: now + self.advert_interval(),
+                    };
+                } else if advert.priority > self.params.priority
+                    || (advert.priority == self.params.priority && src > self.params.primary)
+                {
+                    // RFC 5798 §6.4.3: a better master exists; step down.
+                    self.learn_interval(advert);
+                    self.master = Some(src);
+                    push(&mut actions, Action::DelVips);
+                    self.become_backup(now + self.master_down_interval(), &mut actions);
+                }
+            }
+        }
+        Ok(actions)
+    }
+
+    /// RFC 5798 §6.4.3 Shutdown: a master sends priority 0 and releases its
+    /// addresses; every state returns to Initialize.
+    pub fn shutdown(&mut self) -> Actions {
+        let mut actions = Actions::new();
+        if let State::Master { .. } = self.state {
+            push(&mut actions, self.advert(PRIORITY_STOP));
+            push(&mut actions, Action::DelVips);
+        }
+        self.state = State::Initialize;
+        self.master = None;
+        actions
+    }
+
+    fn check_advert(&self, advert: &Advert) -> Result<(), AdvertDrop> {
+        if advert.version != self.params.version {
+            return Err(AdvertDrop::Version);
+        }
+        // RFC 5798 §7.1: "the local router is not the IPvX address owner".
+        if self.params.priority == PRIORITY_OWNER {
+            return Err(AdvertDrop::Owner);
+        }
+        // RFC 3768 §7.1: v2 "MUST verify that the Adver Interval in the packet
+        // is the same as the locally configured for this virtual router".
+        if self.params.version == Version::V2
+            && advert.interval_cs != self.params.advert_interval_cs
+        {
+            return Err(AdvertDrop::Interval);
+        }
+        // RFC 5798 §7.1: a differing address list is dropped unless the
+        // sender is the owner.
+        if advert.priority != PRIORITY_OWNER && !same_addresses(&advert.addresses, &self.params.vips)
+        {
+            return Err(AdvertDrop::AddressList);
+        }
+        Ok(())
+    }
+
+    /// RFC 5798 §6.4.2: "Set Master_Adver_Interval to Adver Interval
+    /// contained in the ADVERTISEMENT" (v3 only; v2 intervals must match).
+    fn learn_interval(&mut self, advert: &Advert) {
+        if self.params.version == Version::V3 && advert.interval_cs > 0 {
+            self.master_adver_interval_cs = advert.interval_cs;
+        }
+    }
+
+    fn become_master(&mut self, now: Instant, actions: &mut Actions) {
+        push(actions, self.advert(self.params.priority));
+        push(actions, Action::AddVips);
+        push(actions, Action::SendGarp);
+        push(actions, Action::Notify(StateKind::Master));
+        self.master = None;
+        self.state = State::Master {
+            advert_at: now + self.advert_interval(),
+        };
+    }
+
+    fn become_backup(&mut self, master_down_at: Instant, actions: &mut Actions) {
+        self.state = State::Backup { master_down_at };
+        push(actions, Action::Notify(StateKind::Backup));
+    }
+
+    fn advert(&self, priority: u8) -> Action {
+        Action::SendAdvert { priority }
+    }
+}
+
+/// The next periodic deadline after `due`: keeps the cadence exact when the
+/// loop wakes a little late, and skips missed ticks after a long stall
+/// instead of bursting.
+fn next_tick(due: Instant, now: Instant, interval: Duration) -> Instant {
+    let next = due + interval;
+    if next > now {
+        next
+    } else {
+        now + interval
+    }
+}
+
+fn centis(cs: u16) -> Duration {
+    Duration::from_millis(u64::from(cs) * 10)
+}
+
+fn push(actions: &mut Actions, action: Action) {
+    // The capacity covers the longest sequence (become_master: 4 actions).
+    let _ = actions.push(action);
+}
+
+fn same_addresses(received: &[Ipv4Addr], configured: &[Ipv4Addr]) -> bool {
+    received.len() == configured.len() && configured.iter().all(|a| received.contains(a))
+}

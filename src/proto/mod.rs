@@ -1,0 +1,6 @@
+//! The protocol core: no clock, no sockets, no side effects.
+
+pub mod arp;
+pub mod fsm;
+pub mod time;
+pub mod wire;

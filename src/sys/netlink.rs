@@ -1,0 +1,303 @@
+//! rtnetlink over a rustix socket: look up a link, list, add and delete IPv4
+//! addresses. Messages use the host's byte order (netlink is native-endian),
+//! which matters on big-endian MIPS.
+
+use core::net::Ipv4Addr;
+use std::io;
+use std::os::fd::OwnedFd;
+
+use rustix::io::Errno;
+use rustix::net::netlink::SocketAddrNetlink;
+use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType};
+
+const NLMSG_HDR_LEN: usize = 16;
+const NLMSG_ERROR: u16 = 2;
+const NLMSG_DONE: u16 = 3;
+const NLM_F_REQUEST: u16 = 0x1;
+const NLM_F_ACK: u16 = 0x4;
+const NLM_F_DUMP: u16 = 0x300;
+const NLM_F_EXCL: u16 = 0x200;
+const NLM_F_CREATE: u16 = 0x400;
+const RTM_NEWLINK: u16 = 16;
+const RTM_GETLINK: u16 = 18;
+const RTM_NEWADDR: u16 = 20;
+const RTM_DELADDR: u16 = 21;
+const RTM_GETADDR: u16 = 22;
+const IFINFOMSG_LEN: usize = 16;
+const IFADDRMSG_LEN: usize = 8;
+const IFLA_ADDRESS: u16 = 1;
+const IFLA_IFNAME: u16 = 3;
+const IFA_ADDRESS: u16 = 1;
+const IFA_LOCAL: u16 = 2;
+const IFA_F_SECONDARY: u8 = 0x01;
+const AF_INET: u8 = 2;
+const AF_UNSPEC: u8 = 0;
+
+/// What we need to know about an interface.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub index: u32,
+    pub mac: [u8; 6],
+}
+
+/// One IPv4 address on an interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AddressEntry {
+    pub address: Ipv4Addr,
+    pub prefix: u8,
+    pub secondary: bool,
+}
+
+pub struct Netlink {
+    fd: OwnedFd,
+    seq: u32,
+    buf: Vec<u8>,
+}
+
+impl Netlink {
+    pub fn open() -> io::Result<Netlink> {
+        let fd = rustix::net::socket_with(
+            AddressFamily::NETLINK,
+            SocketType::RAW,
+            SocketFlags::CLOEXEC,
+            // NETLINK_ROUTE is protocol 0.
+            None,
+        )?;
+        rustix::net::bind(&fd, &SocketAddrNetlink::new(0, 0))?;
+        Ok(Netlink {
+            fd,
+            seq: 0,
+            buf: vec![0; 32 * 1024],
+        })
+    }
+
+    /// RTM_GETLINK by name: the index and hardware address.
+    pub fn link(&mut self, name: &str) -> io::Result<Option<Link>> {
+        let mut msg = Message::new(RTM_GETLINK, NLM_F_REQUEST);
+        msg.ifinfo(AF_UNSPEC, 0);
+        let mut ifname = name.as_bytes().to_vec();
+        ifname.push(0);
+        msg.attr(IFLA_IFNAME, &ifname);
+        let mut link = None;
+        let result = self.transact(msg, |kind, body| {
+            if kind == RTM_NEWLINK && body.len() >= IFINFOMSG_LEN {
+                let index = u32::from_ne_bytes([body[4], body[5], body[6], body[7]]);
+                let mut mac = [0; 6];
+                for (kind, value) in attributes(&body[IFINFOMSG_LEN..]) {
+                    if kind == IFLA_ADDRESS && value.len() == 6 {
+                        mac.copy_from_slice(value);
+                    }
+                }
+                link = Some(Link { index, mac });
+            }
+        });
+        match result {
+            Ok(()) => Ok(link),
+            Err(e) if e.raw_os_error() == Some(Errno::NODEV.raw_os_error()) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// RTM_GETADDR dump, filtered to one interface.
+    pub fn addresses(&mut self, index: u32) -> io::Result<Vec<AddressEntry>> {
+        let mut msg = Message::new(RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP);
+        msg.ifaddr(0, 0, 0);
+        let mut list = Vec::new();
+        self.transact(msg, |kind, body| {
+            if kind != RTM_NEWADDR || body.len() < IFADDRMSG_LEN || body[0] != AF_INET {
+                return;
+            }
+            let entry_index = u32::from_ne_bytes([body[4], body[5], body[6], body[7]]);
+            if entry_index != index {
+                return;
+            }
+            let mut local = None;
+            let mut address = None;
+            for (kind, value) in attributes(&body[IFADDRMSG_LEN..]) {
+                if let Ok(octets) = <[u8; 4]>::try_from(value) {
+                    match kind {
+                        IFA_LOCAL => local = Some(Ipv4Addr::from(octets)),
+                        IFA_ADDRESS => address = Some(Ipv4Addr::from(octets)),
+                        _ => {}
+                    }
+                }
+            }
+            if let Some(address) = local.or(address) {
+                list.push(AddressEntry {
+                    address,
+                    prefix: body[1],
+                    secondary: body[2] & IFA_F_SECONDARY != 0,
+                });
+            }
+        })?;
+        Ok(list)
+    }
+
+    /// Adds an address; one that is already there counts as success.
+    pub fn add_address(&mut self, index: u32, address: Ipv4Addr, prefix: u8) -> io::Result<()> {
+        let flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
+        match self.change_address(RTM_NEWADDR, flags, index, address, prefix) {
+            Err(e) if e.raw_os_error() == Some(Errno::EXIST.raw_os_error()) => Ok(()),
+            other => other,
+        }
+    }
+
+    /// Deletes an address; one that is already gone counts as success.
+    pub fn del_address(&mut self, index: u32, address: Ipv4Addr, prefix: u8) -> io::Result<()> {
+        let flags = NLM_F_REQUEST | NLM_F_ACK;
+        match self.change_address(RTM_DELADDR, flags, index, address, prefix) {
+            Err(e) if e.raw_os_error() == Some(Errno::ADDRNOTAVAIL.raw_os_error()) => Ok(()),
+            other => other,
+        }
+    }
+
+    fn change_address(
+        &mut self,
+        kind: u16,
+        flags: u16,
+        index: u32,
+        address: Ipv4Addr,
+        prefix: u8,
+    ) -> io::Result<()> {
+        let mut msg = Message::new(kind, flags);
+        msg.ifaddr(AF_INET, prefix, index);
+        msg.attr(IFA_LOCAL, &address.octets());
+        msg.attr(IFA_ADDRESS, &address.octets());
+        self.transact(msg, |_, _| {})
+    }
+
+    /// Sends one request and reads replies until the ack, the end of a dump,
+    /// or an error, handing each reply's type and body to `each`.
+    fn transact(&mut self, mut msg: Message, mut each: impl FnMut(u16, &[u8])) -> io::Result<()> {
+        self.seq = self.seq.wrapping_add(1);
+        let seq = self.seq;
+        let bytes = msg.finish(seq);
+        rustix::net::sendto(&self.fd, bytes, SendFlags::empty(), &SocketAddrNetlink::new(0, 0))?;
+        loop {
+            let (received, _) = rustix::net::recv(&self.fd, &mut self.buf[..], RecvFlags::empty())?;
+            let mut rest = &self.buf[..received];
+            while rest.len() >= NLMSG_HDR_LEN {
+                let len = u32::from_ne_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+                if len < NLMSG_HDR_LEN || len > rest.len() {
+                    return Err(io::Error::new(io::ErrorKind::InvalidData, "bad netlink length"));
+                }
+                let kind = u16::from_ne_bytes([rest[4], rest[5]]);
+                let reply_seq = u32::from_ne_bytes([rest[8], rest[9], rest[10], rest[11]]);
+                let body = &rest[NLMSG_HDR_LEN..len];
+                rest = &rest[align4(len).min(rest.len())..];
+                if reply_seq != seq {
+                    continue;
+                }
+                match kind {
+                    NLMSG_DONE => return Ok(()),
+                    NLMSG_ERROR => {
+                        let code = body
+                            .get(..4)
+                            .map_or(0, |b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]));
+                        return if code == 0 {
+                            Ok(())
+                        } else {
+                            Err(io::Error::from_raw_os_error(-code))
+                        };
+                    }
+                    _ => each(kind, body),
+                }
+            }
+        }
+    }
+}
+
+/// A request being built.
+struct Message {
+    bytes: Vec<u8>,
+}
+
+impl Message {
+    fn new(kind: u16, flags: u16) -> Message {
+        let mut bytes = vec![0; NLMSG_HDR_LEN];
+        bytes[4..6].copy_from_slice(&kind.to_ne_bytes());
+        bytes[6..8].copy_from_slice(&flags.to_ne_bytes());
+        Message { bytes }
+    }
+
+    fn ifinfo(&mut self, family: u8, index: u32) {
+        let mut body = [0u8; IFINFOMSG_LEN];
+        body[0] = family;
+        body[4..8].copy_from_slice(&index.to_ne_bytes());
+        self.bytes.extend_from_slice(&body);
+    }
+
+    fn ifaddr(&mut self, family: u8, prefix: u8, index: u32) {
+        let mut body = [0u8; IFADDRMSG_LEN];
+        body[0] = family;
+        body[1] = prefix;
+        body[4..8].copy_from_slice(&index.to_ne_bytes());
+        self.bytes.extend_from_slice(&body);
+    }
+
+    fn attr(&mut self, kind: u16, value: &[u8]) {
+        let len = 4 + value.len();
+        self.bytes.extend_from_slice(&(len as u16).to_ne_bytes());
+        self.bytes.extend_from_slice(&kind.to_ne_bytes());
+        self.bytes.extend_from_slice(value);
+        self.bytes.resize(align4(self.bytes.len()), 0);
+    }
+
+    fn finish(&mut self, seq: u32) -> &[u8] {
+        let len = self.bytes.len() as u32;
+        self.bytes[0..4].copy_from_slice(&len.to_ne_bytes());
+        self.bytes[8..12].copy_from_slice(&seq.to_ne_bytes());
+        &self.bytes
+    }
+}
+
+fn align4(len: usize) -> usize {
+    (len + 3) & !3
+}
+
+/// Iterates over the rtattrs in `data`, stopping at the first malformed one.
+fn attributes(mut data: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
+    core::iter::from_fn(move || {
+        if data.len() < 4 {
+            return None;
+        }
+        let len = usize::from(u16::from_ne_bytes([data[0], data[1]]));
+        let kind = u16::from_ne_bytes([data[2], data[3]]) & 0x3fff;
+        if len < 4 || len > data.len() {
+            return None;
+        }
+        let value = &data[4..len];
+        data = &data[align4(len).min(data.len())..];
+        Some((kind, value))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_layout_is_native_endian_and_padded() {
+        let mut msg = Message::new(RTM_NEWADDR, NLM_F_REQUEST | NLM_F_ACK);
+        msg.ifaddr(AF_INET, 24, 7);
+        msg.attr(IFA_LOCAL, &[10, 0, 0, 1]);
+        msg.attr(IFLA_IFNAME, b"eth0\0");
+        let bytes = msg.finish(9).to_vec();
+        assert_eq!(bytes.len(), 16 + 8 + 8 + 12);
+        assert_eq!(u32::from_ne_bytes(bytes[0..4].try_into().unwrap()), 44);
+        assert_eq!(u16::from_ne_bytes([bytes[4], bytes[5]]), RTM_NEWADDR);
+        assert_eq!(u32::from_ne_bytes(bytes[8..12].try_into().unwrap()), 9);
+        assert_eq!(&bytes[16..18], &[AF_INET, 24]);
+        assert_eq!(u32::from_ne_bytes(bytes[20..24].try_into().unwrap()), 7);
+        let attrs: Vec<_> = attributes(&bytes[24..]).collect();
+        assert_eq!(attrs, vec![(IFA_LOCAL, &[10, 0, 0, 1][..]), (IFLA_IFNAME, &b"eth0\0"[..])]);
+    }
+
+    #[test]
+    fn malformed_attributes_stop_iteration() {
+        let mut data = vec![0u8; 4];
+        data[0..2].copy_from_slice(&200u16.to_ne_bytes());
+        assert_eq!(attributes(&data).count(), 0);
+        assert_eq!(attributes(&[1, 0]).count(), 0);
+    }
+}
