@@ -3,13 +3,17 @@
 //! which matters on big-endian MIPS.
 
 use core::net::Ipv4Addr;
+use core::time::Duration;
 use std::io;
 use std::os::fd::OwnedFd;
 
 use rustix::io::Errno;
 use rustix::net::netlink::SocketAddrNetlink;
+use rustix::net::sockopt::Timeout;
 use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType};
 
+/// How long to wait for the kernel's answer to one request.
+const REPLY_TIMEOUT: Duration = Duration::from_secs(2);
 const NLMSG_HDR_LEN: usize = 16;
 const NLMSG_ERROR: u16 = 2;
 const NLMSG_DONE: u16 = 3;
@@ -64,6 +68,8 @@ impl Netlink {
             None,
         )?;
         rustix::net::bind(&fd, &SocketAddrNetlink::new(0, 0))?;
+        // The kernel answers at once; never let a lost reply stall the loop.
+        rustix::net::sockopt::set_socket_timeout(&fd, Timeout::Recv, Some(REPLY_TIMEOUT))?;
         Ok(Netlink {
             fd,
             seq: 0,
@@ -73,7 +79,8 @@ impl Netlink {
 
     /// RTM_GETLINK by name: the index and hardware address.
     pub fn link(&mut self, name: &str) -> io::Result<Option<Link>> {
-        let mut msg = Message::new(RTM_GETLINK, NLM_F_REQUEST);
+        // NLM_F_ACK: a plain get is answered without a terminating message.
+        let mut msg = Message::new(RTM_GETLINK, NLM_F_REQUEST | NLM_F_ACK);
         msg.ifinfo(AF_UNSPEC, 0);
         let mut ifname = name.as_bytes().to_vec();
         ifname.push(0);
