@@ -1,0 +1,383 @@
+//! RFC 5798 §6.4 scenarios on virtual time: several instances wired by an
+//! in-memory link, `step()` jumping to the next deadline.
+
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use tinyvrrp::proto::fsm::{Action, AdvertDrop, Instance, Params, State, StateKind};
+use tinyvrrp::proto::time::Instant;
+use tinyvrrp::proto::wire::{Advert, Version};
+
+const VIP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 100);
+
+fn params(last_octet: u8, priority: u8, preempt: bool) -> Params {
+    Params {
+        version: Version::V3,
+        vrid: 51,
+        priority,
+        advert_interval_cs: 100,
+        preempt,
+        primary: Ipv4Addr::new(10, 0, 0, last_octet),
+        vips: vec![VIP],
+    }
+}
+
+fn at_ms(ms: u64) -> Instant {
+    Instant::from_micros(ms * 1000)
+}
+
+/// One event seen on the simulated segment or at a node.
+#[derive(Debug, Clone, PartialEq)]
+enum Event {
+    Advert { from: usize, priority: u8 },
+    Garp { from: usize },
+    State { node: usize, state: StateKind },
+}
+
+struct Node {
+    fsm: Instance,
+    up: bool,
+    has_vip: bool,
+}
+
+/// Nodes on one lossless segment with zero delay.
+struct Segment {
+    now: Instant,
+    nodes: Vec<Node>,
+    /// While false, adverts reach no one (a split segment).
+    connected: bool,
+    log: Vec<(Instant, Event)>,
+}
+
+impl Segment {
+    fn new(all: Vec<Params>) -> Segment {
+        let nodes = all
+            .into_iter()
+            .map(|p| Node {
+                fsm: Instance::new(p),
+                up: false,
+                has_vip: false,
+            })
+            .collect();
+        Segment {
+            now: at_ms(0),
+            nodes,
+            connected: true,
+            log: Vec::new(),
+        }
+    }
+
+    fn start(&mut self, node: usize) {
+        self.nodes[node].up = true;
+        let actions = self.nodes[node].fsm.startup(self.now);
+        self.apply(node, &actions);
+    }
+
+    /// A crash: no priority 0, the VIP stays where it was.
+    fn crash(&mut self, node: usize) {
+        self.nodes[node].up = false;
+        self.nodes[node].fsm = Instance::new(self.nodes[node].fsm.params().clone());
+    }
+
+    /// A clean stop (SIGTERM): RFC 5798 §6.4.3 Shutdown.
+    fn stop(&mut self, node: usize) {
+        let actions = self.nodes[node].fsm.shutdown();
+        self.apply(node, &actions);
+        self.nodes[node].up = false;
+    }
+
+    fn apply(&mut self, node: usize, actions: &[Action]) {
+        for action in actions {
+            match *action {
+                Action::SendAdvert { priority } => {
+                    self.log.push((self.now, Event::Advert { from: node, priority }));
+                    self.deliver(node, priority);
+                }
+                Action::AddVips => self.nodes[node].has_vip = true,
+                Action::DelVips => self.nodes[node].has_vip = false,
+                Action::SendGarp => self.log.push((self.now, Event::Garp { from: node })),
+                Action::Notify(state) => self.log.push((self.now, Event::State { node, state })),
+            }
+        }
+    }
+
+    fn deliver(&mut self, from: usize, priority: u8) {
+        let sender = self.nodes[from].fsm.params().clone();
+        let advert = Advert {
+            version: sender.version,
+            vrid: sender.vrid,
+            priority,
+            interval_cs: sender.advert_interval_cs,
+            addresses: sender.vips.iter().copied().collect(),
+            auth: None,
+        };
+        for to in 0..self.nodes.len() {
+            if to == from || !self.nodes[to].up || !self.connected {
+                continue;
+            }
+            if let Ok(actions) = self.nodes[to].fsm.handle_advert(self.now, sender.primary, &advert)
+            {
+                self.apply(to, &actions);
+            }
+        }
+    }
+
+    /// Jumps to the earliest deadline and fires it.
+    fn step(&mut self) {
+        let next = self
+            .nodes
+            .iter()
+            .filter(|n| n.up)
+            .filter_map(|n| n.fsm.poll_at())
+            .min()
+            .expect("some timer is armed");
+        self.now = next;
+        for node in 0..self.nodes.len() {
+            if self.nodes[node].up && self.nodes[node].fsm.poll_at() == Some(next) {
+                let actions = self.nodes[node].fsm.handle_timeout(self.now);
+                self.apply(node, &actions);
+            }
+        }
+    }
+
+    fn run_until(&mut self, until: Instant) {
+        while self
+            .nodes
+            .iter()
+            .filter(|n| n.up)
+            .filter_map(|n| n.fsm.poll_at())
+            .min()
+            .is_some_and(|at| at <= until)
+        {
+            self.step();
+        }
+        self.now = until;
+    }
+
+    fn masters(&self) -> Vec<usize> {
+        (0..self.nodes.len())
+            .filter(|&n| self.nodes[n].up && self.nodes[n].fsm.kind() == StateKind::Master)
+            .collect()
+    }
+
+    fn vip_holders(&self) -> Vec<usize> {
+        (0..self.nodes.len()).filter(|&n| self.nodes[n].has_vip).collect()
+    }
+
+    fn became_master(&self, node: usize, after: Instant) -> Option<Instant> {
+        self.log.iter().find_map(|(t, e)| {
+            (*t >= after && *e == Event::State { node, state: StateKind::Master }).then_some(*t)
+        })
+    }
+}
+
+fn three_routers() -> Segment {
+    let mut segment = Segment::new(vec![
+        params(1, 150, true),
+        params(2, 120, true),
+        params(3, 100, true),
+    ]);
+    for node in 0..3 {
+        segment.start(node);
+    }
+    segment
+}
+
+/// Master_Down_Interval for a 1 s interval: 3 s + (256 - p) / 256 s.
+fn master_down(priority: u64) -> Duration {
+    Duration::from_micros(3_000_000 + (256 - priority) * 1_000_000 / 256)
+}
+
+#[test]
+fn election_highest_priority_wins_after_its_master_down_interval() {
+    let mut segment = three_routers();
+    segment.run_until(at_ms(10_000));
+    assert_eq!(segment.masters(), vec![0]);
+    assert_eq!(segment.vip_holders(), vec![0]);
+    let elected = segment.became_master(0, at_ms(0)).unwrap();
+    assert_eq!(elected - at_ms(0), master_down(150));
+    // The winner announces itself with an advert and a gratuitous ARP.
+    assert!(segment.log.contains(&(elected, Event::Advert { from: 0, priority: 150 })));
+    assert!(segment.log.contains(&(elected, Event::Garp { from: 0 })));
+    // No one else ever became master.
+    assert_eq!(segment.became_master(1, at_ms(0)), None);
+    assert_eq!(segment.became_master(2, at_ms(0)), None);
+}
+
+#[test]
+fn master_loss_next_priority_takes_over_after_master_down_interval() {
+    let mut segment = three_routers();
+    segment.run_until(at_ms(10_000));
+    let last_advert = segment
+        .log
+        .iter()
+        .rev()
+        .find_map(|(t, e)| matches!(e, Event::Advert { from: 0, .. }).then_some(*t))
+        .unwrap();
+    segment.crash(0);
+    segment.run_until(at_ms(20_000));
+    let takeover = segment.became_master(1, at_ms(10_000)).unwrap();
+    assert_eq!(takeover - last_advert, master_down(120));
+    assert_eq!(segment.masters(), vec![1]);
+    assert!(segment.log.contains(&(takeover, Event::Garp { from: 1 })));
+}
+
+#[test]
+fn priority_zero_hands_over_after_skew_time() {
+    let mut segment = three_routers();
+    segment.run_until(at_ms(10_000));
+    segment.stop(0);
+    assert!(segment.log.contains(&(at_ms(10_000), Event::Advert { from: 0, priority: 0 })));
+    assert_eq!(segment.vip_holders(), Vec::<usize>::new());
+    segment.run_until(at_ms(20_000));
+    let takeover = segment.became_master(1, at_ms(10_000)).unwrap();
+    // RFC 5798 §6.4.2: Skew_Time = (256 - 120) * 1 s / 256.
+    assert_eq!(takeover - at_ms(10_000), Duration::from_micros(136 * 1_000_000 / 256));
+    assert_eq!(segment.masters(), vec![1]);
+    assert_eq!(segment.vip_holders(), vec![1]);
+}
+
+#[test]
+fn returning_higher_priority_preempts() {
+    let mut segment = three_routers();
+    segment.run_until(at_ms(10_000));
+    segment.crash(0);
+    segment.run_until(at_ms(20_000));
+    assert_eq!(segment.masters(), vec![1]);
+    segment.start(0);
+    segment.run_until(at_ms(30_000));
+    assert_eq!(segment.masters(), vec![0]);
+    assert_eq!(segment.vip_holders(), vec![0]);
+    let back = segment.became_master(0, at_ms(20_000)).unwrap();
+    assert_eq!(back - at_ms(20_000), master_down(150));
+}
+
+#[test]
+fn returning_higher_priority_without_preempt_stays_backup() {
+    let mut segment = Segment::new(vec![params(1, 150, false), params(2, 120, true)]);
+    segment.start(1);
+    segment.run_until(at_ms(10_000));
+    assert_eq!(segment.masters(), vec![1]);
+    segment.start(0);
+    segment.run_until(at_ms(60_000));
+    assert_eq!(segment.masters(), vec![1]);
+    assert_eq!(segment.vip_holders(), vec![1]);
+    assert!(matches!(segment.nodes[0].fsm.state(), State::Backup { .. }));
+}
+
+#[test]
+fn address_owner_becomes_master_at_once_and_ignores_others() {
+    let mut segment = Segment::new(vec![params(1, 200, true), params(2, 255, true)]);
+    segment.start(0);
+    segment.run_until(at_ms(10_000));
+    assert_eq!(segment.masters(), vec![0]);
+    segment.start(1);
+    // RFC 5798 §6.4.1: priority 255 goes straight to Master.
+    assert_eq!(segment.became_master(1, at_ms(10_000)), Some(at_ms(10_000)));
+    segment.run_until(at_ms(20_000));
+    assert_eq!(segment.masters(), vec![1]);
+    assert_eq!(segment.vip_holders(), vec![1]);
+    let advert = Advert {
+        version: Version::V3,
+        vrid: 51,
+        priority: 254,
+        interval_cs: 100,
+        addresses: [VIP].into_iter().collect(),
+        auth: None,
+    };
+    let owner = &mut segment.nodes[1].fsm;
+    assert_eq!(
+        owner.handle_advert(at_ms(20_000), Ipv4Addr::new(10, 0, 0, 9), &advert),
+        Err(AdvertDrop::Owner)
+    );
+}
+
+#[test]
+fn equal_priority_is_won_by_the_higher_primary_address() {
+    let mut segment = Segment::new(vec![params(1, 100, true), params(2, 100, true)]);
+    segment.connected = false;
+    segment.start(0);
+    segment.start(1);
+    segment.run_until(at_ms(10_000));
+    assert_eq!(segment.masters(), vec![0, 1]);
+    // The segment heals: RFC 5798 §6.4.3, the lower address steps down.
+    segment.connected = true;
+    segment.run_until(at_ms(20_000));
+    assert_eq!(segment.masters(), vec![1]);
+    assert_eq!(segment.vip_holders(), vec![1]);
+}
+
+#[test]
+fn master_answers_priority_zero_at_once() {
+    let mut segment = Segment::new(vec![params(1, 150, true)]);
+    segment.start(0);
+    segment.run_until(at_ms(10_000));
+    let advert = Advert {
+        version: Version::V3,
+        vrid: 51,
+        priority: 0,
+        interval_cs: 100,
+        addresses: [VIP].into_iter().collect(),
+        auth: None,
+    };
+    let now = at_ms(10_050);
+    let actions = segment.nodes[0]
+        .fsm
+        .handle_advert(now, Ipv4Addr::new(10, 0, 0, 9), &advert)
+        .unwrap();
+    assert_eq!(actions.as_slice(), &[Action::SendAdvert { priority: 150 }]);
+    assert_eq!(segment.nodes[0].fsm.poll_at(), Some(at_ms(11_050)));
+}
+
+#[test]
+fn v3_backup_learns_the_masters_interval() {
+    let mut fast = params(1, 150, true);
+    fast.advert_interval_cs = 10;
+    let mut segment = Segment::new(vec![fast, params(2, 100, true)]);
+    segment.start(0);
+    segment.start(1);
+    segment.run_until(at_ms(5_000));
+    assert_eq!(segment.masters(), vec![0]);
+    assert_eq!(segment.nodes[1].fsm.master_adver_interval_cs(), 10);
+    segment.crash(0);
+    segment.run_until(at_ms(10_000));
+    let takeover = segment.became_master(1, at_ms(5_000)).unwrap();
+    // 3 × 100 ms + (256 - 100) × 100 ms / 256, after the last advert at or before 5 s.
+    assert!(takeover - at_ms(5_000) <= Duration::from_micros(300_000 + 156 * 100_000 / 256));
+}
+
+#[test]
+fn v2_drops_an_interval_mismatch_and_a_different_address_list() {
+    let mut p = params(1, 100, true);
+    p.version = Version::V2;
+    let mut backup = Instance::new(p);
+    backup.startup(at_ms(0));
+    let mut advert = Advert {
+        version: Version::V2,
+        vrid: 51,
+        priority: 150,
+        interval_cs: 200,
+        addresses: [VIP].into_iter().collect(),
+        auth: None,
+    };
+    let src = Ipv4Addr::new(10, 0, 0, 2);
+    assert_eq!(backup.handle_advert(at_ms(1), src, &advert), Err(AdvertDrop::Interval));
+    advert.interval_cs = 100;
+    advert.addresses = [Ipv4Addr::new(10, 0, 0, 101)].into_iter().collect();
+    assert_eq!(backup.handle_advert(at_ms(1), src, &advert), Err(AdvertDrop::AddressList));
+    advert.version = Version::V3;
+    assert_eq!(backup.handle_advert(at_ms(1), src, &advert), Err(AdvertDrop::Version));
+}
+
+#[test]
+fn a_late_wakeup_keeps_the_advert_cadence() {
+    let mut segment = Segment::new(vec![params(1, 255, true)]);
+    segment.start(0);
+    // The loop wakes 3 ms late; the next deadline stays on the 1 s grid.
+    let actions = segment.nodes[0].fsm.handle_timeout(at_ms(1_003));
+    assert_eq!(actions.as_slice(), &[Action::SendAdvert { priority: 255 }]);
+    assert_eq!(segment.nodes[0].fsm.poll_at(), Some(at_ms(2_000)));
+    // After a long stall it does not burst to catch up.
+    segment.nodes[0].fsm.handle_timeout(at_ms(9_500));
+    assert_eq!(segment.nodes[0].fsm.poll_at(), Some(at_ms(10_500)));
+}
