@@ -222,6 +222,9 @@ struct Block {
     version: At<Version>,
     vips: Vec<(Vip, usize)>,
     preempt: At<bool>,
+    /// A line of this block was rejected: a key it names may look missing,
+    /// so "has no ..." would only repeat that error.
+    had_errors: bool,
 }
 
 impl Block {
@@ -236,10 +239,17 @@ impl Block {
             version: None,
             vips: Vec::new(),
             preempt: None,
+            had_errors: false,
         }
     }
 
     fn apply(&mut self, directive: &Directive<'_>, errors: &mut Errors<'_>) {
+        let before = errors.list.len();
+        self.apply_value(directive, errors);
+        self.had_errors |= errors.list.len() != before;
+    }
+
+    fn apply_value(&mut self, directive: &Directive<'_>, errors: &mut Errors<'_>) {
         let line = directive.line;
         let key = directive.key;
         let value = match directive.args.as_slice() {
@@ -282,6 +292,9 @@ impl Block {
     }
 
     fn finish(self, errors: &mut Errors<'_>) -> Option<InstanceConfig> {
+        if self.had_errors {
+            return None;
+        }
         let before = errors.list.len();
         let Some((interface, interface_line)) = self.interface else {
             errors.at(self.line, format!("instance '{}' has no interface", self.name));

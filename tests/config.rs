@@ -1,0 +1,175 @@
+//! The line config: what it accepts, and `file:line: message` for the rest.
+
+use std::net::Ipv4Addr;
+
+use tinyvrrp::config::{parse, ConfigError, Vip};
+use tinyvrrp::proto::wire::Version;
+
+fn errors(text: &str) -> Vec<String> {
+    parse("t.conf", text)
+        .expect_err("config should be rejected")
+        .iter()
+        .map(ConfigError::to_string)
+        .collect()
+}
+
+#[test]
+fn full_instance_with_comments_and_indentation() {
+    let config = parse(
+        "t.conf",
+        "# routers\ninstance lan\n  interface eth0\n  vrid 51               # 1..255\n  priority 150\n  advert 100ms\n  version 3\n  vip 10.0.0.1/24\n  vip 10.0.0.2\n  preempt off\n",
+    )
+    .unwrap();
+    let lan = &config.instances[0];
+    assert_eq!(lan.name, "lan");
+    assert_eq!(lan.line, 2);
+    assert_eq!(lan.interface, "eth0");
+    assert_eq!(lan.interface_line, 3);
+    assert_eq!(lan.vrid, 51);
+    assert_eq!(lan.priority, 150);
+    assert_eq!(lan.advert_cs, 10);
+    assert_eq!(lan.version, Version::V3);
+    assert!(!lan.preempt);
+    assert_eq!(
+        lan.vips,
+        vec![
+            Vip { address: Ipv4Addr::new(10, 0, 0, 1), prefix: 24 },
+            Vip { address: Ipv4Addr::new(10, 0, 0, 2), prefix: 32 },
+        ]
+    );
+}
+
+#[test]
+fn defaults_and_several_instances() {
+    let config = parse(
+        "t.conf",
+        "instance a\ninterface eth0\nvrid 1\nvip 10.0.0.1\ninstance b\ninterface eth1\nvrid 1\nvip 10.0.1.1\nversion 2\nadvert 3s\n",
+    )
+    .unwrap();
+    let [a, b] = config.instances.as_slice() else { panic!("two instances") };
+    assert_eq!((a.priority, a.advert_cs, a.version, a.preempt), (100, 100, Version::V3, true));
+    assert_eq!((b.version, b.advert_cs), (Version::V2, 300));
+    assert_eq!(
+        a.to_string(),
+        "instance a: interface eth0, vrid 1, version 3, priority 100, advert 1000ms, preempt on, vip 10.0.0.1/32"
+    );
+}
+
+#[test]
+fn same_vrid_on_different_interfaces_is_fine_but_not_on_one() {
+    assert!(parse(
+        "t.conf",
+        "instance a\ninterface eth0\nvrid 7\nvip 10.0.0.1\ninstance b\ninterface eth1\nvrid 7\nvip 10.0.1.1\n"
+    )
+    .is_ok());
+    assert_eq!(
+        errors("instance a\ninterface eth0\nvrid 7\nvip 10.0.0.1\ninstance b\ninterface eth0\nvrid 7\nvip 10.0.1.1\n"),
+        vec!["t.conf:5: vrid 7 on eth0 (IPv4) is already used by instance 'a' at line 1"]
+    );
+}
+
+#[test]
+fn every_error_has_file_and_line() {
+    let text = "\
+instance lan
+  interface eth0
+  vrid 0
+  priority 256
+  advert 15ms
+  colour blue
+  vip 10.0.0.300/24
+  preempt maybe
+  version 4
+";
+    assert_eq!(
+        errors(text),
+        vec![
+            "t.conf:3: vrid must be 1..255, not '0'",
+            "t.conf:4: priority must be 1..255, not '256'",
+            "t.conf:6: unknown key 'colour'",
+            "t.conf:7: '10.0.0.300/24' is not an IPv4 address",
+            "t.conf:8: preempt must be on or off, not 'maybe'",
+            "t.conf:9: version must be 2 or 3, not '4'",
+        ]
+    );
+}
+
+#[test]
+fn advert_range_depends_on_version() {
+    let base = "instance a\ninterface eth0\nvrid 1\nvip 10.0.0.1\n";
+    assert_eq!(
+        errors(&format!("{base}advert 15ms\n")),
+        vec!["t.conf:5: advert for version 3 must be 10ms..40950ms in 10 ms steps, not 15ms"]
+    );
+    assert_eq!(
+        errors(&format!("{base}advert 41s\n")),
+        vec!["t.conf:5: advert for version 3 must be 10ms..40950ms in 10 ms steps, not 41000ms"]
+    );
+    assert_eq!(
+        errors(&format!("{base}advert 100ms\nversion 2\n")),
+        vec!["t.conf:5: advert for version 2 must be whole seconds 1s..255s, not 100ms"]
+    );
+    assert_eq!(
+        errors(&format!("{base}advert 1\n")),
+        vec!["t.conf:5: advert needs a unit, ms or s: '1'"]
+    );
+    assert!(parse("t.conf", &format!("{base}advert 40950ms\n")).is_ok());
+    assert!(parse("t.conf", &format!("{base}advert 255s\nversion 2\n")).is_ok());
+}
+
+#[test]
+fn structural_errors() {
+    assert_eq!(errors("vrid 5\n"), vec!["t.conf:1: 'vrid' outside an instance block"]);
+    assert_eq!(errors("# nothing\n"), vec!["t.conf:1: no instance defined"]);
+    assert_eq!(
+        errors("instance a\nvrid 1\nvip 10.0.0.1\n"),
+        vec!["t.conf:1: instance 'a' has no interface"]
+    );
+    assert_eq!(
+        errors("instance a\ninterface eth0\nvrid 1\n"),
+        vec!["t.conf:1: instance 'a' has no vip"]
+    );
+    assert_eq!(
+        errors("instance a\ninterface eth0\nvrid 1\nvrid 2\nvip 10.0.0.1\nvip 10.0.0.1/24\n"),
+        vec!["t.conf:4: 'vrid' given twice in instance 'a'", "t.conf:6: vip 10.0.0.1/24 listed twice"]
+    );
+    assert_eq!(
+        errors("instance a b\ninstance\n"),
+        vec!["t.conf:1: expected: instance NAME", "t.conf:2: expected: instance NAME"]
+    );
+    assert_eq!(
+        errors("instance a\ninterface eth0 eth1\nvrid\n"),
+        vec!["t.conf:2: 'interface' takes one value", "t.conf:3: 'vrid' needs a value"]
+    );
+    assert_eq!(
+        errors("instance a\ninterface averyveryverylongname\nvrid 1\nvip 224.0.0.18\nvip 10.0.0.1/33\n"),
+        vec![
+            "t.conf:2: 'averyveryverylongname' is not a valid interface name",
+            "t.conf:4: 224.0.0.18 cannot be a virtual address",
+            "t.conf:5: prefix must be 1..32 in '10.0.0.1/33'",
+        ]
+    );
+    assert_eq!(
+        errors("instance a\ninterface eth0\nvrid 1\nvip 10.0.0.1\ninstance a\ninterface eth1\nvrid 1\nvip 10.0.0.2\n"),
+        vec!["t.conf:5: instance 'a' already defined at line 1"]
+    );
+}
+
+#[test]
+fn arbitrary_bytes_never_panic() {
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let alphabet = b"instance interface vrid priority advert version vip preempt on off 0123456789./ms#\n\t ";
+    for _ in 0..2000 {
+        let text: String = (0..200)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                alphabet[(seed % alphabet.len() as u64) as usize] as char
+            })
+            .collect();
+        if let Err(errors) = parse("fuzz.conf", &text) {
+            assert!(errors.iter().all(|e| e.file == "fuzz.conf" && e.line >= 1));
+        }
+    }
+}
