@@ -164,7 +164,10 @@ pub fn build(file: &str, directives: &[Directive<'_>]) -> Result<Config, Vec<Con
             if let Some(other) = instances.iter().find(|i| i.name == instance.name) {
                 errors.at(
                     instance.line,
-                    format!("instance '{}' already defined at line {}", instance.name, other.line),
+                    format!(
+                        "instance '{}' already defined at line {}",
+                        instance.name, other.line
+                    ),
                 );
             } else if let Some(other) = instances
                 .iter()
@@ -260,8 +263,9 @@ impl Block {
         let result = match key {
             "interface" => parse_interface(value).map(|v| set(&mut self.interface, v, line)),
             "vrid" => parse_int(value, 1, 255, "vrid").map(|v| set(&mut self.vrid, v as u8, line)),
-            "priority" => parse_int(value, 1, 255, "priority")
-                .map(|v| set(&mut self.priority, v as u8, line)),
+            "priority" => {
+                parse_int(value, 1, 255, "priority").map(|v| set(&mut self.priority, v as u8, line))
+            }
             "advert" => parse_duration_ms(value).map(|v| set(&mut self.advert_ms, v, line)),
             "version" => match value {
                 "2" => Ok(set(&mut self.version, Version::V2, line)),
@@ -286,7 +290,10 @@ impl Block {
         match result {
             Ok(true) => {}
             Ok(false) if key == "vip" => errors.at(line, format!("vip {value} listed twice")),
-            Ok(false) => errors.at(line, format!("'{key}' given twice in instance '{}'", self.name)),
+            Ok(false) => errors.at(
+                line,
+                format!("'{key}' given twice in instance '{}'", self.name),
+            ),
             Err(message) => errors.at(line, message),
         }
     }
@@ -297,7 +304,10 @@ impl Block {
         }
         let before = errors.list.len();
         let Some((interface, interface_line)) = self.interface else {
-            errors.at(self.line, format!("instance '{}' has no interface", self.name));
+            errors.at(
+                self.line,
+                format!("instance '{}' has no interface", self.name),
+            );
             return None;
         };
         let Some((vrid, _)) = self.vrid else {
@@ -308,7 +318,10 @@ impl Block {
             errors.at(self.line, format!("instance '{}' has no vip", self.name));
         }
         if self.vips.len() > MAX_ADDRESSES {
-            errors.at(self.line, format!("at most {MAX_ADDRESSES} vips per instance"));
+            errors.at(
+                self.line,
+                format!("at most {MAX_ADDRESSES} vips per instance"),
+            );
         }
         let version = self.version.map_or(Version::V3, |(v, _)| v);
         let advert_cs = match self.advert_ms {

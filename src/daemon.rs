@@ -96,7 +96,10 @@ impl Daemon {
                         None => errors.push(ConfigError {
                             file: file.to_string(),
                             line: instance.interface_line,
-                            message: format!("interface '{}' has no IPv4 address", instance.interface),
+                            message: format!(
+                                "interface '{}' has no IPv4 address",
+                                instance.interface
+                            ),
                         }),
                         Some(primary) => resolved.push((link, primary, addresses)),
                     }
@@ -140,7 +143,10 @@ impl Daemon {
             for vip in &config.vips {
                 let present = addresses.iter().any(|a| a.address == vip.address);
                 if present && vip.address != primary {
-                    info!("{}: removing stale {} from {}", config.name, vip, config.interface);
+                    info!(
+                        "{}: removing stale {} from {}",
+                        config.name, vip, config.interface
+                    );
                     if let Err(e) = netlink.del_address(link.index, vip.address, vip.prefix) {
                         warn!("{}: could not remove stale {vip}: {e}", config.name);
                     }
@@ -217,11 +223,18 @@ impl Daemon {
 
     fn run_timers(&mut self, now: Instant) {
         for slot in 0..self.instances.len() {
-            if self.instances[slot].fsm.poll_at().is_some_and(|at| at <= now) {
+            if self.instances[slot]
+                .fsm
+                .poll_at()
+                .is_some_and(|at| at <= now)
+            {
                 let actions = self.instances[slot].fsm.handle_timeout(now);
                 self.execute(slot, now, &actions);
             }
-            if self.instances[slot].vip_retry_at.is_some_and(|at| at <= now) {
+            if self.instances[slot]
+                .vip_retry_at
+                .is_some_and(|at| at <= now)
+            {
                 self.instances[slot].vip_retry_at = None;
                 let action = match self.instances[slot].fsm.kind() {
                     StateKind::Master => Action::AddVips,
@@ -265,7 +278,10 @@ impl Daemon {
             };
             let instance = &mut self.instances[slot];
             instance.adverts_rx += 1;
-            match instance.fsm.handle_advert(now, received.src, &received.advert) {
+            match instance
+                .fsm
+                .handle_advert(now, received.src, &received.advert)
+            {
                 Ok(actions) => self.execute(slot, now, &actions),
                 Err(reason) => {
                     instance.drops[reason.index()] += 1;
@@ -330,9 +346,11 @@ impl Daemon {
                 continue;
             }
             let result = if add {
-                self.netlink.add_address(link.index, vip.address, vip.prefix)
+                self.netlink
+                    .add_address(link.index, vip.address, vip.prefix)
             } else {
-                self.netlink.del_address(link.index, vip.address, vip.prefix)
+                self.netlink
+                    .del_address(link.index, vip.address, vip.prefix)
             };
             if let Err(e) = result {
                 failed = true;
@@ -353,7 +371,10 @@ impl Daemon {
         for vip in &instance.config.vips {
             let payload = arp::gratuitous(link.mac, vip.address);
             if let Err(e) = self.arp.send(link.index, &payload) {
-                warn!("{}: gratuitous ARP for {} not sent: {e}", instance.config.name, vip.address);
+                warn!(
+                    "{}: gratuitous ARP for {} not sent: {e}",
+                    instance.config.name, vip.address
+                );
             }
         }
     }

@@ -60,7 +60,9 @@ pub enum State {
 /// Effects for the daemon, in the order they must happen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
-    SendAdvert { priority: u8 },
+    SendAdvert {
+        priority: u8,
+    },
     AddVips,
     DelVips,
     /// RFC 5798 §6.4.1: gratuitous ARP for each virtual address.
@@ -295,7 +297,8 @@ impl Instance {
         }
         // RFC 5798 §7.1: a differing address list is dropped unless the
         // sender is the owner.
-        if advert.priority != PRIORITY_OWNER && !same_addresses(&advert.addresses, &self.params.vips)
+        if advert.priority != PRIORITY_OWNER
+            && !same_addresses(&advert.addresses, &self.params.vips)
         {
             return Err(AdvertDrop::AddressList);
         }

@@ -240,10 +240,6 @@ impl<T: AsRef<[u8]>> VrrpPacket<T> {
         self.buffer.as_ref()[field::COUNT]
     }
 
-    pub fn checksum(&self) -> u16 {
-        read_u16(self.buffer.as_ref(), field::CHECKSUM.start)
-    }
-
     /// The advertisement interval in centiseconds, whatever the version.
     pub fn interval_cs(&self) -> Result<u16, RxError> {
         let data = self.buffer.as_ref();

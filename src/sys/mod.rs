@@ -31,7 +31,10 @@ pub fn tighten_timer_slack() -> io::Result<()> {
 /// descriptors are readable.
 pub fn wait_readable(fds: &[BorrowedFd<'_>], timeout: Option<Duration>) -> io::Result<Vec<bool>> {
     use rustix::event::{PollFd, PollFlags, Timespec};
-    let mut pollfds: Vec<PollFd<'_>> = fds.iter().map(|fd| PollFd::new(fd, PollFlags::IN)).collect();
+    let mut pollfds: Vec<PollFd<'_>> = fds
+        .iter()
+        .map(|fd| PollFd::new(fd, PollFlags::IN))
+        .collect();
     let timespec = timeout.map(|t| Timespec {
         tv_sec: t.as_secs() as _,
         tv_nsec: t.subsec_nanos() as _,
@@ -62,8 +65,18 @@ impl VrrpSocket {
         ffi::bind_to_device(&fd, interface)?;
         ffi::set_header_included(&fd)?;
         rustix::net::sockopt::set_ip_multicast_loop(&fd, false)?;
-        rustix::net::sockopt::set_ip_multicast_if_with_ifindex(&fd, &MULTICAST_GROUP, &primary, index)?;
-        rustix::net::sockopt::set_ip_add_membership_with_ifindex(&fd, &MULTICAST_GROUP, &primary, index)?;
+        rustix::net::sockopt::set_ip_multicast_if_with_ifindex(
+            &fd,
+            &MULTICAST_GROUP,
+            &primary,
+            index,
+        )?;
+        rustix::net::sockopt::set_ip_add_membership_with_ifindex(
+            &fd,
+            &MULTICAST_GROUP,
+            &primary,
+            index,
+        )?;
         Ok(VrrpSocket { fd })
     }
 
@@ -78,7 +91,12 @@ impl VrrpSocket {
     }
 
     pub fn send(&self, datagram: &[u8], to: Ipv4Addr) -> io::Result<()> {
-        rustix::net::sendto(&self.fd, datagram, SendFlags::empty(), &SocketAddrV4::new(to, 0))?;
+        rustix::net::sendto(
+            &self.fd,
+            datagram,
+            SendFlags::empty(),
+            &SocketAddrV4::new(to, 0),
+        )?;
         Ok(())
     }
 }

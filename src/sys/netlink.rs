@@ -179,14 +179,22 @@ impl Netlink {
         self.seq = self.seq.wrapping_add(1);
         let seq = self.seq;
         let bytes = msg.finish(seq);
-        rustix::net::sendto(&self.fd, bytes, SendFlags::empty(), &SocketAddrNetlink::new(0, 0))?;
+        rustix::net::sendto(
+            &self.fd,
+            bytes,
+            SendFlags::empty(),
+            &SocketAddrNetlink::new(0, 0),
+        )?;
         loop {
             let (received, _) = rustix::net::recv(&self.fd, &mut self.buf[..], RecvFlags::empty())?;
             let mut rest = &self.buf[..received];
             while rest.len() >= NLMSG_HDR_LEN {
                 let len = u32::from_ne_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
                 if len < NLMSG_HDR_LEN || len > rest.len() {
-                    return Err(io::Error::new(io::ErrorKind::InvalidData, "bad netlink length"));
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "bad netlink length",
+                    ));
                 }
                 let kind = u16::from_ne_bytes([rest[4], rest[5]]);
                 let reply_seq = u32::from_ne_bytes([rest[8], rest[9], rest[10], rest[11]]);
@@ -297,7 +305,13 @@ mod tests {
         assert_eq!(&bytes[16..18], &[AF_INET, 24]);
         assert_eq!(u32::from_ne_bytes(bytes[20..24].try_into().unwrap()), 7);
         let attrs: Vec<_> = attributes(&bytes[24..]).collect();
-        assert_eq!(attrs, vec![(IFA_LOCAL, &[10, 0, 0, 1][..]), (IFLA_IFNAME, &b"eth0\0"[..])]);
+        assert_eq!(
+            attrs,
+            vec![
+                (IFA_LOCAL, &[10, 0, 0, 1][..]),
+                (IFLA_IFNAME, &b"eth0\0"[..])
+            ]
+        );
     }
 
     #[test]
