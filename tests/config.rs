@@ -33,8 +33,14 @@ fn full_instance_with_comments_and_indentation() {
     assert_eq!(
         lan.vips,
         vec![
-            Vip { address: Ipv4Addr::new(10, 0, 0, 1), prefix: 24 },
-            Vip { address: Ipv4Addr::new(10, 0, 0, 2), prefix: 32 },
+            Vip {
+                address: Ipv4Addr::new(10, 0, 0, 1),
+                prefix: 24
+            },
+            Vip {
+                address: Ipv4Addr::new(10, 0, 0, 2),
+                prefix: 32
+            },
         ]
     );
 }
@@ -46,8 +52,13 @@ fn defaults_and_several_instances() {
         "instance a\ninterface eth0\nvrid 1\nvip 10.0.0.1\ninstance b\ninterface eth1\nvrid 1\nvip 10.0.1.1\nversion 2\nadvert 3s\n",
     )
     .unwrap();
-    let [a, b] = config.instances.as_slice() else { panic!("two instances") };
-    assert_eq!((a.priority, a.advert_cs, a.version, a.preempt), (100, 100, Version::V3, true));
+    let [a, b] = config.instances.as_slice() else {
+        panic!("two instances")
+    };
+    assert_eq!(
+        (a.priority, a.advert_cs, a.version, a.preempt),
+        (100, 100, Version::V3, true)
+    );
     assert_eq!((b.version, b.advert_cs), (Version::V2, 300));
     assert_eq!(
         a.to_string(),
@@ -119,7 +130,10 @@ fn advert_range_depends_on_version() {
 
 #[test]
 fn structural_errors() {
-    assert_eq!(errors("vrid 5\n"), vec!["t.conf:1: 'vrid' outside an instance block"]);
+    assert_eq!(
+        errors("vrid 5\n"),
+        vec!["t.conf:1: 'vrid' outside an instance block"]
+    );
     assert_eq!(errors("# nothing\n"), vec!["t.conf:1: no instance defined"]);
     assert_eq!(
         errors("instance a\nvrid 1\nvip 10.0.0.1\n"),
@@ -131,15 +145,24 @@ fn structural_errors() {
     );
     assert_eq!(
         errors("instance a\ninterface eth0\nvrid 1\nvrid 2\nvip 10.0.0.1\nvip 10.0.0.1/24\n"),
-        vec!["t.conf:4: 'vrid' given twice in instance 'a'", "t.conf:6: vip 10.0.0.1/24 listed twice"]
+        vec![
+            "t.conf:4: 'vrid' given twice in instance 'a'",
+            "t.conf:6: vip 10.0.0.1/24 listed twice"
+        ]
     );
     assert_eq!(
         errors("instance a b\ninstance\n"),
-        vec!["t.conf:1: expected: instance NAME", "t.conf:2: expected: instance NAME"]
+        vec![
+            "t.conf:1: expected: instance NAME",
+            "t.conf:2: expected: instance NAME"
+        ]
     );
     assert_eq!(
         errors("instance a\ninterface eth0 eth1\nvrid\n"),
-        vec!["t.conf:2: 'interface' takes one value", "t.conf:3: 'vrid' needs a value"]
+        vec![
+            "t.conf:2: 'interface' takes one value",
+            "t.conf:3: 'vrid' needs a value"
+        ]
     );
     assert_eq!(
         errors("instance a\ninterface averyveryverylongname\nvrid 1\nvip 224.0.0.18\nvip 10.0.0.1/33\n"),
@@ -158,7 +181,8 @@ fn structural_errors() {
 #[test]
 fn arbitrary_bytes_never_panic() {
     let mut seed = 0x2545_f491_4f6c_dd1du64;
-    let alphabet = b"instance interface vrid priority advert version vip preempt on off 0123456789./ms#\n\t ";
+    let alphabet =
+        b"instance interface vrid priority advert version vip preempt on off 0123456789./ms#\n\t ";
     for _ in 0..2000 {
         let text: String = (0..200)
             .map(|_| {

@@ -90,7 +90,13 @@ impl Segment {
         for action in actions {
             match *action {
                 Action::SendAdvert { priority } => {
-                    self.log.push((self.now, Event::Advert { from: node, priority }));
+                    self.log.push((
+                        self.now,
+                        Event::Advert {
+                            from: node,
+                            priority,
+                        },
+                    ));
                     self.deliver(node, priority);
                 }
                 Action::AddVips => self.nodes[node].has_vip = true,
@@ -115,7 +121,9 @@ impl Segment {
             if to == from || !self.nodes[to].up || !self.connected {
                 continue;
             }
-            if let Ok(actions) = self.nodes[to].fsm.handle_advert(self.now, sender.primary, &advert)
+            if let Ok(actions) = self.nodes[to]
+                .fsm
+                .handle_advert(self.now, sender.primary, &advert)
             {
                 self.apply(to, &actions);
             }
@@ -161,12 +169,20 @@ impl Segment {
     }
 
     fn vip_holders(&self) -> Vec<usize> {
-        (0..self.nodes.len()).filter(|&n| self.nodes[n].has_vip).collect()
+        (0..self.nodes.len())
+            .filter(|&n| self.nodes[n].has_vip)
+            .collect()
     }
 
     fn became_master(&self, node: usize, after: Instant) -> Option<Instant> {
         self.log.iter().find_map(|(t, e)| {
-            (*t >= after && *e == Event::State { node, state: StateKind::Master }).then_some(*t)
+            (*t >= after
+                && *e
+                    == Event::State {
+                        node,
+                        state: StateKind::Master,
+                    })
+            .then_some(*t)
         })
     }
 }
@@ -197,7 +213,13 @@ fn election_highest_priority_wins_after_its_master_down_interval() {
     let elected = segment.became_master(0, at_ms(0)).unwrap();
     assert_eq!(elected - at_ms(0), master_down(150));
     // The winner announces itself with an advert and a gratuitous ARP.
-    assert!(segment.log.contains(&(elected, Event::Advert { from: 0, priority: 150 })));
+    assert!(segment.log.contains(&(
+        elected,
+        Event::Advert {
+            from: 0,
+            priority: 150
+        }
+    )));
     assert!(segment.log.contains(&(elected, Event::Garp { from: 0 })));
     // No one else ever became master.
     assert_eq!(segment.became_master(1, at_ms(0)), None);
@@ -227,12 +249,21 @@ fn priority_zero_hands_over_after_skew_time() {
     let mut segment = three_routers();
     segment.run_until(at_ms(10_000));
     segment.stop(0);
-    assert!(segment.log.contains(&(at_ms(10_000), Event::Advert { from: 0, priority: 0 })));
+    assert!(segment.log.contains(&(
+        at_ms(10_000),
+        Event::Advert {
+            from: 0,
+            priority: 0
+        }
+    )));
     assert_eq!(segment.vip_holders(), Vec::<usize>::new());
     segment.run_until(at_ms(20_000));
     let takeover = segment.became_master(1, at_ms(10_000)).unwrap();
     // RFC 5798 §6.4.2: Skew_Time = (256 - 120) * 1 s / 256.
-    assert_eq!(takeover - at_ms(10_000), Duration::from_micros(136 * 1_000_000 / 256));
+    assert_eq!(
+        takeover - at_ms(10_000),
+        Duration::from_micros(136 * 1_000_000 / 256)
+    );
     assert_eq!(segment.masters(), vec![1]);
     assert_eq!(segment.vip_holders(), vec![1]);
 }
@@ -361,12 +392,21 @@ fn v2_drops_an_interval_mismatch_and_a_different_address_list() {
         auth: None,
     };
     let src = Ipv4Addr::new(10, 0, 0, 2);
-    assert_eq!(backup.handle_advert(at_ms(1), src, &advert), Err(AdvertDrop::Interval));
+    assert_eq!(
+        backup.handle_advert(at_ms(1), src, &advert),
+        Err(AdvertDrop::Interval)
+    );
     advert.interval_cs = 100;
     advert.addresses = [Ipv4Addr::new(10, 0, 0, 101)].into_iter().collect();
-    assert_eq!(backup.handle_advert(at_ms(1), src, &advert), Err(AdvertDrop::AddressList));
+    assert_eq!(
+        backup.handle_advert(at_ms(1), src, &advert),
+        Err(AdvertDrop::AddressList)
+    );
     advert.version = Version::V3;
-    assert_eq!(backup.handle_advert(at_ms(1), src, &advert), Err(AdvertDrop::Version));
+    assert_eq!(
+        backup.handle_advert(at_ms(1), src, &advert),
+        Err(AdvertDrop::Version)
+    );
 }
 
 #[test]
