@@ -62,6 +62,8 @@ struct Runtime {
 }
 
 pub struct Daemon {
+    /// The config file, read again on SIGHUP.
+    file: String,
     netlink: Netlink,
     arp: ArpSender,
     signals: OwnedFd,
@@ -77,38 +79,11 @@ enum Request {
 }
 
 impl Daemon {
-    /// Resolves interfaces, opens sockets and removes stale VIPs. Nothing is
-    /// sent before every instance's interface has been found.
+    /// Resolves interfaces and opens sockets. Nothing is sent and nothing is
+    /// changed before every instance's interface has been found.
     pub fn start(file: &str, config: Config) -> Result<Daemon, StartError> {
         let mut netlink = Netlink::open()?;
-        let mut errors = Vec::new();
-        let mut resolved = Vec::new();
-        for instance in &config.instances {
-            match netlink.link(&instance.interface)? {
-                None => errors.push(ConfigError {
-                    file: file.to_string(),
-                    line: instance.interface_line,
-                    message: format!("interface '{}' does not exist", instance.interface),
-                }),
-                Some(link) => {
-                    let addresses = netlink.addresses(link.index)?;
-                    match primary_address(&addresses, instance) {
-                        None => errors.push(ConfigError {
-                            file: file.to_string(),
-                            line: instance.interface_line,
-                            message: format!(
-                                "interface '{}' has no IPv4 address",
-                                instance.interface
-                            ),
-                        }),
-                        Some(primary) => resolved.push((link, primary, addresses)),
-                    }
-                }
-            }
-        }
-        if !errors.is_empty() {
-            return Err(StartError::Config(errors));
-        }
+        let resolved = resolve(&mut netlink, file, config)?;
         let signals = sys::ffi::signal_fd(&[
             Signal::TERM.as_raw(),
             Signal::INT.as_raw(),
@@ -118,78 +93,24 @@ impl Daemon {
         if let Err(e) = sys::tighten_timer_slack() {
             warn!("could not reduce timer slack: {e}");
         }
-        let mut links: Vec<Link> = Vec::new();
-        let mut instances = Vec::new();
-        for (config, (link, primary, addresses)) in config.instances.into_iter().zip(resolved) {
-            let link_slot = match links.iter().position(|l| l.index == link.index) {
-                Some(slot) => slot,
-                None => {
-                    let socket = VrrpSocket::open(&config.interface, link.index, primary)?;
-                    links.push(Link {
-                        name: config.interface.clone(),
-                        index: link.index,
-                        mac: link.mac,
-                        primary,
-                        socket,
-                        rx_errors: [0; RxError::ALL.len()],
-                        unknown_vrid: 0,
-                    });
-                    links.len() - 1
-                }
-            };
-            let primary = links[link_slot].primary;
-            // A VIP left behind by a crashed run would answer ARP for an
-            // address another router now owns.
-            for vip in &config.vips {
-                let present = addresses.iter().any(|a| a.address == vip.address);
-                if present && vip.address != primary {
-                    info!(
-                        "{}: removing stale {} from {}",
-                        config.name, vip, config.interface
-                    );
-                    if let Err(e) = netlink.del_address(link.index, vip.address, vip.prefix) {
-                        warn!("{}: could not remove stale {vip}: {e}", config.name);
-                    }
-                }
-            }
-            let fsm = Instance::new(config.params(primary));
-            instances.push(Runtime {
-                config,
-                fsm,
-                link: link_slot,
-                adverts_rx: 0,
-                adverts_tx: 0,
-                send_errors: 0,
-                drops: [0; AdvertDrop::ALL.len()],
-                vip_retry_at: None,
-            });
-        }
-        Ok(Daemon {
+        let mut daemon = Daemon {
+            file: file.to_string(),
             netlink,
             arp: ArpSender::open()?,
             signals,
-            links,
-            instances,
+            links: Vec::new(),
+            instances: Vec::new(),
             buf: vec![0; RECV_BUFFER],
-        })
+        };
+        let now = sys::now();
+        for instance in resolved {
+            daemon.add_instance(instance, now)?;
+        }
+        Ok(daemon)
     }
 
     /// Runs until SIGTERM or SIGINT, then hands over mastership and returns.
     pub fn run(&mut self) -> io::Result<()> {
-        let now = sys::now();
-        for slot in 0..self.instances.len() {
-            let instance = &self.instances[slot];
-            info!(
-                "{}: starting on {} (primary {}), vrid {}, priority {}",
-                instance.config.name,
-                instance.config.interface,
-                self.links[instance.link].primary,
-                instance.config.vrid,
-                instance.config.priority
-            );
-            let actions = self.instances[slot].fsm.startup(now);
-            self.execute(slot, now, &actions);
-        }
         loop {
             let now = sys::now();
             self.run_timers(now);
@@ -204,10 +125,188 @@ impl Daemon {
                     self.shutdown();
                     return Ok(());
                 }
+                // A reload may have changed the sockets; poll afresh.
+                continue;
             }
             for (slot, ready) in readable[1..].iter().enumerate() {
                 if *ready {
                     self.receive(slot);
+                }
+            }
+        }
+    }
+
+    /// Opens the interface's socket if needed, removes stale VIPs and starts
+    /// the state machine (RFC 5798 §6.4.1).
+    fn add_instance(&mut self, resolved: Resolved, now: Instant) -> io::Result<()> {
+        let Resolved {
+            config,
+            link,
+            primary,
+            addresses,
+        } = resolved;
+        let link_slot = match self.links.iter().position(|l| l.index == link.index) {
+            Some(slot) => slot,
+            None => {
+                let socket = VrrpSocket::open(&config.interface, link.index, primary)?;
+                self.links.push(Link {
+                    name: config.interface.clone(),
+                    index: link.index,
+                    mac: link.mac,
+                    primary,
+                    socket,
+                    rx_errors: [0; RxError::ALL.len()],
+                    unknown_vrid: 0,
+                });
+                self.links.len() - 1
+            }
+        };
+        let primary = self.links[link_slot].primary;
+        // A VIP left behind by a crashed run would answer ARP for an address
+        // another router now owns.
+        for vip in &config.vips {
+            let present = addresses.iter().any(|a| a.address == vip.address);
+            if present && vip.address != primary {
+                info!(
+                    "{}: removing stale {} from {}",
+                    config.name, vip, config.interface
+                );
+                if let Err(e) = self
+                    .netlink
+                    .del_address(link.index, vip.address, vip.prefix)
+                {
+                    warn!("{}: could not remove stale {vip}: {e}", config.name);
+                }
+            }
+        }
+        info!(
+            "{}: starting on {} (primary {primary}), vrid {}, priority {}",
+            config.name, config.interface, config.vrid, config.priority
+        );
+        let fsm = Instance::new(config.params(primary));
+        self.instances.push(Runtime {
+            config,
+            fsm,
+            link: link_slot,
+            adverts_rx: 0,
+            adverts_tx: 0,
+            send_errors: 0,
+            drops: [0; AdvertDrop::ALL.len()],
+            vip_retry_at: None,
+        });
+        let slot = self.instances.len() - 1;
+        let actions = self.instances[slot].fsm.startup(now);
+        self.execute(slot, now, &actions);
+        Ok(())
+    }
+
+    /// SIGHUP: apply a changed config without disturbing what did not change.
+    /// An instance keeps its state when its interface, VRID and version stay
+    /// the same; others are stopped (priority 0) or started. A config that
+    /// does not parse or names a missing interface changes nothing.
+    fn reload(&mut self) {
+        let config = match std::fs::read_to_string(&self.file) {
+            Ok(text) => crate::config::parse(&self.file, &text),
+            Err(e) => {
+                error!(
+                    "reload: cannot read {}: {e}; keeping the running config",
+                    self.file
+                );
+                return;
+            }
+        };
+        let resolved = match config
+            .map_err(StartError::Config)
+            .and_then(|config| resolve(&mut self.netlink, &self.file, config))
+        {
+            Ok(resolved) => resolved,
+            Err(StartError::Config(errors)) => {
+                for e in errors {
+                    error!("reload: {e}");
+                }
+                error!("reload: keeping the running config");
+                return;
+            }
+            Err(StartError::Io(e)) => {
+                error!("reload: {e}; keeping the running config");
+                return;
+            }
+        };
+        let now = sys::now();
+        let mut kept = vec![false; self.instances.len()];
+        let mut added = Vec::new();
+        for new in resolved {
+            let same = self.instances.iter().position(|old| {
+                old.config.name == new.config.name
+                    && old.config.interface == new.config.interface
+                    && old.config.vrid == new.config.vrid
+                    && old.config.version == new.config.version
+                    && self.links[old.link].index == new.link.index
+            });
+            match same {
+                Some(slot) => {
+                    kept[slot] = true;
+                    self.update_instance(slot, new.config, now);
+                }
+                None => added.push(new),
+            }
+        }
+        for slot in (0..self.instances.len()).rev() {
+            if !kept[slot] {
+                info!("{}: removed by reload", self.instances[slot].config.name);
+                let actions = self.instances[slot].fsm.shutdown();
+                self.execute(slot, now, &actions);
+                self.instances.remove(slot);
+            }
+        }
+        self.drop_unused_links();
+        for new in added {
+            if let Err(e) = self.add_instance(new, now) {
+                error!("reload: cannot start an instance: {e}");
+            }
+        }
+        info!("reload: {} instances running", self.instances.len());
+    }
+
+    /// Applies new settings to a running instance in place. A master moves
+    /// its addresses to the new list and announces the new ones.
+    fn update_instance(&mut self, slot: usize, config: InstanceConfig, now: Instant) {
+        let instance = &mut self.instances[slot];
+        if instance.config == config {
+            return;
+        }
+        info!("{}: settings changed by reload", config.name);
+        let primary = self.links[instance.link].primary;
+        let old = std::mem::replace(&mut instance.config, config);
+        instance.fsm.reconfigure(instance.config.params(primary));
+        if instance.fsm.kind() != StateKind::Master || old.vips == instance.config.vips {
+            return;
+        }
+        let index = self.links[instance.link].index;
+        for vip in old
+            .vips
+            .iter()
+            .filter(|v| !instance.config.vips.contains(v))
+        {
+            if let Err(e) = self.netlink.del_address(index, vip.address, vip.prefix) {
+                error!("{}: could not remove {vip}: {e}", instance.config.name);
+            }
+        }
+        self.execute(slot, now, &[Action::AddVips, Action::SendGarp]);
+    }
+
+    /// Closes sockets of interfaces no instance uses any more.
+    fn drop_unused_links(&mut self) {
+        let mut slot = 0;
+        while slot < self.links.len() {
+            if self.instances.iter().any(|i| i.link == slot) {
+                slot += 1;
+                continue;
+            }
+            self.links.remove(slot);
+            for instance in &mut self.instances {
+                if instance.link > slot {
+                    instance.link -= 1;
                 }
             }
         }
@@ -396,7 +495,8 @@ impl Daemon {
             } else if signo == Signal::USR1.as_raw() {
                 self.log_status();
             } else if signo == Signal::HUP.as_raw() {
-                warn!("SIGHUP: live reload is not implemented; restart to apply config changes");
+                info!("SIGHUP: reloading {}", self.file);
+                self.reload();
             }
         }
     }
@@ -441,6 +541,53 @@ impl Daemon {
             }
             info!("{line}");
         }
+    }
+}
+
+/// An instance whose interface exists, with what start needs to know.
+struct Resolved {
+    config: InstanceConfig,
+    link: crate::sys::netlink::Link,
+    primary: Ipv4Addr,
+    addresses: Vec<AddressEntry>,
+}
+
+/// Looks up every instance's interface and primary address. Errors carry the
+/// line of the `interface` directive.
+fn resolve(netlink: &mut Netlink, file: &str, config: Config) -> Result<Vec<Resolved>, StartError> {
+    let mut errors = Vec::new();
+    let mut resolved = Vec::new();
+    for instance in config.instances {
+        let error = |message: String| ConfigError {
+            file: file.to_string(),
+            line: instance.interface_line,
+            message,
+        };
+        let Some(link) = netlink.link(&instance.interface)? else {
+            errors.push(error(format!(
+                "interface '{}' does not exist",
+                instance.interface
+            )));
+            continue;
+        };
+        let addresses = netlink.addresses(link.index)?;
+        match primary_address(&addresses, &instance) {
+            None => errors.push(error(format!(
+                "interface '{}' has no IPv4 address",
+                instance.interface
+            ))),
+            Some(primary) => resolved.push(Resolved {
+                config: instance,
+                link,
+                primary,
+                addresses,
+            }),
+        }
+    }
+    if errors.is_empty() {
+        Ok(resolved)
+    } else {
+        Err(StartError::Config(errors))
     }
 }
 

@@ -421,3 +421,22 @@ fn a_late_wakeup_keeps_the_advert_cadence() {
     segment.nodes[0].fsm.handle_timeout(at_ms(9_500));
     assert_eq!(segment.nodes[0].fsm.poll_at(), Some(at_ms(10_500)));
 }
+
+#[test]
+fn reconfigure_keeps_state_and_deadlines() {
+    let mut segment = three_routers();
+    segment.run_until(at_ms(10_000));
+    let before = segment.nodes[0].fsm.poll_at();
+    let mut changed = params(1, 140, true);
+    changed.vips.push(Ipv4Addr::new(10, 0, 0, 101));
+    segment.nodes[0].fsm.reconfigure(changed);
+    assert_eq!(segment.nodes[0].fsm.kind(), StateKind::Master);
+    assert_eq!(segment.nodes[0].fsm.poll_at(), before);
+    let backup_deadline = segment.nodes[1].fsm.poll_at();
+    segment.nodes[1].fsm.reconfigure(params(2, 110, true));
+    assert_eq!(segment.nodes[1].fsm.kind(), StateKind::Backup);
+    assert_eq!(segment.nodes[1].fsm.poll_at(), backup_deadline);
+    // The next advert carries the new priority.
+    let actions = segment.nodes[0].fsm.handle_timeout(before.unwrap());
+    assert_eq!(actions.as_slice(), &[Action::SendAdvert { priority: 140 }]);
+}

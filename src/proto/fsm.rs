@@ -187,6 +187,16 @@ impl Instance {
         3 * centis(self.master_adver_interval_cs) + self.skew_time()
     }
 
+    /// New settings from a reload. The state and its deadline stay, so a
+    /// reload never flaps mastership; the new interval and priority apply
+    /// from the next advert and the next Master_Down_Interval.
+    pub fn reconfigure(&mut self, params: Params) {
+        if self.params.version == Version::V2 || self.kind() != StateKind::Backup {
+            self.master_adver_interval_cs = params.advert_interval_cs;
+        }
+        self.params = params;
+    }
+
     /// RFC 5798 §6.4.1: leave Initialize on a Startup event.
     pub fn startup(&mut self, now: Instant) -> Actions {
         let mut actions = Actions::new();
