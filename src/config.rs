@@ -58,6 +58,8 @@ pub struct InstanceConfig {
     pub version: Version,
     pub vips: Vec<Vip>,
     pub preempt: bool,
+    /// Run on every state change as `SCRIPT INSTANCE NAME STATE PRIORITY`.
+    pub notify: Option<String>,
 }
 
 impl InstanceConfig {
@@ -91,6 +93,9 @@ impl fmt::Display for InstanceConfig {
         )?;
         for vip in &self.vips {
             write!(f, " {vip}")?;
+        }
+        if let Some(script) = &self.notify {
+            write!(f, ", notify {script}")?;
         }
         Ok(())
     }
@@ -225,6 +230,7 @@ struct Block {
     version: At<Version>,
     vips: Vec<(Vip, usize)>,
     preempt: At<bool>,
+    notify: At<String>,
     /// A line of this block was rejected: a key it names may look missing,
     /// so "has no ..." would only repeat that error.
     had_errors: bool,
@@ -242,6 +248,7 @@ impl Block {
             version: None,
             vips: Vec::new(),
             preempt: None,
+            notify: None,
             had_errors: false,
         }
     }
@@ -285,6 +292,7 @@ impl Block {
                 "off" => Ok(set(&mut self.preempt, false, line)),
                 _ => Err(format!("preempt must be on or off, not '{value}'")),
             },
+            "notify" => Ok(set(&mut self.notify, value.to_string(), line)),
             _ => Err(format!("unknown key '{key}'")),
         };
         match result {
@@ -348,6 +356,7 @@ impl Block {
             version,
             vips: self.vips.into_iter().map(|(vip, _)| vip).collect(),
             preempt: self.preempt.is_none_or(|(p, _)| p),
+            notify: self.notify.map(|(script, _)| script),
         })
     }
 }

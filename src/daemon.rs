@@ -10,6 +10,7 @@ use log::{debug, error, info, warn};
 use rustix::process::Signal;
 
 use crate::config::{Config, ConfigError, InstanceConfig};
+use crate::notify::{Call, Notifier};
 use crate::proto::arp;
 use crate::proto::fsm::{Action, AdvertDrop, Instance, StateKind};
 use crate::proto::time::Instant;
@@ -69,6 +70,7 @@ pub struct Daemon {
     signals: OwnedFd,
     links: Vec<Link>,
     instances: Vec<Runtime>,
+    notifier: Notifier,
     buf: Vec<u8>,
 }
 
@@ -100,6 +102,7 @@ impl Daemon {
             signals,
             links: Vec::new(),
             instances: Vec::new(),
+            notifier: Notifier::default(),
             buf: vec![0; RECV_BUFFER],
         };
         let now = sys::now();
@@ -114,7 +117,13 @@ impl Daemon {
         loop {
             let now = sys::now();
             self.run_timers(now);
-            let timeout = self.next_deadline().map(|at| at.saturating_since(now));
+            self.notifier.poll(now);
+            let timeout = self
+                .next_deadline()
+                .into_iter()
+                .chain(self.notifier.poll_at(now))
+                .min()
+                .map(|at| at.saturating_since(now));
             let readable = {
                 let mut fds = vec![self.signals.as_fd()];
                 fds.extend(self.links.iter().map(|l| l.socket.as_fd()));
@@ -403,8 +412,20 @@ impl Daemon {
                 Action::DelVips => self.change_vips(slot, now, false),
                 Action::SendGarp => self.send_garp(slot),
                 Action::Notify(state) => {
-                    let instance = &self.instances[slot];
-                    info!("{}: entering {} state", instance.config.name, state.name());
+                    let config = &self.instances[slot].config;
+                    info!("{}: entering {} state", config.name, state.name());
+                    if let Some(script) = &config.notify {
+                        let call = Call {
+                            script: script.clone(),
+                            args: vec![
+                                "INSTANCE".to_string(),
+                                config.name.clone(),
+                                state.notify_word().to_string(),
+                                config.priority.to_string(),
+                            ],
+                        };
+                        self.notifier.push(call, now);
+                    }
                 }
             }
         }
@@ -507,6 +528,7 @@ impl Daemon {
             let actions = self.instances[slot].fsm.shutdown();
             self.execute(slot, now, &actions);
         }
+        self.notifier.drain(sys::now);
     }
 
     /// SIGUSR1: one line per instance and per interface.

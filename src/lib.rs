@@ -3,5 +3,6 @@
 
 pub mod config;
 pub mod daemon;
+pub mod notify;
 pub mod proto;
 pub mod sys;

@@ -17,7 +17,7 @@ fn errors(text: &str) -> Vec<String> {
 fn full_instance_with_comments_and_indentation() {
     let config = parse(
         "t.conf",
-        "# routers\ninstance lan\n  interface eth0\n  vrid 51               # 1..255\n  priority 150\n  advert 100ms\n  version 3\n  vip 10.0.0.1/24\n  vip 10.0.0.2\n  preempt off\n",
+        "# routers\ninstance lan\n  interface eth0\n  vrid 51               # 1..255\n  priority 150\n  advert 100ms\n  version 3\n  vip 10.0.0.1/24\n  vip 10.0.0.2\n  preempt off\n  notify /etc/tinyvrrp/notify.sh\n",
     )
     .unwrap();
     let lan = &config.instances[0];
@@ -30,6 +30,7 @@ fn full_instance_with_comments_and_indentation() {
     assert_eq!(lan.advert_cs, 10);
     assert_eq!(lan.version, Version::V3);
     assert!(!lan.preempt);
+    assert_eq!(lan.notify.as_deref(), Some("/etc/tinyvrrp/notify.sh"));
     assert_eq!(
         lan.vips,
         vec![

@@ -47,6 +47,16 @@ impl StateKind {
             StateKind::Master => "MASTER",
         }
     }
+
+    /// The state word notify scripts get (keepalived's): leaving the
+    /// protocol is "STOP".
+    pub fn notify_word(self) -> &'static str {
+        match self {
+            StateKind::Initialize => "STOP",
+            StateKind::Backup => "BACKUP",
+            StateKind::Master => "MASTER",
+        }
+    }
 }
 
 /// The state with its timer, RFC 5798 §6.4.
@@ -284,6 +294,9 @@ impl Instance {
         if let State::Master { .. } = self.state {
             push(&mut actions, self.advert(PRIORITY_STOP));
             push(&mut actions, Action::DelVips);
+        }
+        if self.state != State::Initialize {
+            push(&mut actions, Action::Notify(StateKind::Initialize));
         }
         self.state = State::Initialize;
         self.master = None;

@@ -1,0 +1,126 @@
+//! Notify scripts, keepalived-style: `SCRIPT INSTANCE NAME STATE PRIORITY`.
+//!
+//! keepalived starts every notify script at once, so two quick transitions
+//! can run their scripts out of order (BACKUP's script finishing after
+//! MASTER's). Here scripts run one at a time, in the order the transitions
+//! happened; a script that hangs is killed after [`SCRIPT_TIMEOUT`] so it
+//! cannot hold back the next one. A failing script is logged, never fatal.
+
+use std::collections::VecDeque;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use log::{debug, error, warn};
+
+use crate::proto::time::Instant;
+
+/// How long one notify script may run before it is killed.
+pub const SCRIPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often the loop looks at a running script (there is no child fd to poll).
+pub const POLL_INTERVAL: Duration = Duration::from_millis(50);
+
+/// One call of a script.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    pub script: String,
+    pub args: Vec<String>,
+}
+
+struct Running {
+    call: Call,
+    child: Child,
+    deadline: Instant,
+}
+
+pub struct Notifier {
+    queue: VecDeque<Call>,
+    running: Option<Running>,
+    timeout: Duration,
+}
+
+impl Default for Notifier {
+    fn default() -> Notifier {
+        Notifier::with_timeout(SCRIPT_TIMEOUT)
+    }
+}
+
+impl Notifier {
+    pub fn with_timeout(timeout: Duration) -> Notifier {
+        Notifier {
+            queue: VecDeque::new(),
+            running: None,
+            timeout,
+        }
+    }
+
+    pub fn push(&mut self, call: Call, now: Instant) {
+        self.queue.push_back(call);
+        self.poll(now);
+    }
+
+    /// When the loop should look again: while a script runs or waits.
+    pub fn poll_at(&self, now: Instant) -> Option<Instant> {
+        self.running.as_ref().map(|_| now + POLL_INTERVAL)
+    }
+
+    /// Reaps a finished script, kills an overdue one, starts the next.
+    pub fn poll(&mut self, now: Instant) {
+        loop {
+            if let Some(running) = &mut self.running {
+                match running.child.try_wait() {
+                    Ok(Some(status)) if status.success() => {
+                        debug!("notify: {} finished", describe(&running.call));
+                    }
+                    Ok(Some(status)) => {
+                        warn!("notify: {} failed: {status}", describe(&running.call));
+                    }
+                    Ok(None) if now >= running.deadline => {
+                        error!(
+                            "notify: {} still running after {:?}; killed",
+                            describe(&running.call),
+                            self.timeout
+                        );
+                        let _ = running.child.kill();
+                        let _ = running.child.wait();
+                    }
+                    Ok(None) => return,
+                    Err(e) => warn!("notify: {}: {e}", describe(&running.call)),
+                }
+                self.running = None;
+            }
+            let Some(call) = self.queue.pop_front() else {
+                return;
+            };
+            match Command::new(&call.script)
+                .args(&call.args)
+                .stdin(Stdio::null())
+                .spawn()
+            {
+                Ok(child) => {
+                    self.running = Some(Running {
+                        call,
+                        child,
+                        deadline: now + self.timeout,
+                    });
+                }
+                Err(e) => error!("notify: cannot run {}: {e}", describe(&call)),
+            }
+        }
+    }
+
+    /// At exit: runs what is queued, each within its timeout.
+    pub fn drain(&mut self, mut now: impl FnMut() -> Instant) {
+        while self.running.is_some() || !self.queue.is_empty() {
+            self.poll(now());
+            if self.running.is_some() {
+                // Not std::thread::sleep: every wait goes through sys, whose
+                // time handling is proven on MIPS.
+                let _ = crate::sys::wait_readable(&[], Some(Duration::from_millis(5)));
+            }
+        }
+    }
+}
+
+fn describe(call: &Call) -> String {
+    format!("{} {}", call.script, call.args.join(" "))
+}
