@@ -14,7 +14,7 @@ use crate::notify::{Call, Notifier};
 use crate::proto::arp;
 use crate::proto::fsm::{Action, AdvertDrop, Instance, StateKind};
 use crate::proto::time::Instant;
-use crate::proto::wire::{self, Advert, RxError, V2Auth, Version, MULTICAST_GROUP};
+use crate::proto::wire::{self, RxError, MULTICAST_GROUP};
 use crate::sys::netlink::{AddressEntry, Netlink};
 use crate::sys::{self, ArpSender, VrrpSocket};
 
@@ -434,18 +434,7 @@ impl Daemon {
     fn send_advert(&mut self, slot: usize, priority: u8) {
         let instance = &mut self.instances[slot];
         let link = &self.links[instance.link];
-        let params = instance.fsm.params();
-        let advert = Advert {
-            version: params.version,
-            vrid: params.vrid,
-            priority,
-            interval_cs: params.advert_interval_cs,
-            addresses: params.vips.iter().copied().collect(),
-            auth: match params.version {
-                Version::V2 => Some(V2Auth::NONE),
-                Version::V3 => None,
-            },
-        };
+        let advert = instance.fsm.params().advert(priority);
         let mut datagram = [0u8; RECV_BUFFER];
         let len = advert.emit_ipv4(link.primary, MULTICAST_GROUP, &mut datagram);
         match link.socket.send(&datagram[..len], MULTICAST_GROUP) {

@@ -109,14 +109,7 @@ impl Segment {
 
     fn deliver(&mut self, from: usize, priority: u8) {
         let sender = self.nodes[from].fsm.params().clone();
-        let advert = Advert {
-            version: sender.version,
-            vrid: sender.vrid,
-            priority,
-            interval_cs: sender.advert_interval_cs,
-            addresses: sender.vips.iter().copied().collect(),
-            auth: None,
-        };
+        let advert = sender.advert(priority);
         for to in 0..self.nodes.len() {
             if to == from || !self.nodes[to].up || !self.connected {
                 continue;

@@ -8,7 +8,7 @@ use core::net::Ipv4Addr;
 use core::time::Duration;
 
 use super::time::Instant;
-use super::wire::{Advert, Version};
+use super::wire::{Advert, V2Auth, Version};
 
 /// RFC 5798 §5.2.4: the priority of the router that owns the addresses.
 pub const PRIORITY_OWNER: u8 = 255;
@@ -29,6 +29,24 @@ pub struct Params {
     /// tie-breaker of RFC 5798 §6.4.3.
     pub primary: Ipv4Addr,
     pub vips: Vec<Ipv4Addr>,
+}
+
+impl Params {
+    /// The advert this router sends (RFC 5798 §5.1), with `priority` so
+    /// that shutdown can send 0.
+    pub fn advert(&self, priority: u8) -> Advert {
+        Advert {
+            version: self.version,
+            vrid: self.vrid,
+            priority,
+            interval_cs: self.advert_interval_cs,
+            addresses: self.vips.iter().copied().collect(),
+            auth: match self.version {
+                Version::V2 => Some(V2Auth::NONE),
+                Version::V3 => None,
+            },
+        }
+    }
 }
 
 /// Observable state, for notifications and status.
