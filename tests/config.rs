@@ -198,3 +198,115 @@ fn arbitrary_bytes_never_panic() {
         }
     }
 }
+
+const TINY: &str = "\
+instance lan
+  interface eth0
+  vrid 51
+  priority 150
+  advert 100ms
+  version 3
+  vip 10.0.0.1/24
+  vip 10.0.0.2
+  preempt off
+  notify /etc/tinyvrrp/notify.sh
+instance wan
+  interface eth1
+  vrid 7
+  vip 192.0.2.1/24
+";
+
+const UCI: &str = "\
+package tinyvrrp
+
+config instance 'lan'
+\toption interface 'eth0'
+\toption vrid '51'
+\toption priority \"150\"
+\toption advert '100ms'
+\toption version '3'
+\tlist vip '10.0.0.1/24'
+\tlist vip 10.0.0.2   # bare words work too
+\toption preempt '0'
+\toption notify '/etc/tinyvrrp/notify.sh'
+
+config instance wan
+\toption interface 'eth1'
+\toption vrid '7'
+\tlist vip '192.0.2.1/24'
+";
+
+#[test]
+fn uci_and_tiny_forms_parse_to_the_same_config() {
+    let tiny = parse("tiny.conf", TINY).unwrap();
+    let uci = parse("/etc/config/tinyvrrp", UCI).unwrap();
+    // Line numbers differ by design; everything else must match.
+    let strip = |c: &tinyvrrp::config::Config| {
+        c.instances
+            .iter()
+            .map(|i| tinyvrrp::config::InstanceConfig {
+                line: 0,
+                interface_line: 0,
+                ..i.clone()
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(strip(&tiny), strip(&uci));
+    assert_eq!(uci.instances.len(), 2);
+    assert_eq!(uci.instances[0].interface_line, 4);
+}
+
+#[test]
+fn uci_errors_carry_file_and_line() {
+    let text = "\
+config instance 'lan'
+\toption interface 'eth0'
+\toption vrid '300'
+\toption colour 'blue'
+\tlist vip '10.0.0.1
+config globals
+\toption
+";
+    let errors: Vec<String> = parse("/etc/config/tinyvrrp", text)
+        .unwrap_err()
+        .iter()
+        .map(ConfigError::to_string)
+        .collect();
+    assert_eq!(
+        errors,
+        vec![
+            "/etc/config/tinyvrrp:5: unterminated ' quote",
+            "/etc/config/tinyvrrp:6: unknown section type 'globals'",
+            "/etc/config/tinyvrrp:7: expected: config instance NAME, option KEY VALUE or list KEY VALUE, not 'option'",
+        ]
+    );
+    let errors: Vec<String> = parse(
+        "/etc/config/tinyvrrp",
+        &text[..text.find("\tlist").unwrap()],
+    )
+    .unwrap_err()
+    .iter()
+    .map(ConfigError::to_string)
+    .collect();
+    assert_eq!(
+        errors,
+        vec![
+            "/etc/config/tinyvrrp:3: vrid must be 1..255, not '300'",
+            "/etc/config/tinyvrrp:4: unknown key 'colour'",
+        ]
+    );
+}
+
+#[test]
+fn uci_anonymous_sections_get_names_and_quotes_join() {
+    let config = parse(
+        "u",
+        "config instance\n option interface eth0\n option vrid 1\n list vip \"10.0.\"'0.1'\n",
+    )
+    .unwrap();
+    assert_eq!(config.instances[0].name, "instance1");
+    assert_eq!(
+        config.instances[0].vips[0].address,
+        Ipv4Addr::new(10, 0, 0, 1)
+    );
+}
