@@ -1,0 +1,412 @@
+"""A network lab in namespaces: routers and a client on one bridge.
+
+Used by the netns tests, scripts/demo and scripts/bench. Everything it
+creates (namespaces, veths, the bridge, processes, temp files) is removed on
+exit, also after an exception. Traffic stays inside its own namespaces.
+Standard library only.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import signal
+import struct
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+_COUNTER = itertools.count()
+
+
+def tinyvrrp_bin() -> str:
+    return os.environ.get("TINYVRRP_BIN", str(REPO / "target" / "release" / "tinyvrrp"))
+
+
+def missing_prerequisites() -> list[str]:
+    """What keeps the lab from running here, in words."""
+    missing = []
+    if os.geteuid() != 0:
+        missing.append("root (network namespaces)")
+    for tool in ("ip", "tcpdump", "keepalived", "ping"):
+        if shutil.which(tool) is None:
+            missing.append(tool)
+    if not Path(tinyvrrp_bin()).exists():
+        missing.append(f"the tinyvrrp binary at {tinyvrrp_bin()} (cargo build --release)")
+    return missing
+
+
+def run(*cmd: str, check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, check=check, capture_output=True, text=True)
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.02):
+    """Polls until predicate() is truthy; returns its value or None."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(interval)
+
+
+@dataclass
+class Params:
+    """One VRRP instance, rendered for tinyvrrp or keepalived."""
+
+    vrid: int = 51
+    priority: int = 100
+    advert_ms: int = 100
+    version: int = 3
+    vips: list[str] = field(default_factory=list)
+    preempt: bool = True
+
+    def master_down_s(self, master_advert_ms: int | None = None) -> float:
+        """RFC 5798 §6.1 Master_Down_Interval of a backup with these params."""
+        interval = (master_advert_ms or self.advert_ms) / 1000
+        if self.version == 2:
+            return 3 * interval + (256 - self.priority) / 256
+        return 3 * interval + (256 - self.priority) * interval / 256
+
+    def skew_s(self, master_advert_ms: int | None = None) -> float:
+        interval = (master_advert_ms or self.advert_ms) / 1000
+        if self.version == 2:
+            return (256 - self.priority) / 256
+        return (256 - self.priority) * interval / 256
+
+    def tinyvrrp_config(self) -> str:
+        advert = f"{self.advert_ms // 1000}s" if self.version == 2 else f"{self.advert_ms}ms"
+        lines = [
+            "instance lan",
+            "  interface eth0",
+            f"  vrid {self.vrid}",
+            f"  priority {self.priority}",
+            f"  advert {advert}",
+            f"  version {self.version}",
+            *(f"  vip {vip}" for vip in self.vips),
+            f"  preempt {'on' if self.preempt else 'off'}",
+        ]
+        return "\n".join(lines) + "\n"
+
+    def keepalived_config(self) -> str:
+        advert = self.advert_ms / 1000
+        advert_text = f"{advert:g}"
+        vips = "\n".join(f"        {vip}" for vip in self.vips)
+        return f"""global_defs {{
+    vrrp_version {self.version}
+}}
+vrrp_instance lan {{
+    state BACKUP
+    interface eth0
+    virtual_router_id {self.vrid}
+    priority {self.priority}
+    advert_int {advert_text}
+    {'' if self.preempt else 'nopreempt'}
+    virtual_ipaddress {{
+{vips}
+    }}
+}}
+"""
+
+
+class Node:
+    """A VRRP daemon running in a router namespace."""
+
+    def __init__(self, lab: "Lab", router: int, kind: str, params: Params):
+        self.lab, self.router, self.kind, self.params = lab, router, kind, params
+        self.dir = lab.dir / f"{kind}-r{router}-{next(_COUNTER)}"
+        self.dir.mkdir()
+        self.log = self.dir / "log"
+        ns = lab.router_ns(router)
+        if kind == "tinyvrrp":
+            conf = self.dir / "tinyvrrp.conf"
+            conf.write_text(params.tinyvrrp_config())
+            self.config = conf
+            cmd = ["ip", "netns", "exec", ns, tinyvrrp_bin(), "run", "--config", str(conf)]
+        else:
+            conf = self.dir / "keepalived.conf"
+            conf.write_text(params.keepalived_config())
+            cmd = [
+                "ip", "netns", "exec", ns, "keepalived", "--dont-fork", "--vrrp",
+                "--log-console", "--log-detail", "-f", str(conf),
+                "-p", str(self.dir / "keepalived.pid"), "-r", str(self.dir / "vrrp.pid"),
+            ]
+        self.started_at = time.monotonic()
+        with open(self.log, "w") as log:
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        lab.nodes.append(self)
+
+    def pids(self) -> list[int]:
+        """The daemon's processes: keepalived forks a VRRP child."""
+        pids = [self.proc.pid]
+        if self.kind == "keepalived":
+            pid_file = self.dir / "vrrp.pid"
+            if pid_file.exists() and pid_file.read_text().strip():
+                pids.append(int(pid_file.read_text()))
+        return pids
+
+    def signal(self, sig: int):
+        for pid in reversed(self.pids()):
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def kill9(self):
+        self.signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def terminate(self, timeout: float = 10) -> int:
+        self.signal(signal.SIGTERM) if self.kind == "tinyvrrp" else self.proc.terminate()
+        return self.proc.wait(timeout=timeout)
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def log_tail(self, lines: int = 30) -> str:
+        text = self.log.read_text(errors="replace").splitlines()
+        return "\n".join(text[-lines:])
+
+
+class Lab:
+    """`routers` router namespaces and a client on one bridge."""
+
+    def __init__(self, routers: int = 3):
+        self.id = f"{os.getpid() % 100000}x{next(_COUNTER)}"
+        self.net = 10 + (os.getpid() * 7 + next(_COUNTER)) % 240
+        self.routers = routers
+        self.nodes: list[Node] = []
+        self.captures: list[subprocess.Popen] = []
+        self.dir = Path(tempfile.mkdtemp(prefix="tinyvrrp-lab-"))
+        self.namespaces: list[str] = []
+
+    # Addresses: 10.213.NET.0/24; router i is .i, the client .50, VIPs .100+.
+    def router_ip(self, router: int) -> str:
+        return f"10.213.{self.net}.{router}"
+
+    def vip(self, n: int = 0) -> str:
+        return f"10.213.{self.net}.{100 + n}"
+
+    def client_ip(self) -> str:
+        return f"10.213.{self.net}.50"
+
+    def switch_ns(self) -> str:
+        return f"tv{self.id}sw"
+
+    def router_ns(self, router: int) -> str:
+        return f"tv{self.id}r{router}"
+
+    def client_ns(self) -> str:
+        return f"tv{self.id}c"
+
+    def __enter__(self) -> "Lab":
+        try:
+            self._create()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _create(self):
+        sw = self.switch_ns()
+        self._add_ns(sw)
+        run("ip", "-n", sw, "link", "add", "br0", "type", "bridge",
+            "stp_state", "0", "mcast_snooping", "0", "forward_delay", "0")
+        run("ip", "-n", sw, "link", "set", "br0", "up")
+        hosts = [(self.router_ns(r), self.router_ip(r)) for r in range(1, self.routers + 1)]
+        hosts.append((self.client_ns(), self.client_ip()))
+        for index, (ns, address) in enumerate(hosts):
+            self._add_ns(ns)
+            port = f"p{index}"
+            run("ip", "link", "add", "eth0", "netns", ns, "type", "veth",
+                "peer", "name", port, "netns", sw)
+            run("ip", "-n", sw, "link", "set", port, "master", "br0", "up")
+            run("ip", "-n", ns, "addr", "add", f"{address}/24", "dev", "eth0")
+            run("ip", "-n", ns, "link", "set", "eth0", "up")
+
+    def _add_ns(self, ns: str):
+        run("ip", "netns", "add", ns)
+        self.namespaces.append(ns)
+        run("ip", "-n", ns, "link", "set", "lo", "up")
+
+    def close(self):
+        for node in self.nodes:
+            if node.alive():
+                node.signal(signal.SIGKILL)
+                try:
+                    node.proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    pass
+        for capture in self.captures:
+            if capture.poll() is None:
+                capture.kill()
+                capture.wait()
+        for ns in reversed(self.namespaces):
+            run("ip", "netns", "del", ns, check=False)
+        self.namespaces.clear()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    # Daemons.
+    def tinyvrrp(self, router: int, **params) -> Node:
+        params.setdefault("vips", [f"{self.vip()}/24"])
+        return Node(self, router, "tinyvrrp", Params(**params))
+
+    def keepalived(self, router: int, **params) -> Node:
+        params.setdefault("vips", [f"{self.vip()}/24"])
+        return Node(self, router, "keepalived", Params(**params))
+
+    # Observations.
+    def addresses(self, router: int) -> list[str]:
+        out = run("ip", "-n", self.router_ns(router), "-4", "-o", "addr", "show", "dev", "eth0").stdout
+        return [line.split()[3].split("/")[0] for line in out.splitlines()]
+
+    def holders(self, vip: str | None = None, routers=None) -> list[int]:
+        """Routers whose eth0 carries the VIP."""
+        vip = vip or self.vip()
+        routers = routers or range(1, self.routers + 1)
+        return [r for r in routers if vip in self.addresses(r)]
+
+    def wait_holder(self, router: int, timeout: float, routers=None) -> bool:
+        """Waits until `router`, and no other of `routers`, holds the VIP."""
+        return bool(wait_until(lambda: self.holders(routers=routers) == [router], timeout))
+
+    def ping(self, address: str | None = None, count: int = 1) -> bool:
+        address = address or self.vip()
+        result = run("ip", "netns", "exec", self.client_ns(), "ping", "-c", str(count),
+                     "-W", "1", "-i", "0.2", address, check=False)
+        return result.returncode == 0
+
+    def mac(self, router: int) -> str:
+        out = run("ip", "-n", self.router_ns(router), "-o", "link", "show", "dev", "eth0").stdout
+        return out.split("link/ether")[1].split()[0]
+
+    def capture(self) -> "Capture":
+        return Capture(self)
+
+
+@dataclass
+class Event:
+    time: float
+    kind: str  # "vrrp" or "arp"
+    src: str
+    src_mac: str
+    version: int = 0
+    vrid: int = 0
+    priority: int = 0
+    interval: int = 0  # v3: centiseconds; v2: seconds
+    ttl: int = 0
+    addresses: list[str] = field(default_factory=list)
+    arp_op: int = 0
+    target: str = ""
+
+
+class Capture:
+    """tcpdump on the bridge, as a context manager; `events()` parses it."""
+
+    def __init__(self, lab: Lab):
+        self.lab = lab
+        self.path = lab.dir / f"capture-{next(_COUNTER)}.pcap"
+
+    def __enter__(self) -> "Capture":
+        self.proc = subprocess.Popen(
+            ["ip", "netns", "exec", self.lab.switch_ns(), "tcpdump", "-i", "br0", "-U", "--immediate-mode",
+             "-w", str(self.path), "ip proto 112 or arp"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.lab.captures.append(self.proc)
+        if not wait_until(lambda: self.path.exists() and self.path.stat().st_size >= 24, 5):
+            raise RuntimeError("tcpdump did not start")
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            time.sleep(0.1)
+            self.proc.send_signal(signal.SIGINT)
+            self.proc.wait(timeout=10)
+
+    def events(self) -> list[Event]:
+        return parse_pcap(self.path.read_bytes())
+
+
+def _ip(b: bytes) -> str:
+    return ".".join(str(x) for x in b)
+
+
+def _mac(b: bytes) -> str:
+    return ":".join(f"{x:02x}" for x in b)
+
+
+def parse_pcap(data: bytes) -> list[Event]:
+    """Ethernet pcap (microsecond or nanosecond) to VRRP and ARP events."""
+    magic = data[:4]
+    if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1"):
+        endian = "<"
+    else:
+        endian = ">"
+    nano = magic in (b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d")
+    events, offset = [], 24
+    while offset + 16 <= len(data):
+        sec, frac, caplen, _ = struct.unpack(endian + "IIII", data[offset:offset + 16])
+        frame = data[offset + 16:offset + 16 + caplen]
+        offset += 16 + caplen
+        when = sec + frac / (1e9 if nano else 1e6)
+        if len(frame) < 14:
+            continue
+        ethertype = struct.unpack(">H", frame[12:14])[0]
+        src_mac = _mac(frame[6:12])
+        payload = frame[14:]
+        if ethertype == 0x0806 and len(payload) >= 28:
+            events.append(Event(when, "arp", _ip(payload[14:18]), src_mac,
+                                arp_op=struct.unpack(">H", payload[6:8])[0],
+                                target=_ip(payload[24:28])))
+        elif ethertype == 0x0800 and len(payload) >= 28 and payload[9] == 112:
+            ihl = (payload[0] & 0x0F) * 4
+            vrrp = payload[ihl:]
+            version = vrrp[0] >> 4
+            count = vrrp[3]
+            interval = vrrp[5] if version == 2 else struct.unpack(">H", vrrp[4:6])[0] & 0x0FFF
+            addresses = [_ip(vrrp[8 + 4 * i:12 + 4 * i]) for i in range(count)]
+            events.append(Event(when, "vrrp", _ip(payload[12:16]), src_mac, version=version,
+                                vrid=vrrp[1], priority=vrrp[2], interval=interval,
+                                ttl=payload[8], addresses=addresses))
+    return events
+
+
+@dataclass
+class Timeline:
+    """What a failover looked like on the wire."""
+
+    old_last_advert: float | None
+    new_first_advert: float | None
+    new_first_garp: float | None
+    priority_zero: float | None
+
+    @property
+    def gap(self) -> float | None:
+        if self.old_last_advert is None or self.new_first_advert is None:
+            return None
+        return self.new_first_advert - self.old_last_advert
+
+
+def timeline(events: list[Event], old: str, new: str, vip: str, after: float = 0.0) -> Timeline:
+    """Old master's last non-zero advert, new master's first advert and GARP."""
+    adverts = [e for e in events if e.kind == "vrrp" and e.time >= after]
+    old_adverts = [e.time for e in adverts if e.src == old and e.priority > 0]
+    zero = [e.time for e in adverts if e.src == old and e.priority == 0]
+    new_first = next((e.time for e in adverts if e.src == new
+                      and (not old_adverts or e.time > old_adverts[-1])), None)
+    garp = next((e.time for e in events if e.kind == "arp" and e.src == vip and e.target == vip
+                 and new_first is not None and e.time >= new_first - 0.001), None)
+    return Timeline(old_adverts[-1] if old_adverts else None, new_first, garp,
+                    zero[0] if zero else None)

@@ -1,0 +1,214 @@
+"""tinyvrrp on a real (namespaced) network: three routers and a client on
+one bridge, and mixed pairs with keepalived.
+
+Bounds are generous: they fail on a real bug (no takeover, two masters, a
+takeover at Master_Down_Interval where Skew_Time was due), not on a slow
+machine.
+"""
+
+import os
+import subprocess
+import time
+
+import pytest
+
+from lab import Lab, missing_prerequisites, run, tinyvrrp_bin, timeline, wait_until
+
+MISSING = missing_prerequisites()
+if MISSING:
+    reason = "netns tests need " + ", ".join(MISSING)
+    if os.environ.get("TINYVRRP_REQUIRE_NETNS") == "1":
+        raise RuntimeError(reason + " (TINYVRRP_REQUIRE_NETNS=1)")
+    pytestmark = pytest.mark.skip(reason=reason)
+
+PRIORITIES = {1: 150, 2: 120, 3: 100}
+ELECTION_TIMEOUT = 5.0
+
+
+def start_three(lab, **params):
+    return {r: lab.tinyvrrp(r, priority=PRIORITIES[r], **params) for r in (1, 2, 3)}
+
+
+def assert_single_master(lab, router, routers=None, samples=5):
+    """Steady state: the VIP is on `router` only, for a while, and reachable."""
+    for _ in range(samples):
+        assert lab.holders(routers=routers) == [router]
+        time.sleep(0.05)
+    assert lab.ping(), "the client cannot reach the VIP"
+
+
+def explain(nodes):
+    return "\n".join(f"--- {n.kind} r{n.router} ---\n{n.log_tail()}" for n in nodes)
+
+
+def test_highest_priority_wins_and_client_reaches_vip():
+    with Lab() as lab:
+        nodes = start_three(lab)
+        assert lab.wait_holder(1, ELECTION_TIMEOUT), explain(nodes.values())
+        assert_single_master(lab, 1)
+        assert all(n.alive() for n in nodes.values())
+
+
+def test_kill9_master_next_priority_takes_over_with_garp():
+    with Lab() as lab:
+        nodes = start_three(lab)
+        assert lab.wait_holder(1, ELECTION_TIMEOUT), explain(nodes.values())
+        with lab.capture() as capture:
+            time.sleep(0.3)
+            nodes[1].kill9()
+            assert lab.wait_holder(2, ELECTION_TIMEOUT, routers=[2, 3]), explain(nodes.values())
+            time.sleep(0.3)
+        events = capture.events()
+        line = timeline(events, lab.router_ip(1), lab.router_ip(2), lab.vip())
+        assert line.new_first_advert is not None, "no advert from the new master"
+        assert line.new_first_garp is not None, "no gratuitous ARP for the VIP"
+        garps = [e for e in events if e.kind == "arp" and e.src == lab.vip()]
+        assert any(e.src_mac == lab.mac(2) for e in garps)
+        # RFC 5798 §6.4.2: takeover after Master_Down_Interval of router 2.
+        expected = nodes[2].params.master_down_s()
+        assert expected * 0.9 < line.gap < expected + 0.5, line
+        # Every advert on the wire had TTL 255.
+        assert all(e.ttl == 255 for e in events if e.kind == "vrrp")
+        assert lab.ping()
+
+
+def test_sigterm_sends_priority_zero_and_backup_takes_over_after_skew_time():
+    with Lab() as lab:
+        nodes = start_three(lab)
+        assert lab.wait_holder(1, ELECTION_TIMEOUT), explain(nodes.values())
+        with lab.capture() as capture:
+            time.sleep(0.3)
+            assert nodes[1].terminate() == 0
+            assert lab.wait_holder(2, ELECTION_TIMEOUT), explain(nodes.values())
+            time.sleep(0.3)
+        line = timeline(capture.events(), lab.router_ip(1), lab.router_ip(2), lab.vip())
+        assert line.priority_zero is not None, "no priority-0 advert on SIGTERM"
+        handover = line.new_first_advert - line.priority_zero
+        skew = nodes[2].params.skew_s()
+        master_down = nodes[2].params.master_down_s()
+        # About Skew_Time (53 ms here), far below Master_Down_Interval (353 ms).
+        assert skew * 0.5 < handover < master_down * 0.5, (handover, skew, master_down)
+        # The stopped node released its VIP.
+        assert lab.vip() not in lab.addresses(1)
+        assert_single_master(lab, 2)
+
+
+def test_returning_higher_priority_preempts():
+    with Lab() as lab:
+        nodes = {r: lab.tinyvrrp(r, priority=PRIORITIES[r]) for r in (2, 3)}
+        assert lab.wait_holder(2, ELECTION_TIMEOUT), explain(nodes.values())
+        nodes[1] = lab.tinyvrrp(1, priority=150)
+        assert lab.wait_holder(1, ELECTION_TIMEOUT), explain(nodes.values())
+        assert_single_master(lab, 1)
+
+
+def test_returning_higher_priority_without_preempt_stays_backup():
+    with Lab() as lab:
+        nodes = {r: lab.tinyvrrp(r, priority=PRIORITIES[r]) for r in (2, 3)}
+        assert lab.wait_holder(2, ELECTION_TIMEOUT), explain(nodes.values())
+        nodes[1] = lab.tinyvrrp(1, priority=150, preempt=False)
+        # Many Master_Down_Intervals (0.34 s each) pass without a takeover.
+        time.sleep(2.0)
+        assert_single_master(lab, 2)
+        assert nodes[1].alive()
+
+
+def test_restart_after_kill9_removes_the_stale_vip():
+    with Lab() as lab:
+        nodes = start_three(lab)
+        assert lab.wait_holder(1, ELECTION_TIMEOUT), explain(nodes.values())
+        nodes[1].kill9()
+        assert lab.wait_holder(2, ELECTION_TIMEOUT, routers=[2, 3])
+        assert lab.vip() in lab.addresses(1), "kill -9 should leave the VIP behind"
+        nodes[1] = lab.tinyvrrp(1, priority=150, preempt=False)
+        assert wait_until(lambda: lab.vip() not in lab.addresses(1), 2.0), explain([nodes[1]])
+        assert_single_master(lab, 2)
+        assert "removing stale" in nodes[1].log.read_text()
+
+
+@pytest.mark.parametrize("version", [2, 3])
+def test_v2_and_v3_at_one_second_elect_and_fail_over(version):
+    with Lab() as lab:
+        nodes = start_three(lab, version=version, advert_ms=1000)
+        assert lab.wait_holder(1, ELECTION_TIMEOUT), explain(nodes.values())
+        assert_single_master(lab, 1)
+        with lab.capture() as capture:
+            nodes[1].kill9()
+            assert lab.wait_holder(2, 6.0, routers=[2, 3]), explain(nodes.values())
+        adverts = [e for e in capture.events() if e.kind == "vrrp"]
+        assert adverts and all(e.version == version for e in adverts)
+        assert lab.ping()
+
+
+@pytest.mark.parametrize("version", [2, 3])
+@pytest.mark.parametrize("master", ["tinyvrrp", "keepalived"])
+def test_mixed_pair_with_keepalived(version, master):
+    """One tinyvrrp and one keepalived router: election, then kill -9 of the
+    master and takeover by the other implementation."""
+    backup = "keepalived" if master == "tinyvrrp" else "tinyvrrp"
+    with Lab(routers=2) as lab:
+        common = {"version": version, "advert_ms": 1000}
+        nodes = {
+            1: getattr(lab, master)(1, priority=150, **common),
+            2: getattr(lab, backup)(2, priority=100, **common),
+        }
+        assert lab.wait_holder(1, 8.0), explain(nodes.values())
+        assert_single_master(lab, 1)
+        with lab.capture() as capture:
+            time.sleep(1.5)
+            killed_at = time.time()
+            nodes[1].kill9()
+            assert lab.wait_holder(2, 8.0, routers=[2]), explain(nodes.values())
+            time.sleep(0.5)
+        events = capture.events()
+        line = timeline(events, lab.router_ip(1), lab.router_ip(2), lab.vip())
+        assert line.gap is not None and line.gap < 6.0, line
+        assert line.new_first_garp is not None
+        assert lab.ping()
+        # No two masters: the backup sent no advert while the master lived.
+        early = [e for e in events if e.kind == "vrrp" and e.src == lab.router_ip(2)
+                 and e.time < killed_at]
+        assert early == [], early
+
+
+def test_sighup_reload_changes_vips_and_priority_without_a_flap():
+    with Lab(routers=2) as lab:
+        nodes = {1: lab.tinyvrrp(1, priority=150), 2: lab.tinyvrrp(2, priority=100)}
+        assert lab.wait_holder(1, ELECTION_TIMEOUT), explain(nodes.values())
+        # RFC 5798 §7.1 drops adverts whose address list differs, so both
+        # routers get the new VIP list at once, as an operator would roll it.
+        for node in nodes.values():
+            text = node.config.read_text() + f"  vip {lab.vip(1)}/24\n"
+            node.config.write_text(text.replace("priority 150", "priority 140"))
+        with lab.capture() as capture:
+            for node in nodes.values():
+                node.signal(1)  # SIGHUP
+            assert wait_until(lambda: lab.vip(1) in lab.addresses(1), 2.0), explain([nodes[1]])
+            time.sleep(0.5)
+        adverts = [e for e in capture.events() if e.kind == "vrrp"]
+        assert {e.src for e in adverts} == {lab.router_ip(1)}, "router 2 took over during reload"
+        assert adverts[-1].addresses == [lab.vip(), lab.vip(1)]
+        assert adverts[-1].priority == 140
+        log = nodes[1].log.read_text()
+        assert log.count("entering MASTER") == 1, log
+        assert lab.holders(vip=lab.vip(1)) == [1]
+        # A broken config is refused and the running one stays.
+        nodes[1].config.write_text("instance lan\n  colour blue\n")
+        nodes[1].signal(1)
+        assert wait_until(lambda: "keeping the running config" in nodes[1].log.read_text(), 2.0)
+        assert nodes[1].alive()
+        assert_single_master(lab, 1, routers=[1, 2])
+
+
+def test_missing_interface_is_a_config_error_with_line_and_nothing_starts():
+    with Lab(routers=1) as lab:
+        conf = lab.dir / "bad.conf"
+        conf.write_text("instance lan\n  interface nope0\n  vrid 9\n  vip 10.9.9.9\n")
+        result = run("ip", "netns", "exec", lab.router_ns(1), tinyvrrp_bin(), "run",
+                     "--config", str(conf), check=False)
+        assert result.returncode == 2
+        assert f"{conf}:2: interface 'nope0' does not exist" in result.stderr
+        result = subprocess.run([tinyvrrp_bin(), "check", "--config", str(conf)],
+                                capture_output=True, text=True)
+        assert result.returncode == 0
+        assert "instance lan: interface nope0, vrid 9" in result.stdout
