@@ -18,7 +18,7 @@ use crate::proto::wire::{MULTICAST_GROUP, PROTO_VRRP};
 
 /// CLOCK_MONOTONIC: failover timing must not jump with wall-clock changes.
 pub fn now() -> Instant {
-    let ts = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    let ts = ffi::monotonic_now();
     Instant::from_micros(ts.tv_sec as u64 * 1_000_000 + ts.tv_nsec as u64 / 1000)
 }
 
@@ -37,23 +37,14 @@ const POLL_SLACK_DIVISOR: u32 = 1000;
 /// Sleeps until one of `fds` is readable or `timeout` passes. Returns which
 /// descriptors are readable.
 pub fn wait_readable(fds: &[BorrowedFd<'_>], timeout: Option<Duration>) -> io::Result<Vec<bool>> {
-    use rustix::event::{PollFd, PollFlags, Timespec};
-    let mut pollfds: Vec<PollFd<'_>> = fds
-        .iter()
-        .map(|fd| PollFd::new(fd, PollFlags::IN))
-        .collect();
-    let timespec = timeout.map(|t| {
+    let timeout = timeout.map(|t| {
         let t = t.saturating_sub(t / POLL_SLACK_DIVISOR);
-        Timespec {
-            tv_sec: t.as_secs() as _,
-            tv_nsec: t.subsec_nanos() as _,
+        ffi::Timespec64 {
+            tv_sec: t.as_secs() as i64,
+            tv_nsec: i64::from(t.subsec_nanos()),
         }
     });
-    match rustix::event::poll(&mut pollfds, timespec.as_ref()) {
-        Ok(_) | Err(rustix::io::Errno::INTR) => {}
-        Err(e) => return Err(e.into()),
-    }
-    Ok(pollfds.iter().map(|p| !p.revents().is_empty()).collect())
+    ffi::poll_readable(fds, timeout)
 }
 
 /// A raw IPv4 socket for protocol 112 on one interface: joined to

@@ -5,11 +5,10 @@
 use core::net::Ipv4Addr;
 use core::time::Duration;
 use std::io;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 
 use rustix::io::Errno;
 use rustix::net::netlink::SocketAddrNetlink;
-use rustix::net::sockopt::Timeout;
 use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType};
 
 /// How long to wait for the kernel's answer to one request.
@@ -68,8 +67,6 @@ impl Netlink {
             None,
         )?;
         rustix::net::bind(&fd, &SocketAddrNetlink::new(0, 0))?;
-        // The kernel answers at once; never let a lost reply stall the loop.
-        rustix::net::sockopt::set_socket_timeout(&fd, Timeout::Recv, Some(REPLY_TIMEOUT))?;
         Ok(Netlink {
             fd,
             seq: 0,
@@ -186,6 +183,10 @@ impl Netlink {
             &SocketAddrNetlink::new(0, 0),
         )?;
         loop {
+            // The kernel answers at once; never let a lost reply stall the loop.
+            if !super::wait_readable(&[self.fd.as_fd()], Some(REPLY_TIMEOUT))?[0] {
+                return Err(io::Error::new(io::ErrorKind::TimedOut, "no netlink reply"));
+            }
             let (received, _) = rustix::net::recv(&self.fd, &mut self.buf[..], RecvFlags::empty())?;
             let mut rest = &self.buf[..received];
             while rest.len() >= NLMSG_HDR_LEN {
