@@ -17,8 +17,8 @@ from lab import Lab, missing_prerequisites, run, tinyvrrp_bin, timeline, wait_un
 MISSING = missing_prerequisites()
 if MISSING:
     reason = "netns tests need " + ", ".join(MISSING)
-    if os.environ.get("TINYVRRP_REQUIRE_NETNS") == "1":
-        raise RuntimeError(reason + " (TINYVRRP_REQUIRE_NETNS=1)")
+    if os.environ.get("TINYVRRP_REQUIRE_ALL") == "1":
+        raise RuntimeError(reason + " (TINYVRRP_REQUIRE_ALL=1)")
     pytestmark = pytest.mark.skip(reason=reason)
 
 PRIORITIES = {1: 150, 2: 120, 3: 100}

@@ -1,0 +1,36 @@
+# shellcheck shell=bash
+# Shared by scripts/build-cross and scripts/test-cross: Debian's rustc-web
+# with std rebuilt from source, and zig cc as C compiler, linker and musl
+# for every router target (DESIGN.md §4).
+
+declare -A ZIG_TRIPLE=(
+    [mips-unknown-linux-musl]=mips-linux-musleabi
+    [mipsel-unknown-linux-musl]=mipsel-linux-musleabi
+    [armv7-unknown-linux-musleabihf]=arm-linux-musleabihf
+    [aarch64-unknown-linux-musl]=aarch64-linux-musl
+    [x86_64-unknown-linux-musl]=x86_64-linux-musl
+)
+export RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1
+readonly CROSS_WRAPPERS=$PWD/target/cross-cc
+export CROSS_RUSTFLAGS="-C target-feature=+crt-static -C link-self-contained=no"
+
+# cargo's environment variable for a per-target setting.
+target_env() {
+    local upper=${1^^}
+    echo "CARGO_TARGET_${upper//-/_}_$2"
+}
+
+# Writes the zig cc wrapper used as C compiler and linker for a target and
+# prints the settings cargo needs to use it, one NAME=VALUE per line.
+cross_linker_env() {
+    local triple=$1 zig=${ZIG_TRIPLE[$1]:?unknown target $1}
+    local path=$CROSS_WRAPPERS/$triple-cc
+    mkdir -p "$CROSS_WRAPPERS"
+    cat >"$path" <<WRAPPER
+#!/bin/sh
+exec python3 -m ziglang cc -target $zig -Os "\$@"
+WRAPPER
+    chmod +x "$path"
+    echo "$(target_env "$triple" LINKER)=$path"
+    echo "CC_${triple//-/_}=$path"
+}
