@@ -71,6 +71,8 @@ pub struct Daemon {
     links: Vec<Link>,
     instances: Vec<Runtime>,
     notifier: Notifier,
+    /// Run on every state change of every instance, after the instance's own.
+    notify_all: Option<String>,
     buf: Vec<u8>,
 }
 
@@ -83,7 +85,11 @@ enum Request {
 impl Daemon {
     /// Resolves interfaces and opens sockets. Nothing is sent and nothing is
     /// changed before every instance's interface has been found.
-    pub fn start(file: &str, config: Config) -> Result<Daemon, StartError> {
+    pub fn start(
+        file: &str,
+        config: Config,
+        notify_all: Option<String>,
+    ) -> Result<Daemon, StartError> {
         let mut netlink = Netlink::open()?;
         let resolved = resolve(&mut netlink, file, config)?;
         let signals = sys::ffi::signal_fd(&[
@@ -103,6 +109,7 @@ impl Daemon {
             links: Vec::new(),
             instances: Vec::new(),
             notifier: Notifier::default(),
+            notify_all,
             buf: vec![0; RECV_BUFFER],
         };
         let now = sys::now();
@@ -414,15 +421,16 @@ impl Daemon {
                 Action::Notify(state) => {
                     let config = &self.instances[slot].config;
                     info!("{}: entering {} state", config.name, state.name());
-                    if let Some(script) = &config.notify {
+                    let args = [
+                        "INSTANCE".to_string(),
+                        config.name.clone(),
+                        state.notify_word().to_string(),
+                        config.priority.to_string(),
+                    ];
+                    for script in [&config.notify, &self.notify_all].into_iter().flatten() {
                         let call = Call {
                             script: script.clone(),
-                            args: vec![
-                                "INSTANCE".to_string(),
-                                config.name.clone(),
-                                state.notify_word().to_string(),
-                                config.priority.to_string(),
-                            ],
+                            args: args.to_vec(),
                         };
                         self.notifier.push(call, now);
                     }

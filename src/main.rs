@@ -38,6 +38,10 @@ struct RunArgs {
     /// log level: error, warn, info or debug (default info)
     #[argh(option, default = "log::LevelFilter::Info")]
     log_level: log::LevelFilter,
+    /// also run SCRIPT, with the same arguments as an instance's notify
+    /// script, on every state change of every instance
+    #[argh(option)]
+    notify_all: Option<String>,
     /// print the version and exit
     #[argh(switch)]
     version: bool,
@@ -115,7 +119,7 @@ fn run(args: &RunArgs) -> ExitCode {
     {
         eprintln!("tinyvrrp: logger: {e}");
     }
-    let mut daemon = match daemon::Daemon::start(&args.config, config) {
+    let mut daemon = match daemon::Daemon::start(&args.config, config, args.notify_all.clone()) {
         Ok(daemon) => daemon,
         Err(daemon::StartError::Config(errors)) => {
             for error in errors {

@@ -118,7 +118,7 @@ vrrp_instance lan {{
 class Node:
     """A VRRP daemon running in a router namespace."""
 
-    def __init__(self, lab: "Lab", router: int, kind: str, params: Params):
+    def __init__(self, lab: "Lab", router: int, kind: str, params: Params, argv=None):
         self.lab, self.router, self.kind, self.params = lab, router, kind, params
         self.dir = lab.dir / f"{kind}-r{router}-{next(_COUNTER)}"
         self.dir.mkdir()
@@ -128,7 +128,8 @@ class Node:
             conf = self.dir / "tinyvrrp.conf"
             conf.write_text(params.tinyvrrp_config())
             self.config = conf
-            cmd = ["ip", "netns", "exec", ns, tinyvrrp_bin(), "run", "--config", str(conf)]
+            argv = argv or [tinyvrrp_bin(), "run", "--config", str(conf)]
+            cmd = ["ip", "netns", "exec", ns, *argv]
         else:
             conf = self.dir / "keepalived.conf"
             conf.write_text(params.keepalived_config())
@@ -256,13 +257,20 @@ class Lab:
         shutil.rmtree(self.dir, ignore_errors=True)
 
     # Daemons.
-    def tinyvrrp(self, router: int, **params) -> Node:
+    def tinyvrrp(self, router: int, argv=None, **params) -> Node:
+        """tinyvrrp with a config from params, or run as `argv` says."""
         params.setdefault("vips", [f"{self.vip()}/24"])
-        return Node(self, router, "tinyvrrp", Params(**params))
+        return Node(self, router, "tinyvrrp", Params(**params), argv)
 
     def keepalived(self, router: int, **params) -> Node:
         params.setdefault("vips", [f"{self.vip()}/24"])
         return Node(self, router, "keepalived", Params(**params))
+
+    def exec(self, router: int, *cmd: str, env=None) -> subprocess.CompletedProcess:
+        """Runs a command in a router's namespace; does not raise on failure.
+        `env` may change PATH: ip itself is found with ours."""
+        return subprocess.run([shutil.which("ip"), "netns", "exec", self.router_ns(router), *cmd],
+                              capture_output=True, text=True, env=env, timeout=60)
 
     # Observations.
     def addresses(self, router: int) -> list[str]:
