@@ -10,7 +10,9 @@ use core::fmt;
 use core::net::Ipv4Addr;
 
 use crate::proto::fsm::{Params, PRIORITY_OWNER};
-use crate::proto::wire::{Version, MAX_ADDRESSES, MAX_ADVER_INT_CS};
+use crate::proto::wire::{
+    Checksum, V2Auth, Version, MAX_ADDRESSES, MAX_ADVER_INT_CS, V2_AUTH_DATA_LEN,
+};
 
 /// Linux IFNAMSIZ less the terminating NUL.
 const MAX_INTERFACE_NAME: usize = 15;
@@ -60,6 +62,15 @@ pub struct InstanceConfig {
     pub preempt: bool,
     /// Run on every state change as `SCRIPT INSTANCE NAME STATE PRIORITY`.
     pub notify: Option<String>,
+    /// `v3-checksum`: what our v3 checksum covers.
+    pub checksum: Checksum,
+    /// `auth-pass`: v2 simple password, at most 8 octets.
+    pub auth_pass: Option<String>,
+    /// `unicast-peer`: send adverts to these and accept only theirs.
+    pub unicast_peers: Vec<Ipv4Addr>,
+    /// `unicast-src`: our advert source instead of the primary address,
+    /// with its line for the check at start that it is on the interface.
+    pub unicast_src: At<Ipv4Addr>,
 }
 
 impl InstanceConfig {
@@ -71,8 +82,14 @@ impl InstanceConfig {
             priority: self.priority,
             advert_interval_cs: self.advert_cs,
             preempt: self.preempt,
-            primary,
+            // The advert source is also the tie-breaker (RFC 5798 §6.4.3).
+            primary: self.unicast_src.map_or(primary, |(src, _)| src),
             vips: self.vips.iter().map(|vip| vip.address).collect(),
+            checksum: self.checksum,
+            auth: self.auth_pass.as_ref().map_or(V2Auth::NONE, |secret| {
+                V2Auth::simple_password(secret.as_bytes())
+            }),
+            unicast_peers: self.unicast_peers.clone(),
         }
     }
 }
@@ -96,6 +113,21 @@ impl fmt::Display for InstanceConfig {
         }
         if let Some(script) = &self.notify {
             write!(f, ", notify {script}")?;
+        }
+        if self.version == Version::V3 && self.checksum == Checksum::MessageOnly {
+            write!(f, ", v3-checksum as-v2")?;
+        }
+        if self.auth_pass.is_some() {
+            write!(f, ", auth-pass set")?;
+        }
+        if !self.unicast_peers.is_empty() {
+            write!(f, ", unicast-peer")?;
+            for peer in &self.unicast_peers {
+                write!(f, " {peer}")?;
+            }
+        }
+        if let Some((src, _)) = self.unicast_src {
+            write!(f, ", unicast-src {src}")?;
         }
         Ok(())
     }
@@ -335,7 +367,7 @@ impl Errors<'_> {
 }
 
 /// A value and the line it came from.
-type At<T> = Option<(T, usize)>;
+pub type At<T> = Option<(T, usize)>;
 
 /// An instance block while its directives are read.
 struct Block {
@@ -349,6 +381,10 @@ struct Block {
     vips: Vec<(Vip, usize)>,
     preempt: At<bool>,
     notify: At<String>,
+    checksum: At<Checksum>,
+    auth_pass: At<String>,
+    unicast_peers: Vec<(Ipv4Addr, usize)>,
+    unicast_src: At<Ipv4Addr>,
     /// A line of this block was rejected: a key it names may look missing,
     /// so "has no ..." would only repeat that error.
     had_errors: bool,
@@ -367,6 +403,10 @@ impl Block {
             vips: Vec::new(),
             preempt: None,
             notify: None,
+            checksum: None,
+            auth_pass: None,
+            unicast_peers: Vec::new(),
+            unicast_src: None,
             had_errors: false,
         }
     }
@@ -414,11 +454,39 @@ impl Block {
                 _ => Err(format!("preempt must be on or off, not '{value}'")),
             },
             "notify" => Ok(set(&mut self.notify, value.to_string(), line)),
+            "v3-checksum" => match value {
+                "pseudo-header" => Ok(set(&mut self.checksum, Checksum::PseudoHeader, line)),
+                "as-v2" => Ok(set(&mut self.checksum, Checksum::MessageOnly, line)),
+                _ => Err(format!(
+                    "v3-checksum must be pseudo-header or as-v2, not '{value}'"
+                )),
+            },
+            "auth-pass" => {
+                if value.is_empty() || value.len() > V2_AUTH_DATA_LEN {
+                    Err(format!(
+                        "auth-pass must be 1..{V2_AUTH_DATA_LEN} octets, not {}",
+                        value.len()
+                    ))
+                } else {
+                    Ok(set(&mut self.auth_pass, value.to_string(), line))
+                }
+            }
+            "unicast-peer" => parse_unicast(value).map(|peer| {
+                if self.unicast_peers.iter().any(|(p, _)| *p == peer) {
+                    false
+                } else {
+                    self.unicast_peers.push((peer, line));
+                    true
+                }
+            }),
+            "unicast-src" => parse_unicast(value).map(|src| set(&mut self.unicast_src, src, line)),
             _ => Err(format!("unknown key '{key}'")),
         };
         match result {
             Ok(true) => {}
-            Ok(false) if key == "vip" => errors.at(line, format!("vip {value} listed twice")),
+            Ok(false) if key == "vip" || key == "unicast-peer" => {
+                errors.at(line, format!("{key} {value} listed twice"))
+            }
             Ok(false) => errors.at(
                 line,
                 format!("'{key}' given twice in instance '{}'", self.name),
@@ -463,6 +531,32 @@ impl Block {
                 }
             },
         };
+        let checksum = match (version, self.checksum) {
+            (_, None) => Checksum::standard(version),
+            (Version::V3, Some((form, _))) => form,
+            (Version::V2, Some((_, line))) => {
+                errors.at(line, "v3-checksum applies to version 3 only".into());
+                Checksum::standard(version)
+            }
+        };
+        // RFC 5798 removed authentication (§9); only v2 carries a password.
+        if let (Version::V3, Some((_, line))) = (version, &self.auth_pass) {
+            errors.at(
+                *line,
+                "auth-pass needs version 2 (VRRPv3 has no authentication)".into(),
+            );
+        }
+        if let Some((src, line)) = self.unicast_src {
+            if self.unicast_peers.is_empty() {
+                errors.at(line, "unicast-src needs at least one unicast-peer".into());
+            }
+            if let Some((_, peer_line)) = self.unicast_peers.iter().find(|(p, _)| *p == src) {
+                errors.at(
+                    *peer_line,
+                    format!("unicast-peer {src} is our own unicast-src"),
+                );
+            }
+        }
         if errors.list.len() != before {
             return None;
         }
@@ -478,6 +572,10 @@ impl Block {
             vips: self.vips.into_iter().map(|(vip, _)| vip).collect(),
             preempt: self.preempt.is_none_or(|(p, _)| p),
             notify: self.notify.map(|(script, _)| script),
+            checksum,
+            auth_pass: self.auth_pass.map(|(secret, _)| secret),
+            unicast_peers: self.unicast_peers.into_iter().map(|(p, _)| p).collect(),
+            unicast_src: self.unicast_src,
         })
     }
 }
@@ -550,6 +648,17 @@ fn check_advert(version: Version, ms: u32) -> Result<u16, String> {
             Ok((ms / 10) as u16)
         }
     }
+}
+
+/// A unicast peer or source: a host address.
+fn parse_unicast(value: &str) -> Result<Ipv4Addr, String> {
+    let address: Ipv4Addr = value
+        .parse()
+        .map_err(|_| format!("'{value}' is not an IPv4 address"))?;
+    if address.is_unspecified() || address.is_multicast() || address.is_broadcast() {
+        return Err(format!("{address} cannot be a unicast address"));
+    }
+    Ok(address)
 }
 
 fn parse_vip(value: &str) -> Result<Vip, String> {

@@ -14,7 +14,7 @@ use crate::notify::{Call, Notifier};
 use crate::proto::arp;
 use crate::proto::fsm::{Action, AdvertDrop, Instance, StateKind};
 use crate::proto::time::Instant;
-use crate::proto::wire::{self, RxError, MULTICAST_GROUP};
+use crate::proto::wire::{self, Checksum, RxError, MULTICAST_GROUP};
 use crate::sys::netlink::{AddressEntry, Netlink};
 use crate::sys::{self, ArpSender, VrrpSocket};
 
@@ -58,6 +58,9 @@ struct Runtime {
     adverts_tx: u64,
     send_errors: u64,
     drops: [u64; AdvertDrop::ALL.len()],
+    /// Adverts whose checksum was valid only in the form we do not send: the
+    /// peer's `v3-checksum` setting differs, so it drops our adverts.
+    checksum_form_mismatch: u64,
     /// Set while the VIPs on the interface may not match the state.
     vip_retry_at: Option<Instant>,
 }
@@ -208,6 +211,7 @@ impl Daemon {
             adverts_tx: 0,
             send_errors: 0,
             drops: [0; AdvertDrop::ALL.len()],
+            checksum_form_mismatch: 0,
             vip_retry_at: None,
         });
         let slot = self.instances.len() - 1;
@@ -393,6 +397,18 @@ impl Daemon {
             };
             let instance = &mut self.instances[slot];
             instance.adverts_rx += 1;
+            if received.advert.checksum != instance.fsm.params().checksum {
+                if instance.checksum_form_mismatch == 0 {
+                    warn!(
+                        "{}: {} sends v3 checksums {} the pseudo-header, we send them {}; it will drop ours (set v3-checksum to match)",
+                        instance.config.name,
+                        received.src,
+                        checksum_words(received.advert.checksum),
+                        checksum_words(instance.fsm.params().checksum),
+                    );
+                }
+                instance.checksum_form_mismatch += 1;
+            }
             match instance
                 .fsm
                 .handle_advert(now, received.src, &received.advert)
@@ -442,14 +458,23 @@ impl Daemon {
     fn send_advert(&mut self, slot: usize, priority: u8) {
         let instance = &mut self.instances[slot];
         let link = &self.links[instance.link];
-        let advert = instance.fsm.params().advert(priority);
+        let params = instance.fsm.params();
+        let advert = params.advert(priority);
+        let multicast = [MULTICAST_GROUP];
+        let destinations = if params.unicast_peers.is_empty() {
+            &multicast[..]
+        } else {
+            &params.unicast_peers[..]
+        };
         let mut datagram = [0u8; RECV_BUFFER];
-        let len = advert.emit_ipv4(link.primary, MULTICAST_GROUP, &mut datagram);
-        match link.socket.send(&datagram[..len], MULTICAST_GROUP) {
-            Ok(()) => instance.adverts_tx += 1,
-            Err(e) => {
-                instance.send_errors += 1;
-                warn!("{}: advert not sent: {e}", instance.config.name);
+        for &dst in destinations {
+            let len = advert.emit_ipv4(params.primary, dst, &mut datagram);
+            match link.socket.send(&datagram[..len], dst) {
+                Ok(()) => instance.adverts_tx += 1,
+                Err(e) => {
+                    instance.send_errors += 1;
+                    warn!("{}: advert to {dst} not sent: {e}", instance.config.name);
+                }
             }
         }
     }
@@ -548,6 +573,10 @@ impl Daemon {
             for reason in AdvertDrop::ALL {
                 line += &format!(" {}={}", reason.name(), instance.drops[reason.index()]);
             }
+            line += &format!(
+                " checksum_form_mismatch={}",
+                instance.checksum_form_mismatch
+            );
             info!("{line}");
         }
         for link in &self.links {
@@ -590,6 +619,19 @@ fn resolve(netlink: &mut Netlink, file: &str, config: Config) -> Result<Vec<Reso
             continue;
         };
         let addresses = netlink.addresses(link.index)?;
+        if let Some((src, line)) = instance.unicast_src {
+            if !addresses.iter().any(|a| a.address == src) {
+                errors.push(ConfigError {
+                    file: file.to_string(),
+                    line,
+                    message: format!(
+                        "unicast-src {src} is not an address of interface '{}'",
+                        instance.interface
+                    ),
+                });
+                continue;
+            }
+        }
         match primary_address(&addresses, &instance) {
             None => errors.push(error(format!(
                 "interface '{}' has no IPv4 address",
@@ -607,6 +649,13 @@ fn resolve(netlink: &mut Netlink, file: &str, config: Config) -> Result<Vec<Reso
         Ok(resolved)
     } else {
         Err(StartError::Config(errors))
+    }
+}
+
+fn checksum_words(form: Checksum) -> &'static str {
+    match form {
+        Checksum::PseudoHeader => "with",
+        Checksum::MessageOnly => "without",
     }
 }
 

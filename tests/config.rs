@@ -3,7 +3,7 @@
 use std::net::Ipv4Addr;
 
 use tinyvrrp::config::{parse, ConfigError, Vip};
-use tinyvrrp::proto::wire::Version;
+use tinyvrrp::proto::wire::{Checksum, V2Auth, Version};
 
 fn errors(text: &str) -> Vec<String> {
     parse("t.conf", text)
@@ -309,4 +309,72 @@ fn uci_anonymous_sections_get_names_and_quotes_join() {
         config.instances[0].vips[0].address,
         Ipv4Addr::new(10, 0, 0, 1)
     );
+}
+
+#[test]
+fn interop_keys_auth_checksum_and_unicast() {
+    let config = parse(
+        "t.conf",
+        "instance v2\ninterface eth0\nvrid 1\nvip 10.0.0.1\nversion 2\nauth-pass secret1\ninstance v3\ninterface eth0\nvrid 2\nvip 10.0.0.2\nv3-checksum as-v2\nunicast-peer 10.0.0.12\nunicast-peer 10.0.0.13\nunicast-src 10.0.0.11\n",
+    )
+    .unwrap();
+    let [v2, v3] = config.instances.as_slice() else {
+        panic!("two instances")
+    };
+    assert_eq!(v2.auth_pass.as_deref(), Some("secret1"));
+    let primary = Ipv4Addr::new(10, 0, 0, 21);
+    assert_eq!(v2.params(primary).auth, V2Auth::simple_password(b"secret1"));
+    assert_eq!(v2.params(primary).checksum, Checksum::MessageOnly);
+    assert_eq!(v3.checksum, Checksum::MessageOnly);
+    assert_eq!(
+        v3.unicast_peers,
+        vec![Ipv4Addr::new(10, 0, 0, 12), Ipv4Addr::new(10, 0, 0, 13)]
+    );
+    // The unicast source is the advert source and the tie-breaker.
+    assert_eq!(v3.params(primary).primary, Ipv4Addr::new(10, 0, 0, 11));
+    assert!(v3
+        .to_string()
+        .ends_with(", v3-checksum as-v2, unicast-peer 10.0.0.12 10.0.0.13, unicast-src 10.0.0.11"));
+}
+
+#[test]
+fn interop_key_errors_carry_file_and_line() {
+    let base = "instance a\ninterface eth0\nvrid 1\nvip 10.0.0.1\n";
+    let cases = [
+        (
+            "version 2\nauth-pass toolongpw\n",
+            "t.conf:6: auth-pass must be 1..8 octets, not 9",
+        ),
+        (
+            "auth-pass secret\n",
+            "t.conf:5: auth-pass needs version 2 (VRRPv3 has no authentication)",
+        ),
+        (
+            "version 2\nv3-checksum as-v2\n",
+            "t.conf:6: v3-checksum applies to version 3 only",
+        ),
+        (
+            "v3-checksum none\n",
+            "t.conf:5: v3-checksum must be pseudo-header or as-v2, not 'none'",
+        ),
+        (
+            "unicast-src 10.0.0.11\n",
+            "t.conf:5: unicast-src needs at least one unicast-peer",
+        ),
+        (
+            "unicast-peer 10.0.0.12\nunicast-peer 10.0.0.12\n",
+            "t.conf:6: unicast-peer 10.0.0.12 listed twice",
+        ),
+        (
+            "unicast-peer 224.0.0.18\n",
+            "t.conf:5: 224.0.0.18 cannot be a unicast address",
+        ),
+        (
+            "unicast-peer 10.0.0.11\nunicast-src 10.0.0.11\n",
+            "t.conf:5: unicast-peer 10.0.0.11 is our own unicast-src",
+        ),
+    ];
+    for (extra, expected) in cases {
+        assert_eq!(errors(&format!("{base}{extra}")), vec![expected], "{extra}");
+    }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tinyvrrp::proto::fsm::{Action, AdvertDrop, Instance, Params, State, StateKind};
 use tinyvrrp::proto::time::Instant;
-use tinyvrrp::proto::wire::{Advert, Version};
+use tinyvrrp::proto::wire::{Advert, Checksum, V2Auth, Version};
 
 const VIP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 100);
 
@@ -19,6 +19,9 @@ fn params(last_octet: u8, priority: u8, preempt: bool) -> Params {
         preempt,
         primary: Ipv4Addr::new(10, 0, 0, last_octet),
         vips: vec![VIP],
+        checksum: Checksum::PseudoHeader,
+        auth: V2Auth::NONE,
+        unicast_peers: Vec::new(),
     }
 }
 
@@ -308,6 +311,7 @@ fn address_owner_becomes_master_at_once_and_ignores_others() {
         interval_cs: 100,
         addresses: [VIP].into_iter().collect(),
         auth: None,
+        checksum: Checksum::PseudoHeader,
     };
     let owner = &mut segment.nodes[1].fsm;
     assert_eq!(
@@ -343,6 +347,7 @@ fn master_answers_priority_zero_at_once() {
         interval_cs: 100,
         addresses: [VIP].into_iter().collect(),
         auth: None,
+        checksum: Checksum::PseudoHeader,
     };
     let now = at_ms(10_050);
     let actions = segment.nodes[0]
@@ -383,6 +388,7 @@ fn v2_drops_an_interval_mismatch_and_a_different_address_list() {
         interval_cs: 200,
         addresses: [VIP].into_iter().collect(),
         auth: None,
+        checksum: Checksum::PseudoHeader,
     };
     let src = Ipv4Addr::new(10, 0, 0, 2);
     assert_eq!(
@@ -432,4 +438,63 @@ fn reconfigure_keeps_state_and_deadlines() {
     // The next advert carries the new priority.
     let actions = segment.nodes[0].fsm.handle_timeout(before.unwrap());
     assert_eq!(actions.as_slice(), &[Action::SendAdvert { priority: 140 }]);
+}
+
+#[test]
+fn v2_password_must_match_type_and_data() {
+    let mut p = params(1, 100, true);
+    p.version = Version::V2;
+    p.auth = V2Auth::simple_password(b"secret1");
+    let mut backup = Instance::new(p.clone());
+    backup.startup(at_ms(0));
+    let mut sender = p;
+    sender.primary = Ipv4Addr::new(10, 0, 0, 2);
+    sender.priority = 150;
+    let src = sender.primary;
+    let good = sender.advert(150);
+    assert_eq!(good.auth.unwrap().data, *b"secret1\0");
+    assert!(backup.handle_advert(at_ms(1), src, &good).is_ok());
+    assert_eq!(backup.master(), Some(src));
+
+    for wrong in [V2Auth::simple_password(b"secret2"), V2Auth::NONE] {
+        let mut advert = good.clone();
+        advert.auth = Some(wrong);
+        assert_eq!(
+            backup.handle_advert(at_ms(2), src, &advert),
+            Err(AdvertDrop::Auth)
+        );
+    }
+    // With no authentication configured, a password advert is refused too
+    // (RFC 3768 §7.1: the type must match), and the data of type 0 is ignored.
+    let mut open = params(1, 100, true);
+    open.version = Version::V2;
+    let mut open = Instance::new(open);
+    open.startup(at_ms(0));
+    assert_eq!(
+        open.handle_advert(at_ms(1), src, &good),
+        Err(AdvertDrop::Auth)
+    );
+    let mut type0_with_data = good.clone();
+    type0_with_data.auth = Some(V2Auth {
+        auth_type: 0,
+        data: *b"ignored!",
+    });
+    assert!(open.handle_advert(at_ms(1), src, &type0_with_data).is_ok());
+}
+
+#[test]
+fn unicast_accepts_only_configured_peers() {
+    let peer = Ipv4Addr::new(10, 0, 0, 2);
+    let mut p = params(1, 100, true);
+    p.unicast_peers = vec![peer];
+    let mut backup = Instance::new(p);
+    backup.startup(at_ms(0));
+    let advert = params(2, 150, true).advert(150);
+    assert_eq!(
+        backup.handle_advert(at_ms(1), Ipv4Addr::new(10, 0, 0, 3), &advert),
+        Err(AdvertDrop::NotAPeer)
+    );
+    assert_eq!(backup.master(), None);
+    assert!(backup.handle_advert(at_ms(1), peer, &advert).is_ok());
+    assert_eq!(backup.master(), Some(peer));
 }

@@ -4,7 +4,7 @@
 
 use std::net::Ipv4Addr;
 
-use tinyvrrp::proto::wire::{self, checksum_for, Advert, RxError, V2Auth, Version};
+use tinyvrrp::proto::wire::{self, checksum_for, Advert, Checksum, RxError, V2Auth, Version};
 
 const POISON: u8 = 0xa5;
 
@@ -29,6 +29,7 @@ fn advert(version: Version, priority: u8, interval_cs: u16, addresses: &[Ipv4Add
             Version::V2 => Some(V2Auth::NONE),
             Version::V3 => None,
         },
+        checksum: Checksum::standard(version),
     }
 }
 
@@ -93,8 +94,31 @@ fn keepalived_v2_advert_and_priority_zero() {
 fn keepalived_v2_simple_password_is_carried() {
     let received = wire::parse_ipv4(&vector("keepalived_v2_pass.hex")).unwrap();
     let auth = received.advert.auth.unwrap();
-    assert_eq!(auth.auth_type, 1);
-    assert_eq!(&auth.data[..7], b"secret1");
+    assert_eq!(auth, V2Auth::simple_password(b"secret1"));
+    // Ours, with the same password, is keepalived's packet byte for byte.
+    let mut ours = received.advert.clone();
+    ours.auth = Some(V2Auth::simple_password(b"secret1"));
+    let theirs = vector("keepalived_v2_pass.hex");
+    assert_same_vrrp_and_key_ip_fields(&emit(&ours), &theirs);
+}
+
+#[test]
+fn v3_checksum_without_pseudo_header_is_sent_and_recognised() {
+    let mut as_v2 = advert(Version::V3, 100, 100, &[VIP1]);
+    as_v2.checksum = Checksum::MessageOnly;
+    let bytes = emit(&as_v2);
+    assert_ne!(
+        checksum_for(Version::V3, SRC, wire::MULTICAST_GROUP, &bytes[20..]),
+        0
+    );
+    let received = wire::parse_ipv4(&bytes).unwrap();
+    assert_eq!(received.advert.checksum, Checksum::MessageOnly);
+    assert_eq!(received.advert, as_v2);
+    let standard = wire::parse_ipv4(&vector("keepalived_v3_adv.hex")).unwrap();
+    assert_eq!(standard.advert.checksum, Checksum::PseudoHeader);
+    // A v2 message is never read with a pseudo-header.
+    let v2 = wire::parse_ipv4(&vector("keepalived_v2_adv.hex")).unwrap();
+    assert_eq!(v2.advert.checksum, Checksum::MessageOnly);
 }
 
 #[test]
@@ -299,12 +323,17 @@ fn each_malformation_has_its_own_reason() {
             RxError::Checksum,
         ),
         (
-            "a v3 checksum computed without the pseudo-header",
+            "a v2 checksum computed with a pseudo-header",
             {
-                let mut b = good.clone();
+                let mut b = vector("keepalived_v2_adv.hex");
                 b[26] = 0;
                 b[27] = 0;
-                let sum = checksum_for(Version::V2, SRC, wire::MULTICAST_GROUP, &b[20..]);
+                let sum = wire::checksum_over(
+                    Checksum::PseudoHeader,
+                    SRC,
+                    wire::MULTICAST_GROUP,
+                    &b[20..],
+                );
                 b[26..28].copy_from_slice(&sum.to_be_bytes());
                 b
             },

@@ -8,7 +8,7 @@ use core::net::Ipv4Addr;
 use core::time::Duration;
 
 use super::time::Instant;
-use super::wire::{Advert, V2Auth, Version};
+use super::wire::{Advert, Checksum, V2Auth, Version};
 
 /// RFC 5798 §5.2.4: the priority of the router that owns the addresses.
 pub const PRIORITY_OWNER: u8 = 255;
@@ -29,6 +29,13 @@ pub struct Params {
     /// tie-breaker of RFC 5798 §6.4.3.
     pub primary: Ipv4Addr,
     pub vips: Vec<Ipv4Addr>,
+    /// The checksum form we send (v3 may leave out the pseudo-header).
+    pub checksum: Checksum,
+    /// v2 authentication we send and require (RFC 3768 §5.3.6).
+    pub auth: V2Auth,
+    /// With peers, adverts go to each of them and only theirs are accepted
+    /// (keepalived's `unicast_peer`); empty means multicast.
+    pub unicast_peers: Vec<Ipv4Addr>,
 }
 
 impl Params {
@@ -42,9 +49,10 @@ impl Params {
             interval_cs: self.advert_interval_cs,
             addresses: self.vips.iter().copied().collect(),
             auth: match self.version {
-                Version::V2 => Some(V2Auth::NONE),
+                Version::V2 => Some(self.auth),
                 Version::V3 => None,
             },
+            checksum: self.checksum,
         }
     }
 }
@@ -111,14 +119,20 @@ pub enum AdvertDrop {
     AddressList,
     /// RFC 5798 §7.1: we are the address owner; others' adverts are ignored.
     Owner,
+    /// RFC 3768 §7.1: v2 authentication type or password differs.
+    Auth,
+    /// Unicast: the sender is not one of the configured peers.
+    NotAPeer,
 }
 
 impl AdvertDrop {
-    pub const ALL: [AdvertDrop; 4] = [
+    pub const ALL: [AdvertDrop; 6] = [
         AdvertDrop::Version,
         AdvertDrop::Interval,
         AdvertDrop::AddressList,
         AdvertDrop::Owner,
+        AdvertDrop::Auth,
+        AdvertDrop::NotAPeer,
     ];
 
     pub fn name(self) -> &'static str {
@@ -127,6 +141,8 @@ impl AdvertDrop {
             AdvertDrop::Interval => "interval_mismatch",
             AdvertDrop::AddressList => "address_list_mismatch",
             AdvertDrop::Owner => "owner_ignores_advert",
+            AdvertDrop::Auth => "auth_mismatch",
+            AdvertDrop::NotAPeer => "not_a_unicast_peer",
         }
     }
 
@@ -265,7 +281,7 @@ impl Instance {
         src: Ipv4Addr,
         advert: &Advert,
     ) -> Result<Actions, AdvertDrop> {
-        self.check_advert(advert)?;
+        self.check_advert(src, advert)?;
         let mut actions = Actions::new();
         match self.state {
             State::Initialize => {}
@@ -321,9 +337,22 @@ impl Instance {
         actions
     }
 
-    fn check_advert(&self, advert: &Advert) -> Result<(), AdvertDrop> {
+    fn check_advert(&self, src: Ipv4Addr, advert: &Advert) -> Result<(), AdvertDrop> {
+        if !self.params.unicast_peers.is_empty() && !self.params.unicast_peers.contains(&src) {
+            return Err(AdvertDrop::NotAPeer);
+        }
         if advert.version != self.params.version {
             return Err(AdvertDrop::Version);
+        }
+        // RFC 3768 §7.1: "MUST verify that the Auth Type matches the locally
+        // configured authentication method ... and the Authentication Data".
+        if self.params.version == Version::V2
+            && !self
+                .params
+                .auth
+                .accepts(&advert.auth.unwrap_or(V2Auth::NONE))
+        {
+            return Err(AdvertDrop::Auth);
         }
         // RFC 5798 §7.1: "the local router is not the IPvX address owner".
         if self.params.priority == PRIORITY_OWNER {

@@ -263,7 +263,15 @@ pub fn message_len(version: Version, count: usize) -> usize {
     field::ADDRESSES + 4 * count + auth
 }
 
-/// v2 authentication (RFC 3768 §5.3.6). Only "no authentication" is sent.
+/// RFC 3768 §5.3.6.1: no authentication; the data is zero and ignored.
+pub const AUTH_TYPE_NONE: u8 = 0;
+/// RFC 2338 §5.3.6.2 (kept by RFC 3768 implementations such as keepalived's
+/// `auth_type PASS`): a clear-text password of up to 8 octets.
+pub const AUTH_TYPE_SIMPLE_PASSWORD: u8 = 1;
+/// Octets of v2 authentication data, and so the longest simple password.
+pub const V2_AUTH_DATA_LEN: usize = field::V2_AUTH_DATA_LEN;
+
+/// v2 authentication (RFC 3768 §5.3.6): none, or a simple password.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct V2Auth {
     pub auth_type: u8,
@@ -272,9 +280,50 @@ pub struct V2Auth {
 
 impl V2Auth {
     pub const NONE: V2Auth = V2Auth {
-        auth_type: 0,
+        auth_type: AUTH_TYPE_NONE,
         data: [0; field::V2_AUTH_DATA_LEN],
     };
+
+    /// A simple password, zero-padded to 8 octets as keepalived sends it;
+    /// longer input is cut (the config refuses it before this).
+    pub fn simple_password(secret: &[u8]) -> V2Auth {
+        let mut data = [0; field::V2_AUTH_DATA_LEN];
+        let len = secret.len().min(data.len());
+        data[..len].copy_from_slice(&secret[..len]);
+        V2Auth {
+            auth_type: AUTH_TYPE_SIMPLE_PASSWORD,
+            data,
+        }
+    }
+
+    /// RFC 3768 §7.1: the type must match ours; a password must match too.
+    /// With no authentication the data is ignored (RFC 3768 §5.3.6.1).
+    pub fn accepts(&self, received: &V2Auth) -> bool {
+        received.auth_type == self.auth_type
+            && (self.auth_type == AUTH_TYPE_NONE || received.data == self.data)
+    }
+}
+
+/// What a VRRP checksum covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checksum {
+    /// RFC 5798 §5.2.8: v3 sums an IPv4 pseudo-header before the message
+    /// (keepalived's and FRR's default).
+    PseudoHeader,
+    /// The message alone: always for v2 (RFC 3768 §5.3.8); for v3 what some
+    /// routers send (Cisco; keepalived's `v3_checksum_as_v2`; FRR with
+    /// `no checksum-with-ipv4-pseudoheader`).
+    MessageOnly,
+}
+
+impl Checksum {
+    /// The form the RFC of `version` defines.
+    pub fn standard(version: Version) -> Checksum {
+        match version {
+            Version::V2 => Checksum::MessageOnly,
+            Version::V3 => Checksum::PseudoHeader,
+        }
+    }
 }
 
 /// A validated advertisement.
@@ -288,6 +337,8 @@ pub struct Advert {
     pub addresses: heapless::Vec<Ipv4Addr, MAX_ADDRESSES>,
     /// Present for v2 only.
     pub auth: Option<V2Auth>,
+    /// The form the checksum is sent in, or was found valid in.
+    pub checksum: Checksum,
 }
 
 /// An advertisement with the IP fields the state machine needs.
@@ -319,10 +370,13 @@ impl Advert {
     pub fn parse(message: &[u8], src: Ipv4Addr, dst: Ipv4Addr) -> Result<Advert, RxError> {
         let packet = VrrpPacket::new_checked(message)?;
         let version = packet.version()?;
-        // RFC 5798 §7.1: checksum first, so a corrupted type reads as corruption.
-        if checksum_for(version, src, dst, message) != 0 {
-            return Err(RxError::Checksum);
-        }
+        // RFC 5798 §7.1: checksum first, so a corrupted type reads as
+        // corruption. A v3 message valid only without the pseudo-header is
+        // accepted and marked, for the instance to count against its setting.
+        let checksum = [Checksum::standard(version), Checksum::MessageOnly]
+            .into_iter()
+            .find(|&form| checksum_over(form, src, dst, message) == 0)
+            .ok_or(RxError::Checksum)?;
         if packet.kind() != TYPE_ADVERTISEMENT {
             return Err(RxError::Type);
         }
@@ -350,6 +404,7 @@ impl Advert {
             interval_cs: packet.interval_cs()?,
             addresses,
             auth,
+            checksum,
         })
     }
 
@@ -387,7 +442,7 @@ impl Advert {
             buf[at..at + 4].copy_from_slice(&address.octets());
         }
         buf[field::CHECKSUM].copy_from_slice(&[0, 0]);
-        let sum = checksum_for(self.version, src, dst, buf);
+        let sum = checksum_over(self.checksum, src, dst, buf);
         buf[field::CHECKSUM].copy_from_slice(&sum.to_be_bytes());
         len
     }
@@ -417,9 +472,14 @@ impl Advert {
 /// IPv4 pseudo-header (RFC 5798 §5.2.8), v2 only the message (RFC 3768 §5.3.8).
 /// Over a message with a valid checksum this returns 0.
 pub fn checksum_for(version: Version, src: Ipv4Addr, dst: Ipv4Addr, message: &[u8]) -> u16 {
-    let initial = match version {
-        Version::V2 => 0,
-        Version::V3 => pseudo_header_sum(src, dst, message.len()),
+    checksum_over(Checksum::standard(version), src, dst, message)
+}
+
+/// The checksum of `message` in the given form; 0 over a valid message.
+pub fn checksum_over(form: Checksum, src: Ipv4Addr, dst: Ipv4Addr, message: &[u8]) -> u16 {
+    let initial = match form {
+        Checksum::MessageOnly => 0,
+        Checksum::PseudoHeader => pseudo_header_sum(src, dst, message.len()),
     };
     internet_checksum(initial, message)
 }
