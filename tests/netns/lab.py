@@ -9,6 +9,7 @@ Standard library only.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import shutil
 import signal
@@ -21,6 +22,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 _COUNTER = itertools.count()
+MULTICAST_GROUP = "224.0.0.18"
 
 
 def tinyvrrp_bin() -> str:
@@ -32,9 +34,11 @@ def missing_prerequisites() -> list[str]:
     missing = []
     if os.geteuid() != 0:
         missing.append("root (network namespaces)")
-    for tool in ("ip", "tcpdump", "keepalived", "ping"):
+    for tool in ("ip", "nft", "tcpdump", "keepalived", "ping"):
         if shutil.which(tool) is None:
             missing.append(tool)
+    if not Path("/usr/lib/frr/vrrpd").exists():
+        missing.append("FRR (Debian frr: zebra, vrrpd)")
     if not Path(tinyvrrp_bin()).exists():
         missing.append(f"the tinyvrrp binary at {tinyvrrp_bin()} (cargo build --release)")
     return missing
@@ -66,6 +70,11 @@ class Params:
     version: int = 3
     vips: list[str] = field(default_factory=list)
     preempt: bool = True
+    auth_pass: str | None = None
+    unicast_peers: list[str] = field(default_factory=list)
+    unicast_src: str | None = None
+    # v3 checksum without the pseudo-header (tinyvrrp `v3-checksum as-v2`).
+    checksum_as_v2: bool = False
 
     def master_down_s(self, master_advert_ms: int | None = None) -> float:
         """RFC 5798 §6.1 Master_Down_Interval of a backup with these params."""
@@ -92,12 +101,27 @@ class Params:
             *(f"  vip {vip}" for vip in self.vips),
             f"  preempt {'on' if self.preempt else 'off'}",
         ]
+        if self.auth_pass:
+            lines.append(f"  auth-pass {self.auth_pass}")
+        lines += [f"  unicast-peer {peer}" for peer in self.unicast_peers]
+        if self.unicast_src:
+            lines.append(f"  unicast-src {self.unicast_src}")
+        if self.checksum_as_v2:
+            lines.append("  v3-checksum as-v2")
         return "\n".join(lines) + "\n"
 
     def keepalived_config(self) -> str:
         advert = self.advert_ms / 1000
         advert_text = f"{advert:g}"
         vips = "\n".join(f"        {vip}" for vip in self.vips)
+        extra = ""
+        if self.auth_pass:
+            extra += f"    authentication {{\n        auth_type PASS\n        auth_pass {self.auth_pass}\n    }}\n"
+        if self.unicast_src:
+            extra += f"    unicast_src_ip {self.unicast_src}\n"
+        if self.unicast_peers:
+            peers = "".join(f"        {peer}\n" for peer in self.unicast_peers)
+            extra += f"    unicast_peer {{\n{peers}    }}\n"
         return f"""global_defs {{
     vrrp_version {self.version}
 }}
@@ -108,11 +132,32 @@ vrrp_instance lan {{
     priority {self.priority}
     advert_int {advert_text}
     {'' if self.preempt else 'nopreempt'}
-    virtual_ipaddress {{
+{extra}    virtual_ipaddress {{
 {vips}
     }}
 }}
 """
+
+
+    def frr_config(self) -> str:
+        """FRR vrrpd's config; the VIP itself lives on the macvlan."""
+        vrid = self.vrid
+        lines = [
+            "interface eth0",
+            f" vrrp {vrid} version {self.version}",
+            f" vrrp {vrid} priority {self.priority}",
+            f" vrrp {vrid} advertisement-interval {self.advert_ms}",
+            *(f" vrrp {vrid} ip {vip.split('/')[0]}" for vip in self.vips),
+        ]
+        if not self.preempt:
+            lines.append(f" no vrrp {vrid} preempt")
+        return "\n".join(lines) + "\n!\n"
+
+
+def frr_macvlan(vrid: int) -> str:
+    """FRR finds a virtual router's interface by its virtual MAC (RFC 5798
+    §7.3); the name is ours."""
+    return f"vrrp4-{vrid}"
 
 
 class Node:
@@ -124,6 +169,11 @@ class Node:
         self.dir.mkdir()
         self.log = self.dir / "log"
         ns = lab.router_ns(router)
+        self.helpers: list[subprocess.Popen] = []
+        if kind == "frr":
+            self._start_frr(ns)
+            lab.nodes.append(self)
+            return
         if kind == "tinyvrrp":
             conf = self.dir / "tinyvrrp.conf"
             conf.write_text(params.tinyvrrp_config())
@@ -142,6 +192,62 @@ class Node:
         with open(self.log, "w") as log:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
         lab.nodes.append(self)
+
+    def _start_frr(self, ns: str):
+        """zebra and vrrpd in the foreground, with their own path space
+        (-N) and a macvlan carrying the virtual MAC and the VIPs
+        (DESIGN.md §3). The daemons run as user frr, so our files are
+        readable by it."""
+        params = self.params
+        macvlan = frr_macvlan(params.vrid)
+        # A restart on this router: FRR as a whole comes back, as after a reboot.
+        for earlier in self.lab.nodes:
+            if earlier.kind == "frr" and earlier.router == self.router:
+                for proc in [earlier.proc, *earlier.helpers]:
+                    if proc.poll() is None:
+                        proc.kill()
+                        proc.wait()
+        run("ip", "-n", ns, "link", "del", macvlan, check=False)
+        run("ip", "-n", ns, "link", "add", macvlan, "link", "eth0", "type", "macvlan", "mode", "bridge")
+        run("ip", "-n", ns, "link", "set", macvlan, "address", f"00:00:5e:00:01:{params.vrid:02x}")
+        for vip in params.vips:
+            run("ip", "-n", ns, "addr", "add", vip, "dev", macvlan)
+        # Down to the segment until vrrpd says otherwise (zebra clears it).
+        run("ip", "-n", ns, "link", "set", macvlan, "protodown", "on", check=False)
+        run("ip", "-n", ns, "link", "set", macvlan, "up")
+        for directory in (self.lab.dir, self.dir):
+            directory.chmod(0o755)
+        conf = self.dir / "vrrpd.conf"
+        conf.write_text(params.frr_config())
+        conf.chmod(0o644)
+        self.config = conf
+        run_dir = Path("/var/run/frr") / ns
+        # A stale zserv.api from a killed zebra would pass the wait below.
+        shutil.rmtree(run_dir, ignore_errors=True)
+        run_dir.mkdir(parents=True)
+        shutil.chown(run_dir, "frr", "frr")
+        self.run_dir = run_dir
+        exec_ns = ["ip", "netns", "exec", ns]
+        log = open(self.log, "w")
+        zebra = subprocess.Popen(
+            [*exec_ns, "/usr/lib/frr/zebra", "-N", ns, "-f", "/dev/null",
+             "-i", str(run_dir / "zebra.pid"), "--log", "stdout"],
+            stdout=log, stderr=subprocess.STDOUT)
+        self.helpers.append(zebra)
+        wait_until(lambda: (run_dir / "zserv.api").exists(), 10)
+        self.started_at = time.monotonic()
+        self.proc = subprocess.Popen(
+            [*exec_ns, "/usr/lib/frr/vrrpd", "-N", ns, "-f", str(conf),
+             "-i", str(run_dir / "vrrpd.pid"), "--log", "stdout"],
+            stdout=log, stderr=subprocess.STDOUT)
+
+    def holds_vip(self) -> bool:
+        """FRR keeps the VIP on its macvlan and has zebra set protodown on
+        it while backup; it holds the address when the macvlan is up."""
+        out = run("ip", "-n", self.lab.router_ns(self.router), "-d", "-j", "link", "show",
+                  frr_macvlan(self.params.vrid), check=False).stdout
+        links = json.loads(out) if out.strip() else []
+        return bool(links) and links[0].get("operstate") == "UP" and not links[0].get("proto_down")
 
     def pids(self) -> list[int]:
         """The daemon's processes: keepalived forks a VRRP child."""
@@ -241,12 +347,15 @@ class Lab:
 
     def close(self):
         for node in self.nodes:
-            if node.alive():
-                node.signal(signal.SIGKILL)
-                try:
-                    node.proc.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    pass
+            for proc in [node.proc, *node.helpers]:
+                if proc.poll() is None:
+                    proc.kill()
+                    try:
+                        proc.wait(timeout=5)
+                    except subprocess.TimeoutExpired:
+                        pass
+            if node.kind == "frr":
+                shutil.rmtree(node.run_dir, ignore_errors=True)
         for capture in self.captures:
             if capture.poll() is None:
                 capture.kill()
@@ -266,11 +375,26 @@ class Lab:
         params.setdefault("vips", [f"{self.vip()}/24"])
         return Node(self, router, "keepalived", Params(**params))
 
+    def frr(self, router: int, **params) -> Node:
+        params.setdefault("vips", [f"{self.vip()}/24"])
+        return Node(self, router, "frr", Params(**params))
+
     def exec(self, router: int, *cmd: str, env=None) -> subprocess.CompletedProcess:
         """Runs a command in a router's namespace; does not raise on failure.
         `env` may change PATH: ip itself is found with ours."""
         return subprocess.run([shutil.which("ip"), "netns", "exec", self.router_ns(router), *cmd],
                               capture_output=True, text=True, env=env, timeout=60)
+
+    def block_multicast(self):
+        """The switch drops VRRP's multicast group between its ports (an
+        nftables bridge rule in its namespace), as a segment that filters
+        multicast would; unicast still passes."""
+        sw = ["ip", "netns", "exec", self.switch_ns(), "nft"]
+        run(*sw, "add", "table", "bridge", "vrrp_filter")
+        run(*sw, "add", "chain", "bridge", "vrrp_filter", "forward",
+            "{ type filter hook forward priority 0; }")
+        run(*sw, "add", "rule", "bridge", "vrrp_filter", "forward",
+            "ip", "daddr", str(MULTICAST_GROUP), "drop")
 
     # Observations.
     def addresses(self, router: int) -> list[str]:
@@ -281,11 +405,21 @@ class Lab:
         """Routers whose eth0 carries the VIP."""
         vip = vip or self.vip()
         routers = routers or range(1, self.routers + 1)
-        return [r for r in routers if vip in self.addresses(r)]
+        frr = {n.router: n for n in self.nodes if n.kind == "frr"}
+        return [r for r in routers
+                if (frr[r].holds_vip() if r in frr else vip in self.addresses(r))]
 
-    def wait_holder(self, router: int, timeout: float, routers=None) -> bool:
-        """Waits until `router`, and no other of `routers`, holds the VIP."""
-        return bool(wait_until(lambda: self.holders(routers=routers) == [router], timeout))
+    def wait_holder(self, router: int, timeout: float, routers=None, settle: float = 0.3) -> bool:
+        """Waits until `router`, and no other of `routers`, holds the VIP and
+        still does `settle` seconds later (a daemon starting up may hold it
+        for a moment before it hears the master)."""
+        deadline = time.monotonic() + timeout
+        while wait_until(lambda: self.holders(routers=routers) == [router],
+                         deadline - time.monotonic()):
+            time.sleep(settle)
+            if self.holders(routers=routers) == [router]:
+                return True
+        return False
 
     def ping(self, address: str | None = None, count: int = 1) -> bool:
         address = address or self.vip()
