@@ -158,6 +158,12 @@ def test_v3_checksum_form_is_selectable_and_a_mismatch_is_counted():
         assert int(counters["checksum_form_mismatch"]) > 0 and counters["state"] == "BACKUP"
         assert "sends v3 checksums with the pseudo-header" in ours.log.read_text()
     with Lab(routers=2) as lab:
+        # The other way round FRR drops ours, as the warning says: two masters.
+        lab.tinyvrrp(1, priority=150, advert_ms=100, checksum_as_v2=True)
+        assert lab.wait_holder(1, 8.0), explain(lab)
+        lab.frr(2, priority=100, advert_ms=100)
+        assert wait_until(lambda: lab.holders() == [1, 2], 8.0), explain(lab)
+    with Lab(routers=2) as lab:
         first = lab.tinyvrrp(1, priority=150, advert_ms=100, checksum_as_v2=True)
         second = lab.tinyvrrp(2, priority=100, advert_ms=100, checksum_as_v2=True)
         assert lab.wait_holder(1, 8.0), explain(lab)
