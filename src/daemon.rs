@@ -397,14 +397,18 @@ impl Daemon {
             };
             let instance = &mut self.instances[slot];
             instance.adverts_rx += 1;
-            if received.advert.checksum != instance.fsm.params().checksum {
+            let params = instance.fsm.params();
+            // Another version is a version mismatch, counted by the FSM.
+            if received.advert.version == params.version
+                && received.advert.checksum != params.checksum
+            {
                 if instance.checksum_form_mismatch == 0 {
                     warn!(
                         "{}: {} sends v3 checksums {} the pseudo-header, we send them {}; it will drop ours (set v3-checksum to match)",
                         instance.config.name,
                         received.src,
                         checksum_words(received.advert.checksum),
-                        checksum_words(instance.fsm.params().checksum),
+                        checksum_words(params.checksum),
                     );
                 }
                 instance.checksum_form_mismatch += 1;
