@@ -15,7 +15,7 @@ use crate::proto::arp;
 use crate::proto::fsm::{Action, AdvertDrop, Instance, StateKind};
 use crate::proto::time::Instant;
 use crate::proto::wire::{self, Checksum, RxError, MULTICAST_GROUP};
-use crate::sys::netlink::{AddressEntry, Netlink};
+use crate::sys::netlink::{AddressEntry, LinkChange, LinkEvents, LinkWatch, Netlink};
 use crate::sys::{self, ArpSender, VrrpSocket};
 
 /// A failed address change is tried again after this long.
@@ -44,6 +44,8 @@ struct Link {
     index: u32,
     mac: [u8; 6],
     primary: Ipv4Addr,
+    /// Up and with carrier; while not, its instances are in Fault.
+    up: bool,
     socket: VrrpSocket,
     rx_errors: [u64; RxError::ALL.len()],
     unknown_vrid: u64,
@@ -69,6 +71,7 @@ pub struct Daemon {
     /// The config file, read again on SIGHUP.
     file: String,
     netlink: Netlink,
+    link_watch: LinkWatch,
     arp: ArpSender,
     signals: OwnedFd,
     links: Vec<Link>,
@@ -94,6 +97,9 @@ impl Daemon {
         notify_all: Option<String>,
     ) -> Result<Daemon, StartError> {
         let mut netlink = Netlink::open()?;
+        // Subscribed before the links are looked up, so no change between
+        // the lookup and the loop is missed.
+        let link_watch = LinkWatch::open()?;
         let resolved = resolve(&mut netlink, file, config)?;
         let signals = sys::ffi::signal_fd(&[
             Signal::TERM.as_raw(),
@@ -107,6 +113,7 @@ impl Daemon {
         let mut daemon = Daemon {
             file: file.to_string(),
             netlink,
+            link_watch,
             arp: ArpSender::open()?,
             signals,
             links: Vec::new(),
@@ -135,7 +142,7 @@ impl Daemon {
                 .min()
                 .map(|at| at.saturating_since(now));
             let readable = {
-                let mut fds = vec![self.signals.as_fd()];
+                let mut fds = vec![self.signals.as_fd(), self.link_watch.as_fd()];
                 fds.extend(self.links.iter().map(|l| l.socket.as_fd()));
                 sys::wait_readable(&fds, timeout)?
             };
@@ -147,7 +154,10 @@ impl Daemon {
                 // A reload may have changed the sockets; poll afresh.
                 continue;
             }
-            for (slot, ready) in readable[1..].iter().enumerate() {
+            if readable[1] {
+                self.handle_link_changes();
+            }
+            for (slot, ready) in readable[2..].iter().enumerate() {
                 if *ready {
                     self.receive(slot);
                 }
@@ -173,6 +183,7 @@ impl Daemon {
                     index: link.index,
                     mac: link.mac,
                     primary,
+                    up: link.up,
                     socket,
                     rx_errors: [0; RxError::ALL.len()],
                     unknown_vrid: 0,
@@ -215,7 +226,13 @@ impl Daemon {
             vip_retry_at: None,
         });
         let slot = self.instances.len() - 1;
-        let actions = self.instances[slot].fsm.startup(now);
+        let actions = if self.links[link_slot].up {
+            self.instances[slot].fsm.startup(now)
+        } else {
+            let config = &self.instances[slot].config;
+            warn!("{}: {} is down", config.name, config.interface);
+            self.instances[slot].fsm.handle_link(now, false)
+        };
         self.execute(slot, now, &actions);
         Ok(())
     }
@@ -328,6 +345,71 @@ impl Daemon {
                 if instance.link > slot {
                     instance.link -= 1;
                 }
+            }
+        }
+    }
+
+    /// Link changes from the kernel: instances on a link that went down
+    /// enter Fault; when it comes back they start again.
+    fn handle_link_changes(&mut self) {
+        let changes = match self.link_watch.read() {
+            Ok(LinkEvents::Changes(changes)) => changes,
+            Ok(LinkEvents::Lost) => {
+                warn!("link changes were lost; looking every interface up again");
+                self.look_up_links()
+            }
+            Err(e) => {
+                warn!("cannot read link changes: {e}");
+                return;
+            }
+        };
+        let now = sys::now();
+        for change in changes {
+            self.set_link_state(change, now);
+        }
+    }
+
+    /// The current state of every link in use. A link that was deleted, or
+    /// replaced by a new one of the same name, counts as down: our socket
+    /// is bound to the old one until a reload.
+    fn look_up_links(&mut self) -> Vec<LinkChange> {
+        let netlink = &mut self.netlink;
+        self.links
+            .iter()
+            .map(|link| {
+                let up = match netlink.link(&link.name) {
+                    Ok(found) => found.is_some_and(|f| f.index == link.index && f.up),
+                    Err(e) => {
+                        warn!("{}: cannot look the link up: {e}", link.name);
+                        link.up
+                    }
+                };
+                LinkChange {
+                    index: link.index,
+                    up,
+                }
+            })
+            .collect()
+    }
+
+    fn set_link_state(&mut self, change: LinkChange, now: Instant) {
+        let Some(link_slot) = self.links.iter().position(|l| l.index == change.index) else {
+            return;
+        };
+        let link = &mut self.links[link_slot];
+        if link.up == change.up {
+            return;
+        }
+        link.up = change.up;
+        if change.up {
+            info!("{}: link up", link.name);
+        } else {
+            warn!("{}: link down", link.name);
+        }
+        for slot in 0..self.instances.len() {
+            if self.instances[slot].link == link_slot {
+                let actions = self.instances[slot].fsm.handle_link(now, change.up);
+                self.execute(slot, now, &actions);
             }
         }
     }
@@ -585,8 +667,11 @@ impl Daemon {
         }
         for link in &self.links {
             let mut line = format!(
-                "status interface={} primary={} unknown_vrid={}",
-                link.name, link.primary, link.unknown_vrid
+                "status interface={} primary={} link={} unknown_vrid={}",
+                link.name,
+                link.primary,
+                if link.up { "up" } else { "down" },
+                link.unknown_vrid
             );
             for reason in RxError::ALL {
                 line += &format!(" rx_{}={}", reason.name(), link.rx_errors[reason.index()]);

@@ -89,6 +89,12 @@ impl Segment {
         self.nodes[node].up = false;
     }
 
+    /// The node's interface loses its carrier (`false`) or gets it back.
+    fn link(&mut self, node: usize, up: bool) {
+        let actions = self.nodes[node].fsm.handle_link(self.now, up);
+        self.apply(node, &actions);
+    }
+
     fn apply(&mut self, node: usize, actions: &[Action]) {
         for action in actions {
             match *action {
@@ -497,4 +503,97 @@ fn unicast_accepts_only_configured_peers() {
     assert_eq!(backup.master(), None);
     assert!(backup.handle_advert(at_ms(1), peer, &advert).is_ok());
     assert_eq!(backup.master(), Some(peer));
+}
+
+#[test]
+fn link_down_is_fault_and_link_up_rejoins_and_preempts() {
+    let mut segment = three_routers();
+    segment.run_until(at_ms(10_000));
+    assert_eq!(segment.masters(), vec![0]);
+    let last_advert = segment
+        .log
+        .iter()
+        .rev()
+        .find_map(|(t, e)| matches!(e, Event::Advert { from: 0, .. }).then_some(*t))
+        .unwrap();
+    segment.link(0, false);
+    // The VIP goes at once; no priority 0 can leave a dead link.
+    assert_eq!(segment.vip_holders(), Vec::<usize>::new());
+    assert_eq!(segment.nodes[0].fsm.kind(), StateKind::Fault);
+    assert_eq!(segment.nodes[0].fsm.poll_at(), None);
+    assert_eq!(
+        segment.log.last(),
+        Some(&(
+            at_ms(10_000),
+            Event::State {
+                node: 0,
+                state: StateKind::Fault
+            }
+        ))
+    );
+    let log_len = segment.log.len();
+    segment.link(0, false);
+    assert_eq!(
+        segment.log.len(),
+        log_len,
+        "a second link-down changes nothing"
+    );
+    segment.run_until(at_ms(20_000));
+    assert_eq!(
+        segment.became_master(1, at_ms(10_000)).unwrap() - last_advert,
+        master_down(120)
+    );
+    assert_eq!(segment.vip_holders(), vec![1]);
+    assert_eq!(
+        segment.nodes[0].fsm.kind(),
+        StateKind::Fault,
+        "adverts do not end Fault"
+    );
+
+    segment.link(0, true);
+    assert_eq!(
+        segment.log.last(),
+        Some(&(
+            at_ms(20_000),
+            Event::State {
+                node: 0,
+                state: StateKind::Backup
+            }
+        ))
+    );
+    segment.link(1, true);
+    assert_eq!(
+        segment.masters(),
+        vec![1],
+        "link-up outside Fault changes nothing"
+    );
+    segment.run_until(at_ms(30_000));
+    assert_eq!(
+        segment.became_master(0, at_ms(20_000)).unwrap() - at_ms(20_000),
+        master_down(150)
+    );
+    assert_eq!(segment.masters(), vec![0]);
+    assert_eq!(segment.vip_holders(), vec![0]);
+}
+
+#[test]
+fn a_backup_in_fault_stops_with_stop_and_an_owner_returns_as_master() {
+    let mut segment = Segment::new(vec![params(1, 255, true), params(2, 100, true)]);
+    segment.start(0);
+    segment.start(1);
+    segment.link(1, false);
+    assert_eq!(segment.nodes[1].fsm.kind(), StateKind::Fault);
+    segment.stop(1);
+    assert_eq!(
+        segment.log.last().map(|(_, e)| e.clone()),
+        Some(Event::State {
+            node: 1,
+            state: StateKind::Initialize
+        })
+    );
+    segment.link(0, false);
+    assert_eq!(segment.vip_holders(), Vec::<usize>::new());
+    segment.link(0, true);
+    assert_eq!(segment.masters(), vec![0]);
+    assert_eq!(segment.vip_holders(), vec![0]);
 }

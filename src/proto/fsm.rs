@@ -63,6 +63,8 @@ pub enum StateKind {
     Initialize,
     Backup,
     Master,
+    /// The interface is down (keepalived's FAULT): out of the election.
+    Fault,
 }
 
 impl StateKind {
@@ -71,6 +73,7 @@ impl StateKind {
             StateKind::Initialize => "INIT",
             StateKind::Backup => "BACKUP",
             StateKind::Master => "MASTER",
+            StateKind::Fault => "FAULT",
         }
     }
 
@@ -81,6 +84,7 @@ impl StateKind {
             StateKind::Initialize => "STOP",
             StateKind::Backup => "BACKUP",
             StateKind::Master => "MASTER",
+            StateKind::Fault => "FAULT",
         }
     }
 }
@@ -89,8 +93,16 @@ impl StateKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
     Initialize,
-    Backup { master_down_at: Instant },
-    Master { advert_at: Instant },
+    Backup {
+        master_down_at: Instant,
+    },
+    Master {
+        advert_at: Instant,
+    },
+    /// Not in RFC 5798: the link is down, so the instance can neither hear
+    /// nor be heard. Like Initialize it has no timer and ignores adverts; it
+    /// leaves through a new Startup event when the link comes back.
+    Fault,
 }
 
 /// Effects for the daemon, in the order they must happen.
@@ -186,6 +198,7 @@ impl Instance {
             State::Initialize => StateKind::Initialize,
             State::Backup { .. } => StateKind::Backup,
             State::Master { .. } => StateKind::Master,
+            State::Fault => StateKind::Fault,
         }
     }
 
@@ -194,7 +207,7 @@ impl Instance {
         match self.state {
             State::Master { .. } => Some(self.params.primary),
             State::Backup { .. } => self.master,
-            State::Initialize => None,
+            State::Initialize | State::Fault => None,
         }
     }
 
@@ -205,7 +218,7 @@ impl Instance {
     /// The earliest deadline, for the event loop to sleep until.
     pub fn poll_at(&self) -> Option<Instant> {
         match self.state {
-            State::Initialize => None,
+            State::Initialize | State::Fault => None,
             State::Backup { master_down_at } => Some(master_down_at),
             State::Master { advert_at } => Some(advert_at),
         }
@@ -284,7 +297,7 @@ impl Instance {
         self.check_advert(src, advert)?;
         let mut actions = Actions::new();
         match self.state {
-            State::Initialize => {}
+            State::Initialize | State::Fault => {}
             State::Backup { .. } => {
                 if advert.priority == PRIORITY_STOP {
                     // RFC 5798 §6.4.2: the master is leaving; wait only Skew_Time.
@@ -319,6 +332,32 @@ impl Instance {
             }
         }
         Ok(actions)
+    }
+
+    /// The interface lost its carrier or was set down (`up == false`), or
+    /// came back. Down: a master releases its addresses at once; a priority
+    /// 0 advert could not leave a dead link, so the backups take over after
+    /// Master_Down_Interval (RFC 5798 §6.4.2). Up: a Startup event
+    /// (RFC 5798 §6.4.1), so the instance rejoins as a backup, or as master
+    /// if it owns the addresses.
+    pub fn handle_link(&mut self, now: Instant, up: bool) -> Actions {
+        match (up, self.state) {
+            (true, State::Fault) => {
+                self.state = State::Initialize;
+                self.startup(now)
+            }
+            (false, State::Fault) | (true, _) => Actions::new(),
+            (false, state) => {
+                let mut actions = Actions::new();
+                if let State::Master { .. } = state {
+                    push(&mut actions, Action::DelVips);
+                }
+                push(&mut actions, Action::Notify(StateKind::Fault));
+                self.state = State::Fault;
+                self.master = None;
+                actions
+            }
+        }
     }
 
     /// RFC 5798 §6.4.3 Shutdown: a master sends priority 0 and releases its

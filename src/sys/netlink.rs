@@ -22,6 +22,7 @@ const NLM_F_DUMP: u16 = 0x300;
 const NLM_F_EXCL: u16 = 0x200;
 const NLM_F_CREATE: u16 = 0x400;
 const RTM_NEWLINK: u16 = 16;
+const RTM_DELLINK: u16 = 17;
 const RTM_GETLINK: u16 = 18;
 const RTM_NEWADDR: u16 = 20;
 const RTM_DELADDR: u16 = 21;
@@ -35,12 +36,35 @@ const IFA_LOCAL: u16 = 2;
 const IFA_F_SECONDARY: u8 = 0x01;
 const AF_INET: u8 = 2;
 const AF_UNSPEC: u8 = 0;
+/// The multicast group of link changes (`RTMGRP_LINK`).
+const RTMGRP_LINK: u32 = 1;
+const IFF_UP: u32 = 0x1;
+/// The driver reports carrier (operationally up, RFC 2863).
+const IFF_RUNNING: u32 = 0x40;
 
 /// What we need to know about an interface.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Link {
     pub index: u32,
     pub mac: [u8; 6],
+    /// Administratively up and with carrier: adverts can leave and arrive.
+    pub up: bool,
+}
+
+/// A link changed (RTM_NEWLINK) or went away (RTM_DELLINK).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkChange {
+    pub index: u32,
+    pub up: bool,
+}
+
+/// What the link-change socket has to say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkEvents {
+    Changes(Vec<LinkChange>),
+    /// The socket's buffer overflowed and changes were lost: look every
+    /// link up again.
+    Lost,
 }
 
 /// One IPv4 address on an interface.
@@ -84,15 +108,18 @@ impl Netlink {
         msg.attr(IFLA_IFNAME, &ifname);
         let mut link = None;
         let result = self.transact(msg, |kind, body| {
-            if kind == RTM_NEWLINK && body.len() >= IFINFOMSG_LEN {
-                let index = u32::from_ne_bytes([body[4], body[5], body[6], body[7]]);
+            if let Some(change) = link_change(kind, body) {
                 let mut mac = [0; 6];
                 for (kind, value) in attributes(&body[IFINFOMSG_LEN..]) {
                     if kind == IFLA_ADDRESS && value.len() == 6 {
                         mac.copy_from_slice(value);
                     }
                 }
-                link = Some(Link { index, mac });
+                link = Some(Link {
+                    index: change.index,
+                    mac,
+                    up: change.up,
+                });
             }
         });
         match result {
@@ -223,6 +250,83 @@ impl Netlink {
     }
 }
 
+/// A netlink socket subscribed to link changes, read without blocking.
+pub struct LinkWatch {
+    fd: OwnedFd,
+    buf: Vec<u8>,
+}
+
+impl LinkWatch {
+    pub fn open() -> io::Result<LinkWatch> {
+        let fd = rustix::net::socket_with(
+            AddressFamily::NETLINK,
+            SocketType::RAW,
+            SocketFlags::CLOEXEC | SocketFlags::NONBLOCK,
+            None,
+        )?;
+        rustix::net::bind(&fd, &SocketAddrNetlink::new(0, RTMGRP_LINK))?;
+        Ok(LinkWatch {
+            fd,
+            buf: vec![0; 32 * 1024],
+        })
+    }
+
+    /// Everything queued since the last call.
+    pub fn read(&mut self) -> io::Result<LinkEvents> {
+        let mut changes = Vec::new();
+        loop {
+            match rustix::net::recv(&self.fd, &mut self.buf[..], RecvFlags::empty()) {
+                Ok((received, _)) => changes.extend(link_changes(&self.buf[..received])),
+                Err(Errno::AGAIN) => return Ok(LinkEvents::Changes(changes)),
+                Err(Errno::NOBUFS) => {
+                    // Drain what is queued; it is older than the lookup to come.
+                    while rustix::net::recv(&self.fd, &mut self.buf[..], RecvFlags::empty()).is_ok()
+                    {
+                    }
+                    return Ok(LinkEvents::Lost);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+}
+
+impl AsFd for LinkWatch {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+/// The link changes in one datagram of netlink messages.
+fn link_changes(mut rest: &[u8]) -> Vec<LinkChange> {
+    let mut changes = Vec::new();
+    while rest.len() >= NLMSG_HDR_LEN {
+        let len = u32::from_ne_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+        if len < NLMSG_HDR_LEN || len > rest.len() {
+            break;
+        }
+        let kind = u16::from_ne_bytes([rest[4], rest[5]]);
+        changes.extend(link_change(kind, &rest[NLMSG_HDR_LEN..len]));
+        rest = &rest[align4(len).min(rest.len())..];
+    }
+    changes
+}
+
+/// An RTM_NEWLINK or RTM_DELLINK body: the index and whether the link can
+/// carry adverts.
+fn link_change(kind: u16, body: &[u8]) -> Option<LinkChange> {
+    if body.len() < IFINFOMSG_LEN || !matches!(kind, RTM_NEWLINK | RTM_DELLINK) {
+        return None;
+    }
+    let index = u32::from_ne_bytes([body[4], body[5], body[6], body[7]]);
+    let flags = u32::from_ne_bytes([body[8], body[9], body[10], body[11]]);
+    let running = IFF_UP | IFF_RUNNING;
+    Some(LinkChange {
+        index,
+        up: kind == RTM_NEWLINK && flags & running == running,
+    })
+}
+
 /// A request being built.
 struct Message {
     bytes: Vec<u8>,
@@ -313,6 +417,54 @@ mod tests {
                 (IFLA_IFNAME, &b"eth0\0"[..])
             ]
         );
+    }
+
+    fn link_message(kind: u16, index: u32, flags: u32) -> Vec<u8> {
+        let mut msg = Message::new(kind, 0);
+        msg.ifinfo(AF_UNSPEC, index);
+        msg.bytes[NLMSG_HDR_LEN + 8..NLMSG_HDR_LEN + 12].copy_from_slice(&flags.to_ne_bytes());
+        msg.attr(IFLA_IFNAME, b"eth0\0");
+        msg.finish(0).to_vec()
+    }
+
+    #[test]
+    fn link_changes_need_up_and_running_and_deletion_is_down() {
+        let mut datagram = link_message(RTM_NEWLINK, 3, IFF_UP | IFF_RUNNING | 0x1000);
+        datagram.extend(link_message(RTM_NEWLINK, 4, IFF_UP));
+        datagram.extend(link_message(RTM_NEWLINK, 5, IFF_RUNNING));
+        datagram.extend(link_message(RTM_DELLINK, 6, IFF_UP | IFF_RUNNING));
+        datagram.extend(link_message(RTM_NEWADDR, 7, IFF_UP | IFF_RUNNING));
+        assert_eq!(
+            link_changes(&datagram),
+            vec![
+                LinkChange { index: 3, up: true },
+                LinkChange {
+                    index: 4,
+                    up: false
+                },
+                LinkChange {
+                    index: 5,
+                    up: false
+                },
+                LinkChange {
+                    index: 6,
+                    up: false
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_truncated_link_message_ends_the_datagram() {
+        let mut datagram = link_message(RTM_NEWLINK, 3, IFF_UP | IFF_RUNNING);
+        let whole = datagram.len();
+        datagram.extend(link_message(RTM_NEWLINK, 4, IFF_UP | IFF_RUNNING));
+        datagram.truncate(whole + 20);
+        assert_eq!(
+            link_changes(&datagram),
+            vec![LinkChange { index: 3, up: true }]
+        );
+        assert_eq!(link_changes(&datagram[..10]), vec![]);
     }
 
     #[test]

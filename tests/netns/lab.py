@@ -276,6 +276,16 @@ class Node:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
+    def status(self, line: str = "instance") -> dict[str, str]:
+        """tinyvrrp's SIGUSR1 status: its newest `status instance=...` (or
+        `status interface=...`) line as key=value pairs."""
+        marker = f"status {line}="
+        before = self.log.read_text().count(marker)
+        self.signal(10)
+        assert wait_until(lambda: self.log.read_text().count(marker) > before, 3.0)
+        newest = [l for l in self.log.read_text().splitlines() if marker in l][-1]
+        return dict(word.split("=", 1) for word in newest.split() if "=" in word)
+
     def log_tail(self, lines: int = 30) -> str:
         text = self.log.read_text(errors="replace").splitlines()
         return "\n".join(text[-lines:])
@@ -384,6 +394,11 @@ class Lab:
         `env` may change PATH: ip itself is found with ours."""
         return subprocess.run([shutil.which("ip"), "netns", "exec", self.router_ns(router), *cmd],
                               capture_output=True, text=True, env=env, timeout=60)
+
+    def set_port(self, router: int, up: bool):
+        """Sets the router's switch port down or up: its eth0 loses or
+        regains carrier, as when a cable is pulled."""
+        run("ip", "-n", self.switch_ns(), "link", "set", f"p{router - 1}", "up" if up else "down")
 
     def block_multicast(self):
         """The switch drops VRRP's multicast group between its ports (an

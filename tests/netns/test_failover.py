@@ -165,6 +165,26 @@ def test_mixed_pair_with_keepalived(version, master):
         assert early == [], early
 
 
+def test_link_down_is_fault_backup_takes_over_and_link_up_preempts_back():
+    with Lab(routers=2) as lab:
+        nodes = {1: lab.tinyvrrp(1, priority=150), 2: lab.tinyvrrp(2, priority=100)}
+        assert lab.wait_holder(1, ELECTION_TIMEOUT), explain(nodes.values())
+        lab.set_port(1, up=False)
+        # The faulted master drops the VIP itself; the backup, hearing
+        # nothing, takes over after its Master_Down_Interval.
+        assert lab.wait_holder(2, ELECTION_TIMEOUT, routers=[1, 2]), explain(nodes.values())
+        assert wait_until(lambda: "entering FAULT" in nodes[1].log.read_text(), 2.0), explain([nodes[1]])
+        assert nodes[1].status("interface")["link"] == "down"
+        assert nodes[1].status()["state"] == "FAULT"
+        assert lab.ping(), "the client cannot reach the VIP on the backup"
+        lab.set_port(1, up=True)
+        assert lab.wait_holder(1, ELECTION_TIMEOUT, routers=[1, 2]), explain(nodes.values())
+        assert_single_master(lab, 1, routers=[1, 2])
+        log = nodes[1].log.read_text()
+        assert log.count("entering MASTER") == 2 and log.count("entering FAULT") == 1, log
+        assert all(n.alive() for n in nodes.values())
+
+
 def test_sighup_reload_changes_vips_and_priority_without_a_flap():
     with Lab(routers=2) as lab:
         nodes = {1: lab.tinyvrrp(1, priority=150), 2: lab.tinyvrrp(2, priority=100)}

@@ -31,15 +31,6 @@ def assert_steady(lab, router, routers=(1, 2)):
     assert wait_until(lambda: lab.ping(), 3.0), "the client cannot reach the VIP"
 
 
-def status(node) -> dict[str, str]:
-    """tinyvrrp's SIGUSR1 status line for its instance, as key=value pairs."""
-    before = node.log.read_text().count("status instance=")
-    node.signal(10)
-    assert wait_until(lambda: node.log.read_text().count("status instance=") > before, 3.0)
-    line = [l for l in node.log.read_text().splitlines() if "status instance=" in l][-1]
-    return dict(word.split("=", 1) for word in line.split() if "=" in word)
-
-
 @pytest.mark.parametrize("version", [3, 2])
 @pytest.mark.parametrize("peer", PEERS)
 @pytest.mark.parametrize("tinyvrrp_role", ["master", "backup"])
@@ -103,7 +94,7 @@ def test_v2_password_mismatch_is_dropped_and_counted():
         # send, keepalived 2.2.7 stops advertising: each invalid packet
         # re-arms its advert timer.
         assert wait_until(lambda: 2 in lab.holders(), 10.0), explain(lab)
-        counters = status(ours)
+        counters = ours.status()
         assert int(counters["auth_mismatch"]) >= 2 and counters["master"] == lab.router_ip(2)
 
 
@@ -142,7 +133,7 @@ def test_unicast_ignores_a_router_that_is_not_a_peer():
         # must not make router 2 step back or router 1 step down.
         lab.tinyvrrp(3, priority=200)
         assert wait_until(lambda: sorted(lab.holders()) == [1, 3], 8.0), explain(lab)
-        assert int(status(ours)["not_a_unicast_peer"]) > 0
+        assert int(ours.status()["not_a_unicast_peer"]) > 0
 
 
 def test_v3_checksum_form_is_selectable_and_a_mismatch_is_counted():
@@ -154,7 +145,7 @@ def test_v3_checksum_form_is_selectable_and_a_mismatch_is_counted():
         ours = lab.tinyvrrp(2, priority=100, advert_ms=100, checksum_as_v2=True)
         assert lab.wait_holder(1, 8.0), explain(lab)
         assert_steady(lab, 1)
-        counters = status(ours)
+        counters = ours.status()
         assert int(counters["checksum_form_mismatch"]) > 0 and counters["state"] == "BACKUP"
         assert "sends v3 checksums with the pseudo-header" in ours.log.read_text()
     with Lab(routers=2) as lab:
@@ -168,7 +159,7 @@ def test_v3_checksum_form_is_selectable_and_a_mismatch_is_counted():
         second = lab.tinyvrrp(2, priority=100, advert_ms=100, checksum_as_v2=True)
         assert lab.wait_holder(1, 8.0), explain(lab)
         assert_steady(lab, 1)
-        assert status(second)["checksum_form_mismatch"] == "0"
+        assert second.status()["checksum_form_mismatch"] == "0"
         first.kill9()
         assert lab.wait_holder(2, 8.0, routers=[2]), explain(lab)
 
@@ -182,7 +173,7 @@ def test_v3_backup_learns_a_slower_masters_interval():
         ours = lab.tinyvrrp(2, priority=100, advert_ms=100)
         time.sleep(4)
         assert lab.holders() == [1], explain(lab)
-        counters = status(ours)
+        counters = ours.status()
         assert counters["state"] == "BACKUP" and counters["interval_mismatch"] == "0"
 
 
@@ -193,4 +184,4 @@ def test_v2_interval_mismatch_is_dropped_and_counted():
         assert lab.wait_holder(1, 8.0, routers=[1]), explain(lab)
         ours = lab.tinyvrrp(2, priority=100, version=2, advert_ms=2000)
         assert wait_until(lambda: 2 in lab.holders(), 12.0), explain(lab)
-        assert int(status(ours)["interval_mismatch"]) >= 3
+        assert int(ours.status()["interval_mismatch"]) >= 3

@@ -155,12 +155,22 @@ def test_openwrt_procd_service_and_hotplug_events():
         finally:
             del os.environ["HOTPLUG_CALL"]
         assert lab.wait_holder(1, TIMEOUT), node.log_tail()
-        assert node.terminate() == 0
 
         def lines():
             return events.read_text().splitlines() if events.exists() else []
 
+        # A pulled cable is a fault; plugged back, the instance starts again.
+        lab.set_port(1, up=False)
+        assert wait_until(lambda: lab.holders() == [], TIMEOUT), node.log_tail()
+        assert wait_until(lambda: "tinyvrrp NOTIFY_FAULT INSTANCE lan" in lines(), TIMEOUT), lines()
+        lab.set_port(1, up=True)
+        assert lab.wait_holder(1, TIMEOUT), node.log_tail()
+        assert node.terminate() == 0
+
         expected = [
+            "tinyvrrp NOTIFY_BACKUP INSTANCE lan",
+            "tinyvrrp NOTIFY_MASTER INSTANCE lan",
+            "tinyvrrp NOTIFY_FAULT INSTANCE lan",
             "tinyvrrp NOTIFY_BACKUP INSTANCE lan",
             "tinyvrrp NOTIFY_MASTER INSTANCE lan",
             "tinyvrrp NOTIFY_STOP INSTANCE lan",
