@@ -23,6 +23,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 _COUNTER = itertools.count()
 MULTICAST_GROUP = "224.0.0.18"
+# FRR 10 from Debian 13, unpacked (not installed) by scripts/setup-frr10:
+# Debian 12's FRR 8.4 lacks the v3 `checksum-with-ipv4-pseudoheader` switch.
+FRR10_ROOT = Path(os.environ.get("TINYVRRP_FRR10_ROOT", "/opt/tinyvrrp-lab/frr-trixie"))
 
 
 def tinyvrrp_bin() -> str:
@@ -42,6 +45,23 @@ def missing_prerequisites() -> list[str]:
     if not Path(tinyvrrp_bin()).exists():
         missing.append(f"the tinyvrrp binary at {tinyvrrp_bin()} (cargo build --release)")
     return missing
+
+
+def frr10_missing() -> list[str]:
+    if (FRR10_ROOT / "usr/lib/frr/vrrpd").exists():
+        return []
+    return [f"FRR 10 at {FRR10_ROOT} (scripts/setup-frr10)"]
+
+
+def frr_command(daemon: str, frr10: bool) -> list[str]:
+    """How to start an FRR daemon: Debian 12's, or Debian 13's FRR 10 run
+    by Debian 13's own dynamic loader and libraries."""
+    if not frr10:
+        return [f"/usr/lib/frr/{daemon}"]
+    libs = FRR10_ROOT / "usr/lib/x86_64-linux-gnu"
+    return [str(FRR10_ROOT / "usr/lib64/ld-linux-x86-64.so.2"),
+            "--library-path", f"{libs}:{libs}/frr",
+            str(FRR10_ROOT / "usr/lib/frr" / daemon)]
 
 
 def run(*cmd: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -151,6 +171,9 @@ vrrp_instance lan {{
         ]
         if not self.preempt:
             lines.append(f" no vrrp {vrid} preempt")
+        if self.checksum_as_v2:
+            # FRR 10 only; Debian 12's FRR 8.4 refuses the line.
+            lines.append(f" no vrrp {vrid} checksum-with-ipv4-pseudoheader")
         return "\n".join(lines) + "\n!\n"
 
 
@@ -163,8 +186,10 @@ def frr_macvlan(vrid: int) -> str:
 class Node:
     """A VRRP daemon running in a router namespace."""
 
-    def __init__(self, lab: "Lab", router: int, kind: str, params: Params, argv=None):
+    def __init__(self, lab: "Lab", router: int, kind: str, params: Params, argv=None,
+                 frr10: bool = False):
         self.lab, self.router, self.kind, self.params = lab, router, kind, params
+        self.frr10 = frr10
         self.dir = lab.dir / f"{kind}-r{router}-{next(_COUNTER)}"
         self.dir.mkdir()
         self.log = self.dir / "log"
@@ -229,15 +254,18 @@ class Node:
         self.run_dir = run_dir
         exec_ns = ["ip", "netns", "exec", ns]
         log = open(self.log, "w")
+        # zebra's own log apart: FRR 10's zebra complains at length that
+        # there is no mgmtd, which vrrpd does not need.
+        zebra_log = open(self.dir / "zebra.log", "w")
         zebra = subprocess.Popen(
-            [*exec_ns, "/usr/lib/frr/zebra", "-N", ns, "-f", "/dev/null",
+            [*exec_ns, *frr_command("zebra", self.frr10), "-N", ns, "-f", "/dev/null",
              "-i", str(run_dir / "zebra.pid"), "--log", "stdout"],
-            stdout=log, stderr=subprocess.STDOUT)
+            stdout=zebra_log, stderr=subprocess.STDOUT)
         self.helpers.append(zebra)
         wait_until(lambda: (run_dir / "zserv.api").exists(), 10)
         self.started_at = time.monotonic()
         self.proc = subprocess.Popen(
-            [*exec_ns, "/usr/lib/frr/vrrpd", "-N", ns, "-f", str(conf),
+            [*exec_ns, *frr_command("vrrpd", self.frr10), "-N", ns, "-f", str(conf),
              "-i", str(run_dir / "vrrpd.pid"), "--log", "stdout"],
             stdout=log, stderr=subprocess.STDOUT)
 
@@ -385,9 +413,10 @@ class Lab:
         params.setdefault("vips", [f"{self.vip()}/24"])
         return Node(self, router, "keepalived", Params(**params))
 
-    def frr(self, router: int, **params) -> Node:
+    def frr(self, router: int, frr10: bool = False, **params) -> Node:
+        """FRR vrrpd: Debian 12's 8.4, or with `frr10` Debian 13's 10.x."""
         params.setdefault("vips", [f"{self.vip()}/24"])
-        return Node(self, router, "frr", Params(**params))
+        return Node(self, router, "frr", Params(**params), frr10=frr10)
 
     def exec(self, router: int, *cmd: str, env=None) -> subprocess.CompletedProcess:
         """Runs a command in a router's namespace; does not raise on failure.
