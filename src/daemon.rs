@@ -20,6 +20,9 @@ use crate::sys::{self, ArpSender, VrrpSocket};
 
 /// A failed address change is tried again after this long.
 const VIP_RETRY: Duration = Duration::from_secs(1);
+/// An interface created again without its IPv4 address yet is looked at
+/// again after this long.
+const REATTACH_RETRY: Duration = Duration::from_secs(1);
 /// Large enough for any advert on a 1500-octet link; longer ones are truncated
 /// by the kernel and counted.
 const RECV_BUFFER: usize = 2048;
@@ -79,6 +82,8 @@ pub struct Daemon {
     notifier: Notifier,
     /// Run on every state change of every instance, after the instance's own.
     notify_all: Option<String>,
+    /// When to look for interfaces in use that were deleted and created again.
+    reattach_at: Option<Instant>,
     buf: Vec<u8>,
 }
 
@@ -120,6 +125,7 @@ impl Daemon {
             instances: Vec::new(),
             notifier: Notifier::default(),
             notify_all,
+            reattach_at: None,
             buf: vec![0; RECV_BUFFER],
         };
         let now = sys::now();
@@ -242,6 +248,8 @@ impl Daemon {
     /// the same; others are stopped (priority 0) or started. A config that
     /// does not parse or names a missing interface changes nothing.
     fn reload(&mut self) {
+        // Link changes queued before the lookups below are older than them.
+        self.handle_link_changes();
         let config = match std::fs::read_to_string(&self.file) {
             Ok(text) => crate::config::parse(&self.file, &text),
             Err(e) => {
@@ -370,30 +378,41 @@ impl Daemon {
     }
 
     /// The current state of every link in use. A link that was deleted, or
-    /// replaced by a new one of the same name, counts as down: our socket
-    /// is bound to the old one until a reload.
+    /// replaced by a new one of the same name, counts as down until
+    /// `reattach` binds to its successor.
     fn look_up_links(&mut self) -> Vec<LinkChange> {
-        let netlink = &mut self.netlink;
-        self.links
-            .iter()
-            .map(|link| {
-                let up = match netlink.link(&link.name) {
-                    Ok(found) => found.is_some_and(|f| f.index == link.index && f.up),
-                    Err(e) => {
-                        warn!("{}: cannot look the link up: {e}", link.name);
-                        link.up
-                    }
-                };
-                LinkChange {
-                    index: link.index,
-                    up,
+        let mut changes = Vec::new();
+        for link in &self.links {
+            let up = match self.netlink.link(&link.name) {
+                Ok(Some(found)) if found.index == link.index => found.up,
+                Ok(Some(_)) => {
+                    self.reattach_at = Some(sys::now());
+                    false
                 }
-            })
-            .collect()
+                Ok(None) => false,
+                Err(e) => {
+                    warn!("{}: cannot look the link up: {e}", link.name);
+                    link.up
+                }
+            };
+            changes.push(LinkChange {
+                index: link.index,
+                up,
+                name: None,
+            });
+        }
+        changes
     }
 
     fn set_link_state(&mut self, change: LinkChange, now: Instant) {
         let Some(link_slot) = self.links.iter().position(|l| l.index == change.index) else {
+            // A new index under a name in use: the interface was deleted and
+            // created again (netifd does so to br-lan on a network restart).
+            if let Some(name) = &change.name {
+                if self.links.iter().any(|l| &l.name == name) {
+                    self.reattach_at.get_or_insert(now);
+                }
+            }
             return;
         };
         let link = &mut self.links[link_slot];
@@ -414,15 +433,83 @@ impl Daemon {
         }
     }
 
+    /// Binds to interfaces in use that were deleted and created again; their
+    /// instances waited in Fault and keep going (keepalived re-attaches the
+    /// same way). One still without an IPv4 address is tried again later.
+    fn reattach(&mut self, now: Instant) {
+        for link_slot in 0..self.links.len() {
+            match self.rebind(link_slot) {
+                Ok(Some(up)) => {
+                    let index = self.links[link_slot].index;
+                    self.set_link_state(
+                        LinkChange {
+                            index,
+                            up,
+                            name: None,
+                        },
+                        now,
+                    );
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    warn!(
+                        "{}: cannot attach to the new interface yet: {e}",
+                        self.links[link_slot].name
+                    );
+                    self.reattach_at = Some(now + REATTACH_RETRY);
+                }
+            }
+        }
+    }
+
+    /// Moves a link to the interface that now has its name. Returns whether
+    /// the new one is up, or None when nothing changed.
+    fn rebind(&mut self, link_slot: usize) -> io::Result<Option<bool>> {
+        let name = self.links[link_slot].name.clone();
+        let Some(found) = self.netlink.link(&name)? else {
+            return Ok(None);
+        };
+        let Some(config) = self
+            .instances
+            .iter()
+            .find(|i| i.link == link_slot)
+            .map(|i| &i.config)
+        else {
+            return Ok(None);
+        };
+        if found.index == self.links[link_slot].index {
+            return Ok(None);
+        }
+        let addresses = self.netlink.addresses(found.index)?;
+        let primary = primary_address(&addresses, config)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::AddrNotAvailable, "no IPv4 address"))?;
+        let socket = VrrpSocket::open(&name, found.index, primary)?;
+        info!("{name}: created again (index {}); attached", found.index);
+        let link = &mut self.links[link_slot];
+        link.index = found.index;
+        link.mac = found.mac;
+        link.primary = primary;
+        link.socket = socket;
+        for instance in self.instances.iter_mut().filter(|i| i.link == link_slot) {
+            instance.fsm.reconfigure(instance.config.params(primary));
+        }
+        Ok(Some(found.up))
+    }
+
     fn next_deadline(&self) -> Option<Instant> {
         self.instances
             .iter()
             .flat_map(|i| [i.fsm.poll_at(), i.vip_retry_at])
+            .chain([self.reattach_at])
             .flatten()
             .min()
     }
 
     fn run_timers(&mut self, now: Instant) {
+        if self.reattach_at.is_some_and(|at| at <= now) {
+            self.reattach_at = None;
+            self.reattach(now);
+        }
         for slot in 0..self.instances.len() {
             if self.instances[slot]
                 .fsm

@@ -52,10 +52,13 @@ pub struct Link {
 }
 
 /// A link changed (RTM_NEWLINK) or went away (RTM_DELLINK).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkChange {
     pub index: u32,
     pub up: bool,
+    /// Its name, when the message carries one: a link deleted and created
+    /// again comes back under a new index with the old name.
+    pub name: Option<String>,
 }
 
 /// What the link-change socket has to say.
@@ -173,11 +176,13 @@ impl Netlink {
         }
     }
 
-    /// Deletes an address; one that is already gone counts as success.
+    /// Deletes an address; one that is already gone, or whose interface is
+    /// gone (its addresses went with it), counts as success.
     pub fn del_address(&mut self, index: u32, address: Ipv4Addr, prefix: u8) -> io::Result<()> {
         let flags = NLM_F_REQUEST | NLM_F_ACK;
+        let gone = [Errno::ADDRNOTAVAIL, Errno::NODEV].map(|e| Some(e.raw_os_error()));
         match self.change_address(RTM_DELADDR, flags, index, address, prefix) {
-            Err(e) if e.raw_os_error() == Some(Errno::ADDRNOTAVAIL.raw_os_error()) => Ok(()),
+            Err(e) if gone.contains(&e.raw_os_error()) => Ok(()),
             other => other,
         }
     }
@@ -321,9 +326,16 @@ fn link_change(kind: u16, body: &[u8]) -> Option<LinkChange> {
     let index = u32::from_ne_bytes([body[4], body[5], body[6], body[7]]);
     let flags = u32::from_ne_bytes([body[8], body[9], body[10], body[11]]);
     let running = IFF_UP | IFF_RUNNING;
+    let name = attributes(&body[IFINFOMSG_LEN..])
+        .find(|(kind, _)| *kind == IFLA_IFNAME)
+        .map(|(_, value)| {
+            let name = value.split(|&b| b == 0).next().unwrap_or_default();
+            String::from_utf8_lossy(name).into_owned()
+        });
     Some(LinkChange {
         index,
         up: kind == RTM_NEWLINK && flags & running == running,
+        name,
     })
 }
 
@@ -434,24 +446,15 @@ mod tests {
         datagram.extend(link_message(RTM_NEWLINK, 5, IFF_RUNNING));
         datagram.extend(link_message(RTM_DELLINK, 6, IFF_UP | IFF_RUNNING));
         datagram.extend(link_message(RTM_NEWADDR, 7, IFF_UP | IFF_RUNNING));
-        assert_eq!(
-            link_changes(&datagram),
-            vec![
-                LinkChange { index: 3, up: true },
-                LinkChange {
-                    index: 4,
-                    up: false
-                },
-                LinkChange {
-                    index: 5,
-                    up: false
-                },
-                LinkChange {
-                    index: 6,
-                    up: false
-                },
-            ]
-        );
+        let expected: Vec<_> = [(3, true), (4, false), (5, false), (6, false)]
+            .into_iter()
+            .map(|(index, up)| LinkChange {
+                index,
+                up,
+                name: Some("eth0".to_string()),
+            })
+            .collect();
+        assert_eq!(link_changes(&datagram), expected);
     }
 
     #[test]
@@ -460,10 +463,9 @@ mod tests {
         let whole = datagram.len();
         datagram.extend(link_message(RTM_NEWLINK, 4, IFF_UP | IFF_RUNNING));
         datagram.truncate(whole + 20);
-        assert_eq!(
-            link_changes(&datagram),
-            vec![LinkChange { index: 3, up: true }]
-        );
+        let changes = link_changes(&datagram);
+        assert_eq!(changes.len(), 1);
+        assert_eq!((changes[0].index, changes[0].up), (3, true));
         assert_eq!(link_changes(&datagram[..10]), vec![]);
     }
 

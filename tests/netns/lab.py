@@ -424,6 +424,22 @@ class Lab:
         return subprocess.run([shutil.which("ip"), "netns", "exec", self.router_ns(router), *cmd],
                               capture_output=True, text=True, env=env, timeout=60)
 
+    def delete_link(self, router: int):
+        """Deletes the router's eth0 (and with it its switch port)."""
+        run("ip", "-n", self.router_ns(router), "link", "del", "eth0")
+
+    def create_link(self, router: int, address_after: float = 0.0):
+        """Creates the router's eth0 again, as netifd does to a bridge on a
+        network restart: a new interface under the old name, up first and
+        given its address `address_after` seconds later."""
+        ns, port = self.router_ns(router), f"p{router - 1}"
+        run("ip", "link", "add", "eth0", "netns", ns, "type", "veth", "peer", "name", port,
+            "netns", self.switch_ns())
+        run("ip", "-n", self.switch_ns(), "link", "set", port, "master", "br0", "up")
+        run("ip", "-n", ns, "link", "set", "eth0", "up")
+        time.sleep(address_after)
+        run("ip", "-n", ns, "addr", "add", f"{self.router_ip(router)}/24", "dev", "eth0")
+
     def set_port(self, router: int, up: bool):
         """Sets the router's switch port down or up: its eth0 loses or
         regains carrier, as when a cable is pulled."""

@@ -185,6 +185,25 @@ def test_link_down_is_fault_backup_takes_over_and_link_up_preempts_back():
         assert all(n.alive() for n in nodes.values())
 
 
+def test_interface_deleted_and_created_again_is_reattached_without_a_restart():
+    with Lab(routers=2) as lab:
+        nodes = {1: lab.tinyvrrp(1, priority=150), 2: lab.tinyvrrp(2, priority=100)}
+        assert lab.wait_holder(1, ELECTION_TIMEOUT), explain(nodes.values())
+        lab.delete_link(1)
+        assert lab.wait_holder(2, ELECTION_TIMEOUT, routers=[2]), explain(nodes.values())
+        assert wait_until(lambda: "entering FAULT" in nodes[1].log.read_text(), 2.0), explain([nodes[1]])
+        # Up at once, its address only 1.5 s later: attached once it has one.
+        lab.create_link(1, address_after=1.5)
+        assert lab.wait_holder(1, ELECTION_TIMEOUT, routers=[1, 2]), explain(nodes.values())
+        assert_single_master(lab, 1, routers=[1, 2])
+        log = nodes[1].log.read_text()
+        assert "cannot attach to the new interface yet" in log, log
+        assert "attached" in log and log.count("entering FAULT") == 1, log
+        # The master's VIP went with the deleted interface: nothing to retry.
+        assert "retrying" not in log, log
+        assert nodes[1].alive() and nodes[1].status()["state"] == "MASTER"
+
+
 def test_sighup_reload_changes_vips_and_priority_without_a_flap():
     with Lab(routers=2) as lab:
         nodes = {1: lab.tinyvrrp(1, priority=150), 2: lab.tinyvrrp(2, priority=100)}
