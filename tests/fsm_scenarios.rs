@@ -176,6 +176,12 @@ impl Segment {
             .collect()
     }
 
+    fn last_advert_from(&self, node: usize) -> Option<Instant> {
+        self.log.iter().rev().find_map(|(t, e)| {
+            matches!(e, Event::Advert { from, .. } if *from == node).then_some(*t)
+        })
+    }
+
     fn became_master(&self, node: usize, after: Instant) -> Option<Instant> {
         self.log.iter().find_map(|(t, e)| {
             (*t >= after
@@ -232,12 +238,7 @@ fn election_highest_priority_wins_after_its_master_down_interval() {
 fn master_loss_next_priority_takes_over_after_master_down_interval() {
     let mut segment = three_routers();
     segment.run_until(at_ms(10_000));
-    let last_advert = segment
-        .log
-        .iter()
-        .rev()
-        .find_map(|(t, e)| matches!(e, Event::Advert { from: 0, .. }).then_some(*t))
-        .unwrap();
+    let last_advert = segment.last_advert_from(0).unwrap();
     segment.crash(0);
     segment.run_until(at_ms(20_000));
     let takeover = segment.became_master(1, at_ms(10_000)).unwrap();
@@ -510,12 +511,7 @@ fn link_down_is_fault_and_link_up_rejoins_and_preempts() {
     let mut segment = three_routers();
     segment.run_until(at_ms(10_000));
     assert_eq!(segment.masters(), vec![0]);
-    let last_advert = segment
-        .log
-        .iter()
-        .rev()
-        .find_map(|(t, e)| matches!(e, Event::Advert { from: 0, .. }).then_some(*t))
-        .unwrap();
+    let last_advert = segment.last_advert_from(0).unwrap();
     segment.link(0, false);
     // The VIP goes at once; no priority 0 can leave a dead link.
     assert_eq!(segment.vip_holders(), Vec::<usize>::new());
