@@ -49,6 +49,8 @@ struct Link {
     primary: Ipv4Addr,
     /// Up and with carrier; while not, its instances are in Fault.
     up: bool,
+    /// Created again, and waiting until we can bind to it (said once).
+    reattach_waiting: bool,
     socket: VrrpSocket,
     rx_errors: [u64; RxError::ALL.len()],
     unknown_vrid: u64,
@@ -190,6 +192,7 @@ impl Daemon {
                     mac: link.mac,
                     primary,
                     up: link.up,
+                    reattach_waiting: false,
                     socket,
                     rx_errors: [0; RxError::ALL.len()],
                     unknown_vrid: 0,
@@ -452,10 +455,11 @@ impl Daemon {
                 }
                 Ok(None) => {}
                 Err(e) => {
-                    warn!(
-                        "{}: cannot attach to the new interface yet: {e}",
-                        self.links[link_slot].name
-                    );
+                    let link = &mut self.links[link_slot];
+                    if !link.reattach_waiting {
+                        warn!("{}: cannot attach to the new interface yet: {e}", link.name);
+                    }
+                    link.reattach_waiting = true;
                     self.reattach_at = Some(now + REATTACH_RETRY);
                 }
             }
@@ -490,6 +494,7 @@ impl Daemon {
         link.mac = found.mac;
         link.primary = primary;
         link.socket = socket;
+        link.reattach_waiting = false;
         for instance in self.instances.iter_mut().filter(|i| i.link == link_slot) {
             instance.fsm.reconfigure(instance.config.params(primary));
         }
