@@ -4,10 +4,16 @@
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use tinyvrrp::notify::{Call, Notifier};
 use tinyvrrp::sys;
+
+/// Each test writes scripts and then runs them. Run side by side (cargo
+/// test's threads), one test's fork can inherit the other's still-open
+/// write descriptor, and exec then fails with ETXTBSY: one test at a time.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 fn script(dir: &Path, name: &str, body: &str) -> String {
     let path = dir.join(name);
@@ -32,6 +38,7 @@ fn call(script: &str, state: &str) -> Call {
 
 #[test]
 fn scripts_run_in_transition_order_even_when_the_first_is_slow() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let dir = scratch("order");
     let log = dir.join("log");
     // The first call sleeps; started at once (as keepalived does), the second
@@ -61,6 +68,7 @@ fn scripts_run_in_transition_order_even_when_the_first_is_slow() {
 
 #[test]
 fn a_hanging_script_is_killed_and_the_next_one_runs() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let dir = scratch("hang");
     let log = dir.join("log");
     let hang = script(&dir, "hang", "exec sleep 30");
