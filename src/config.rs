@@ -8,6 +8,7 @@
 
 use core::fmt;
 use core::net::Ipv4Addr;
+use core::time::Duration;
 
 use crate::proto::fsm::{Params, PRIORITY_OWNER};
 use crate::proto::wire::{
@@ -19,6 +20,12 @@ const MAX_INTERFACE_NAME: usize = 15;
 const MAX_INSTANCE_NAME: usize = 32;
 const DEFAULT_PRIORITY: u8 = 100;
 const DEFAULT_ADVERT_CS: u16 = 100;
+/// keepalived's `vrrp_garp_master_repeat`: gratuitous ARPs per VIP at once.
+const DEFAULT_GARP_REPEAT: u8 = 5;
+/// keepalived's `vrrp_garp_master_delay`: the second round, after 5 s.
+const DEFAULT_GARP_DELAY_MS: u32 = 5000;
+/// A second round later than this would only confuse (an hour).
+const MAX_GARP_DELAY_MS: u32 = 3_600_000;
 
 /// A config error, shown as `file:line: message`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +78,10 @@ pub struct InstanceConfig {
     /// `unicast-src`: our advert source instead of the primary address,
     /// with its line for the check at start that it is on the interface.
     pub unicast_src: At<Ipv4Addr>,
+    /// `garp-repeat`: gratuitous ARPs sent per VIP in each round.
+    pub garp_repeat: u8,
+    /// `garp-delay`: the second round after becoming master, in ms (0: none).
+    pub garp_delay_ms: u32,
 }
 
 impl InstanceConfig {
@@ -90,6 +101,8 @@ impl InstanceConfig {
                 V2Auth::simple_password(secret.as_bytes())
             }),
             unicast_peers: self.unicast_peers.clone(),
+            garp_delay: (self.garp_delay_ms > 0)
+                .then(|| Duration::from_millis(u64::from(self.garp_delay_ms))),
         }
     }
 }
@@ -129,7 +142,11 @@ impl fmt::Display for InstanceConfig {
         if let Some((src, _)) = self.unicast_src {
             write!(f, ", unicast-src {src}")?;
         }
-        Ok(())
+        write!(
+            f,
+            ", garp-repeat {}, garp-delay {}ms",
+            self.garp_repeat, self.garp_delay_ms
+        )
     }
 }
 
@@ -385,6 +402,8 @@ struct Block {
     auth_pass: At<String>,
     unicast_peers: Vec<(Ipv4Addr, usize)>,
     unicast_src: At<Ipv4Addr>,
+    garp_repeat: At<u8>,
+    garp_delay_ms: At<u32>,
     /// A line of this block was rejected: a key it names may look missing,
     /// so "has no ..." would only repeat that error.
     had_errors: bool,
@@ -407,6 +426,8 @@ impl Block {
             auth_pass: None,
             unicast_peers: Vec::new(),
             unicast_src: None,
+            garp_repeat: None,
+            garp_delay_ms: None,
             had_errors: false,
         }
     }
@@ -431,7 +452,7 @@ impl Block {
             "priority" => {
                 parse_int(value, 1, 255, "priority").map(|v| set(&mut self.priority, v as u8, line))
             }
-            "advert" => parse_duration_ms(value).map(|v| set(&mut self.advert_ms, v, line)),
+            "advert" => parse_duration_ms(key, value).map(|v| set(&mut self.advert_ms, v, line)),
             "version" => match value {
                 "2" => Ok(set(&mut self.version, Version::V2, line)),
                 "3" => Ok(set(&mut self.version, Version::V3, line)),
@@ -480,6 +501,15 @@ impl Block {
                 }
             }),
             "unicast-src" => parse_unicast(value).map(|src| set(&mut self.unicast_src, src, line)),
+            "garp-repeat" => parse_int(value, 1, 255, "garp-repeat")
+                .map(|v| set(&mut self.garp_repeat, v as u8, line)),
+            "garp-delay" => parse_duration_ms(key, value).and_then(|ms| {
+                if ms > MAX_GARP_DELAY_MS {
+                    Err(format!("garp-delay must be 0s..3600s, not {ms}ms"))
+                } else {
+                    Ok(set(&mut self.garp_delay_ms, ms, line))
+                }
+            }),
             _ => Err(format!("unknown key '{key}'")),
         };
         match result {
@@ -576,6 +606,10 @@ impl Block {
             auth_pass: self.auth_pass.map(|(secret, _)| secret),
             unicast_peers: self.unicast_peers.into_iter().map(|(p, _)| p).collect(),
             unicast_src: self.unicast_src,
+            garp_repeat: self.garp_repeat.map_or(DEFAULT_GARP_REPEAT, |(n, _)| n),
+            garp_delay_ms: self
+                .garp_delay_ms
+                .map_or(DEFAULT_GARP_DELAY_MS, |(ms, _)| ms),
         })
     }
 }
@@ -611,13 +645,13 @@ fn parse_int(value: &str, min: u32, max: u32, what: &str) -> Result<u32, String>
 }
 
 /// `100ms`, `1s`: a whole number with a unit.
-fn parse_duration_ms(value: &str) -> Result<u32, String> {
+fn parse_duration_ms(key: &str, value: &str) -> Result<u32, String> {
     let (digits, scale) = if let Some(ms) = value.strip_suffix("ms") {
         (ms, 1)
     } else if let Some(s) = value.strip_suffix('s') {
         (s, 1000)
     } else {
-        return Err(format!("advert needs a unit, ms or s: '{value}'"));
+        return Err(format!("{key} needs a unit, ms or s: '{value}'"));
     };
     digits
         .parse::<u32>()

@@ -688,13 +688,18 @@ impl Daemon {
     fn send_garp(&mut self, slot: usize) {
         let instance = &self.instances[slot];
         let link = &self.links[instance.link];
+        // keepalived's `vrrp_garp_master_repeat`: several at once, since one
+        // lost frame would leave a neighbour pointing at the old master.
         for vip in &instance.config.vips {
             let payload = arp::gratuitous(link.mac, vip.address);
-            if let Err(e) = self.arp.send(link.index, &payload) {
-                warn!(
-                    "{}: gratuitous ARP for {} not sent: {e}",
-                    instance.config.name, vip.address
-                );
+            for _ in 0..instance.config.garp_repeat {
+                if let Err(e) = self.arp.send(link.index, &payload) {
+                    warn!(
+                        "{}: gratuitous ARP for {} not sent: {e}",
+                        instance.config.name, vip.address
+                    );
+                    break;
+                }
             }
         }
     }

@@ -1,6 +1,7 @@
 //! The line config: what it accepts, and `file:line: message` for the rest.
 
 use std::net::Ipv4Addr;
+use std::time::Duration;
 
 use tinyvrrp::config::{parse, ConfigError, Vip};
 use tinyvrrp::proto::wire::{Checksum, V2Auth, Version};
@@ -63,7 +64,7 @@ fn defaults_and_several_instances() {
     assert_eq!((b.version, b.advert_cs), (Version::V2, 300));
     assert_eq!(
         a.to_string(),
-        "instance a: interface eth0, vrid 1, version 3, priority 100, advert 1000ms, preempt on, vip 10.0.0.1/32"
+        "instance a: interface eth0, vrid 1, version 3, priority 100, advert 1000ms, preempt on, vip 10.0.0.1/32, garp-repeat 5, garp-delay 5000ms"
     );
 }
 
@@ -334,7 +335,7 @@ fn interop_keys_auth_checksum_and_unicast() {
     assert_eq!(v3.params(primary).primary, Ipv4Addr::new(10, 0, 0, 11));
     assert!(v3
         .to_string()
-        .ends_with(", v3-checksum as-v2, unicast-peer 10.0.0.12 10.0.0.13, unicast-src 10.0.0.11"));
+        .ends_with(", v3-checksum as-v2, unicast-peer 10.0.0.12 10.0.0.13, unicast-src 10.0.0.11, garp-repeat 5, garp-delay 5000ms"));
 }
 
 #[test]
@@ -372,6 +373,43 @@ fn interop_key_errors_carry_file_and_line() {
         (
             "unicast-peer 10.0.0.11\nunicast-src 10.0.0.11\n",
             "t.conf:5: unicast-peer 10.0.0.11 is our own unicast-src",
+        ),
+    ];
+    for (extra, expected) in cases {
+        assert_eq!(errors(&format!("{base}{extra}")), vec![expected], "{extra}");
+    }
+}
+
+#[test]
+fn gratuitous_arp_repeat_and_delay() {
+    let base = "instance a\ninterface eth0\nvrid 1\nvip 10.0.0.1\n";
+    let primary = Ipv4Addr::new(10, 0, 0, 21);
+    let defaults = &parse("t.conf", base).unwrap().instances[0];
+    // keepalived's vrrp_garp_master_repeat 5 and vrrp_garp_master_delay 5.
+    assert_eq!((defaults.garp_repeat, defaults.garp_delay_ms), (5, 5000));
+    assert_eq!(
+        defaults.params(primary).garp_delay,
+        Some(Duration::from_secs(5))
+    );
+    let set = parse("t.conf", &format!("{base}garp-repeat 2\ngarp-delay 0s\n")).unwrap();
+    let set = &set.instances[0];
+    assert_eq!((set.garp_repeat, set.params(primary).garp_delay), (2, None));
+    let cases = [
+        (
+            "garp-repeat 0\n",
+            "t.conf:5: garp-repeat must be 1..255, not '0'",
+        ),
+        (
+            "garp-delay 5\n",
+            "t.conf:5: garp-delay needs a unit, ms or s: '5'",
+        ),
+        (
+            "garp-delay 3601s\n",
+            "t.conf:5: garp-delay must be 0s..3600s, not 3601000ms",
+        ),
+        (
+            "garp-delay 1s\ngarp-delay 2s\n",
+            "t.conf:6: 'garp-delay' given twice in instance 'a'",
         ),
     ];
     for (extra, expected) in cases {

@@ -22,6 +22,7 @@ fn params(last_octet: u8, priority: u8, preempt: bool) -> Params {
         checksum: Checksum::PseudoHeader,
         auth: V2Auth::NONE,
         unicast_peers: Vec::new(),
+        garp_delay: None,
     }
 }
 
@@ -592,4 +593,51 @@ fn a_backup_in_fault_stops_with_stop_and_an_owner_returns_as_master() {
     segment.link(0, true);
     assert_eq!(segment.masters(), vec![0]);
     assert_eq!(segment.vip_holders(), vec![0]);
+}
+
+#[test]
+fn a_new_master_repeats_its_gratuitous_arp_once_after_the_garp_delay() {
+    let mut with_delay = params(1, 150, true);
+    with_delay.garp_delay = Some(Duration::from_secs(5));
+    let mut segment = Segment::new(vec![with_delay, params(2, 100, true)]);
+    segment.start(0);
+    segment.start(1);
+    segment.run_until(at_ms(30_000));
+    let elected = segment.became_master(0, at_ms(0)).unwrap();
+    let garps: Vec<_> = segment
+        .log
+        .iter()
+        .filter(|(_, e)| *e == Event::Garp { from: 0 })
+        .map(|(t, _)| *t)
+        .collect();
+    assert_eq!(garps, vec![elected, elected + Duration::from_secs(5)]);
+    // The adverts kept their cadence around the second round.
+    let adverts: Vec<_> = segment
+        .log
+        .iter()
+        .filter(|(_, e)| matches!(e, Event::Advert { from: 0, .. }))
+        .map(|(t, _)| *t)
+        .collect();
+    assert!(adverts
+        .windows(2)
+        .all(|w| w[1] - w[0] == Duration::from_secs(1)));
+}
+
+#[test]
+fn a_master_that_steps_down_sends_no_second_round() {
+    let mut first = params(1, 150, true);
+    first.garp_delay = Some(Duration::from_secs(5));
+    let mut segment = Segment::new(vec![first, params(2, 200, true)]);
+    segment.start(0);
+    segment.run_until(at_ms(4_000));
+    assert_eq!(segment.masters(), vec![0]);
+    segment.start(1);
+    segment.run_until(at_ms(30_000));
+    assert_eq!(segment.masters(), vec![1]);
+    let garps_from_0 = segment
+        .log
+        .iter()
+        .filter(|(_, e)| *e == Event::Garp { from: 0 })
+        .count();
+    assert_eq!(garps_from_0, 1);
 }

@@ -36,6 +36,10 @@ pub struct Params {
     /// With peers, adverts go to each of them and only theirs are accepted
     /// (keepalived's `unicast_peer`); empty means multicast.
     pub unicast_peers: Vec<Ipv4Addr>,
+    /// A second round of gratuitous ARP this long after becoming master,
+    /// for neighbours that missed the first (keepalived's
+    /// `vrrp_garp_master_delay`); None: no second round.
+    pub garp_delay: Option<Duration>,
 }
 
 impl Params {
@@ -98,6 +102,8 @@ pub enum State {
     },
     Master {
         advert_at: Instant,
+        /// The second round of gratuitous ARP, while it is still due.
+        garp_at: Option<Instant>,
     },
     /// Not in RFC 5798: the link is down, so the instance can neither hear
     /// nor be heard. Like Initialize it has no timer and ignores adverts; it
@@ -220,7 +226,9 @@ impl Instance {
         match self.state {
             State::Initialize | State::Fault => None,
             State::Backup { master_down_at } => Some(master_down_at),
-            State::Master { advert_at } => Some(advert_at),
+            State::Master { advert_at, garp_at } => {
+                Some(garp_at.map_or(advert_at, |garp_at| garp_at.min(advert_at)))
+            }
         }
     }
 
@@ -276,11 +284,19 @@ impl Instance {
             State::Backup { master_down_at } if now >= master_down_at => {
                 self.become_master(now, &mut actions);
             }
-            State::Master { advert_at } if now >= advert_at => {
-                push(&mut actions, self.advert(self.params.priority));
-                self.state = State::Master {
-                    advert_at: next_tick(advert_at, now, self.advert_interval()),
-                };
+            State::Master {
+                mut advert_at,
+                mut garp_at,
+            } => {
+                if now >= advert_at {
+                    push(&mut actions, self.advert(self.params.priority));
+                    advert_at = next_tick(advert_at, now, self.advert_interval());
+                }
+                if garp_at.is_some_and(|at| now >= at) {
+                    push(&mut actions, Action::SendGarp);
+                    garp_at = None;
+                }
+                self.state = State::Master { advert_at, garp_at };
             }
             _ => {}
         }
@@ -313,12 +329,13 @@ impl Instance {
                 }
                 // else: RFC 5798 §6.4.2 discard; we preempt when the timer fires.
             }
-            State::Master { .. } => {
+            State::Master { garp_at, .. } => {
                 if advert.priority == PRIORITY_STOP {
                     // RFC 5798 §6.4.3: answer at once so backups do not take over.
                     push(&mut actions, self.advert(self.params.priority));
                     self.state = State::Master {
                         advert_at: now + self.advert_interval(),
+                        garp_at,
                     };
                 } else if advert.priority > self.params.priority
                     || (advert.priority == self.params.priority && src > self.params.primary)
@@ -430,6 +447,7 @@ impl Instance {
         self.master = None;
         self.state = State::Master {
             advert_at: now + self.advert_interval(),
+            garp_at: self.params.garp_delay.map(|delay| now + delay),
         };
     }
 

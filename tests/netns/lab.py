@@ -95,6 +95,8 @@ class Params:
     unicast_src: str | None = None
     # v3 checksum without the pseudo-header (tinyvrrp `v3-checksum as-v2`).
     checksum_as_v2: bool = False
+    # tinyvrrp `garp-delay`, in ms; None keeps its default (5 s).
+    garp_delay_ms: int | None = None
 
     def master_down_s(self, master_advert_ms: int | None = None) -> float:
         """RFC 5798 §6.1 Master_Down_Interval of a backup with these params."""
@@ -128,6 +130,8 @@ class Params:
             lines.append(f"  unicast-src {self.unicast_src}")
         if self.checksum_as_v2:
             lines.append("  v3-checksum as-v2")
+        if self.garp_delay_ms is not None:
+            lines.append(f"  garp-delay {self.garp_delay_ms}ms")
         return "\n".join(lines) + "\n"
 
     def keepalived_config(self) -> str:

@@ -45,19 +45,24 @@ def test_highest_priority_wins_and_client_reaches_vip():
 
 def test_kill9_master_next_priority_takes_over_with_garp():
     with Lab() as lab:
-        nodes = start_three(lab)
+        nodes = start_three(lab, garp_delay_ms=1000)
         assert lab.wait_holder(1, ELECTION_TIMEOUT), explain(nodes.values())
         with lab.capture() as capture:
             time.sleep(0.3)
             nodes[1].kill9()
             assert lab.wait_holder(2, ELECTION_TIMEOUT, routers=[2, 3]), explain(nodes.values())
-            time.sleep(0.3)
+            time.sleep(1.5)
         events = capture.events()
         line = timeline(events, lab.router_ip(1), lab.router_ip(2), lab.vip())
         assert line.new_first_advert is not None, "no advert from the new master"
         assert line.new_first_garp is not None, "no gratuitous ARP for the VIP"
-        garps = [e for e in events if e.kind == "arp" and e.src == lab.vip()]
-        assert any(e.src_mac == lab.mac(2) for e in garps)
+        garps = [e.time for e in events
+                 if e.kind == "arp" and e.src == lab.vip() and e.src_mac == lab.mac(2)]
+        # keepalived's habit: 5 at once (garp-repeat), 5 more after garp-delay.
+        first = [t for t in garps if t < line.new_first_garp + 0.5]
+        second = [t for t in garps if t >= line.new_first_garp + 0.5]
+        assert len(first) == 5 and len(second) == 5, garps
+        assert 0.8 < second[0] - first[0] < 1.4, garps
         # RFC 5798 §6.4.2: takeover after Master_Down_Interval of router 2.
         expected = nodes[2].params.master_down_s()
         assert expected * 0.9 < line.gap < expected + 0.5, line
