@@ -86,6 +86,9 @@ pub struct Daemon {
     notify_all: Option<String>,
     /// When to look for interfaces in use that were deleted and created again.
     reattach_at: Option<Instant>,
+    /// A reload failed while an interface was being re-created; it is tried
+    /// again once that interface is attached.
+    reload_after_reattach: bool,
     buf: Vec<u8>,
 }
 
@@ -128,6 +131,7 @@ impl Daemon {
             notifier: Notifier::default(),
             notify_all,
             reattach_at: None,
+            reload_after_reattach: false,
             buf: vec![0; RECV_BUFFER],
         };
         let now = sys::now();
@@ -251,8 +255,13 @@ impl Daemon {
     /// the same; others are stopped (priority 0) or started. A config that
     /// does not parse or names a missing interface changes nothing.
     fn reload(&mut self) {
-        // Link changes queued before the lookups below are older than them.
+        // Link changes queued before the lookups below are older than them,
+        // and an interface created again is attached first, so that its
+        // instances count as unchanged.
         self.handle_link_changes();
+        if self.reattach_at.take().is_some() {
+            self.reattach(sys::now());
+        }
         let config = match std::fs::read_to_string(&self.file) {
             Ok(text) => crate::config::parse(&self.file, &text),
             Err(e) => {
@@ -272,7 +281,12 @@ impl Daemon {
                 for e in errors {
                     error!("reload: {e}");
                 }
-                error!("reload: keeping the running config");
+                if self.links.iter().any(|l| l.reattach_waiting) {
+                    info!("reload: trying again once the re-created interface is attached");
+                    self.reload_after_reattach = true;
+                } else {
+                    error!("reload: keeping the running config");
+                }
                 return;
             }
             Err(StartError::Io(e)) => {
@@ -441,7 +455,7 @@ impl Daemon {
     /// same way). One still without an IPv4 address is tried again later.
     fn reattach(&mut self, now: Instant) {
         for link_slot in 0..self.links.len() {
-            match self.rebind(link_slot) {
+            match self.rebind(link_slot, now) {
                 Ok(Some(up)) => {
                     let index = self.links[link_slot].index;
                     self.set_link_state(
@@ -464,11 +478,16 @@ impl Daemon {
                 }
             }
         }
+        if self.reload_after_reattach && !self.links.iter().any(|l| l.reattach_waiting) {
+            self.reload_after_reattach = false;
+            info!("reload: the re-created interface is attached; reloading now");
+            self.reload();
+        }
     }
 
     /// Moves a link to the interface that now has its name. Returns whether
     /// the new one is up, or None when nothing changed.
-    fn rebind(&mut self, link_slot: usize) -> io::Result<Option<bool>> {
+    fn rebind(&mut self, link_slot: usize, now: Instant) -> io::Result<Option<bool>> {
         let name = self.links[link_slot].name.clone();
         let Some(found) = self.netlink.link(&name)? else {
             return Ok(None);
@@ -489,6 +508,17 @@ impl Daemon {
             .ok_or_else(|| io::Error::new(io::ErrorKind::AddrNotAvailable, "no IPv4 address"))?;
         let socket = VrrpSocket::open(&name, found.index, primary)?;
         info!("{name}: created again (index {}); attached", found.index);
+        // The old interface may live on under another name (renamed, or its
+        // deletion not read yet): leave it as if it went down, VIPs and all.
+        let old_index = self.links[link_slot].index;
+        self.set_link_state(
+            LinkChange {
+                index: old_index,
+                up: false,
+                name: None,
+            },
+            now,
+        );
         let link = &mut self.links[link_slot];
         link.index = found.index;
         link.mac = found.mac;

@@ -36,6 +36,8 @@ const IFA_LOCAL: u16 = 2;
 const IFA_F_SECONDARY: u8 = 0x01;
 const AF_INET: u8 = 2;
 const AF_UNSPEC: u8 = 0;
+#[cfg(test)]
+const AF_BRIDGE: u8 = 7;
 /// The multicast group of link changes (`RTMGRP_LINK`).
 const RTMGRP_LINK: u32 = 1;
 const IFF_UP: u32 = 0x1;
@@ -320,7 +322,12 @@ fn link_changes(mut rest: &[u8]) -> Vec<LinkChange> {
 /// An RTM_NEWLINK or RTM_DELLINK body: the index and whether the link can
 /// carry adverts.
 fn link_change(kind: u16, body: &[u8]) -> Option<LinkChange> {
-    if body.len() < IFINFOMSG_LEN || !matches!(kind, RTM_NEWLINK | RTM_DELLINK) {
+    // AF_BRIDGE messages speak of bridge ports: a port leaving its bridge
+    // is an RTM_DELLINK for an interface that still exists.
+    if body.len() < IFINFOMSG_LEN
+        || body[0] != AF_UNSPEC
+        || !matches!(kind, RTM_NEWLINK | RTM_DELLINK)
+    {
         return None;
     }
     let index = u32::from_ne_bytes([body[4], body[5], body[6], body[7]]);
@@ -446,6 +453,9 @@ mod tests {
         datagram.extend(link_message(RTM_NEWLINK, 5, IFF_RUNNING));
         datagram.extend(link_message(RTM_DELLINK, 6, IFF_UP | IFF_RUNNING));
         datagram.extend(link_message(RTM_NEWADDR, 7, IFF_UP | IFF_RUNNING));
+        let mut bridge_port_left = link_message(RTM_DELLINK, 8, IFF_UP | IFF_RUNNING);
+        bridge_port_left[NLMSG_HDR_LEN] = AF_BRIDGE;
+        datagram.extend(bridge_port_left);
         let expected: Vec<_> = [(3, true), (4, false), (5, false), (6, false)]
             .into_iter()
             .map(|(index, up)| LinkChange {

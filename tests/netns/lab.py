@@ -48,7 +48,8 @@ def missing_prerequisites() -> list[str]:
 
 
 def frr10_missing() -> list[str]:
-    if (FRR10_ROOT / "usr/lib/frr/vrrpd").exists():
+    # scripts/setup-frr10 writes .complete last.
+    if (FRR10_ROOT / ".complete").exists():
         return []
     return [f"FRR 10 at {FRR10_ROOT} (scripts/setup-frr10)"]
 
@@ -432,17 +433,22 @@ class Lab:
         """Deletes the router's eth0 (and with it its switch port)."""
         run("ip", "-n", self.router_ns(router), "link", "del", "eth0")
 
-    def create_link(self, router: int, address_after: float = 0.0):
+    def create_link(self, router: int, address: bool = True, port: str | None = None):
         """Creates the router's eth0 again, as netifd does to a bridge on a
-        network restart: a new interface under the old name, up first and
-        given its address `address_after` seconds later."""
-        ns, port = self.router_ns(router), f"p{router - 1}"
+        network restart: a new interface under the old name, up, with its
+        address unless `address` is false (then add_address gives it), on
+        switch port `port` (default: the router's own, which must be gone)."""
+        ns, port = self.router_ns(router), port or f"p{router - 1}"
         run("ip", "link", "add", "eth0", "netns", ns, "type", "veth", "peer", "name", port,
             "netns", self.switch_ns())
         run("ip", "-n", self.switch_ns(), "link", "set", port, "master", "br0", "up")
         run("ip", "-n", ns, "link", "set", "eth0", "up")
-        time.sleep(address_after)
-        run("ip", "-n", ns, "addr", "add", f"{self.router_ip(router)}/24", "dev", "eth0")
+        if address:
+            self.add_address(router)
+
+    def add_address(self, router: int):
+        run("ip", "-n", self.router_ns(router), "addr", "add", f"{self.router_ip(router)}/24",
+            "dev", "eth0")
 
     def set_port(self, router: int, up: bool):
         """Sets the router's switch port down or up: its eth0 loses or

@@ -197,17 +197,55 @@ def test_interface_deleted_and_created_again_is_reattached_without_a_restart():
         lab.delete_link(1)
         assert lab.wait_holder(2, ELECTION_TIMEOUT, routers=[2]), explain(nodes.values())
         assert wait_until(lambda: "entering FAULT" in nodes[1].log.read_text(), 2.0), explain([nodes[1]])
-        # Up at once, its address only 1.5 s later: attached once it has one.
-        lab.create_link(1, address_after=1.5)
+        # Up at once, its address only later: attached once it has one.
+        lab.create_link(1, address=False)
+        time.sleep(1.5)
+        # A reload meanwhile (LuCI applies network and VRRP changes together)
+        # cannot resolve eth0 yet; it waits for the re-attach, then applies.
+        nodes[1].config.write_text(nodes[1].config.read_text().replace("priority 150", "priority 160"))
+        nodes[1].signal(1)
+        assert wait_until(lambda: "trying again once the re-created interface is attached"
+                          in nodes[1].log.read_text(), 2.0), explain([nodes[1]])
+        lab.add_address(1)
         assert lab.wait_holder(1, ELECTION_TIMEOUT, routers=[1, 2]), explain(nodes.values())
         assert_single_master(lab, 1, routers=[1, 2])
         log = nodes[1].log.read_text()
         # Said once, however many times it was tried.
         assert log.count("cannot attach to the new interface yet") == 1, log
         assert "attached" in log and log.count("entering FAULT") == 1, log
+        # The reload changed the priority in place: no restart of the instance.
+        assert "removed by reload" not in log, log
+        status = nodes[1].status()
+        assert status["state"] == "MASTER" and status["priority"] == "160", status
         # The master's VIP went with the deleted interface: nothing to retry.
         assert "retrying" not in log, log
-        assert nodes[1].alive() and nodes[1].status()["state"] == "MASTER"
+
+
+def test_a_renamed_interface_is_left_and_its_successor_takes_the_vip():
+    with Lab(routers=2) as lab:
+        nodes = {1: lab.tinyvrrp(1, priority=150), 2: lab.tinyvrrp(2, priority=100)}
+        assert lab.wait_holder(1, ELECTION_TIMEOUT), explain(nodes.values())
+        ns = lab.router_ns(1)
+
+        def old0_addresses():
+            out = run("ip", "-n", ns, "-4", "-o", "addr", "show", "dev", "old0").stdout
+            return [line.split()[3].split("/")[0] for line in out.splitlines()]
+
+        # eth0 lives on as old0, up on its old switch port: router 1 is
+        # master there again before a new eth0 appears.
+        run("ip", "-n", ns, "link", "set", "eth0", "down")
+        run("ip", "-n", ns, "link", "set", "eth0", "name", "old0")
+        run("ip", "-n", ns, "link", "set", "old0", "up")
+        assert wait_until(lambda: lab.vip() in old0_addresses(), ELECTION_TIMEOUT), \
+            explain(nodes.values())
+        lab.create_link(1, port="p0new")
+        # The instance follows the name: it leaves old0, VIP and all, and
+        # takes the VIP on the new eth0.
+        assert lab.wait_holder(1, ELECTION_TIMEOUT, routers=[1, 2]), explain(nodes.values())
+        assert_single_master(lab, 1, routers=[1, 2])
+        assert lab.vip() not in old0_addresses()
+        assert nodes[1].terminate() == 0
+        assert lab.vip() not in old0_addresses() and lab.vip() not in lab.addresses(1)
 
 
 def test_sighup_reload_changes_vips_and_priority_without_a_flap():
