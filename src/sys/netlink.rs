@@ -88,14 +88,7 @@ pub struct Netlink {
 
 impl Netlink {
     pub fn open() -> io::Result<Netlink> {
-        let fd = rustix::net::socket_with(
-            AddressFamily::NETLINK,
-            SocketType::RAW,
-            SocketFlags::CLOEXEC,
-            // NETLINK_ROUTE is protocol 0.
-            None,
-        )?;
-        rustix::net::bind(&fd, &SocketAddrNetlink::new(0, 0))?;
+        let fd = route_socket(SocketFlags::empty(), 0)?;
         Ok(Netlink {
             fd,
             seq: 0,
@@ -257,6 +250,19 @@ impl Netlink {
     }
 }
 
+/// A NETLINK_ROUTE socket, joined to the multicast `groups` (0: none).
+fn route_socket(flags: SocketFlags, groups: u32) -> io::Result<OwnedFd> {
+    let fd = rustix::net::socket_with(
+        AddressFamily::NETLINK,
+        SocketType::RAW,
+        SocketFlags::CLOEXEC | flags,
+        // NETLINK_ROUTE is protocol 0.
+        None,
+    )?;
+    rustix::net::bind(&fd, &SocketAddrNetlink::new(0, groups))?;
+    Ok(fd)
+}
+
 /// A netlink socket subscribed to link changes, read without blocking.
 pub struct LinkWatch {
     fd: OwnedFd,
@@ -265,13 +271,7 @@ pub struct LinkWatch {
 
 impl LinkWatch {
     pub fn open() -> io::Result<LinkWatch> {
-        let fd = rustix::net::socket_with(
-            AddressFamily::NETLINK,
-            SocketType::RAW,
-            SocketFlags::CLOEXEC | SocketFlags::NONBLOCK,
-            None,
-        )?;
-        rustix::net::bind(&fd, &SocketAddrNetlink::new(0, RTMGRP_LINK))?;
+        let fd = route_socket(SocketFlags::NONBLOCK, RTMGRP_LINK)?;
         Ok(LinkWatch {
             fd,
             buf: vec![0; 32 * 1024],
