@@ -377,18 +377,18 @@ impl Daemon {
     /// Link changes from the kernel: instances on a link that went down
     /// enter Fault; when it comes back they start again.
     fn handle_link_changes(&mut self) {
+        let now = sys::now();
         let changes = match self.link_watch.read() {
             Ok(LinkEvents::Changes(changes)) => changes,
             Ok(LinkEvents::Lost) => {
                 warn!("link changes were lost; looking every interface up again");
-                self.look_up_links()
+                self.look_up_links(now)
             }
             Err(e) => {
                 warn!("cannot read link changes: {e}");
                 return;
             }
         };
-        let now = sys::now();
         for change in changes {
             self.set_link_state(change, now);
         }
@@ -397,13 +397,13 @@ impl Daemon {
     /// The current state of every link in use. A link that was deleted, or
     /// replaced by a new one of the same name, counts as down until
     /// `reattach` binds to its successor.
-    fn look_up_links(&mut self) -> Vec<LinkChange> {
+    fn look_up_links(&mut self, now: Instant) -> Vec<LinkChange> {
         let mut changes = Vec::new();
         for link in &self.links {
             let up = match self.netlink.link(&link.name) {
                 Ok(Some(found)) if found.index == link.index => found.up,
                 Ok(Some(_)) => {
-                    self.reattach_at = Some(sys::now());
+                    self.reattach_at = Some(now);
                     false
                 }
                 Ok(None) => false,
@@ -432,19 +432,25 @@ impl Daemon {
             }
             return;
         };
+        self.set_link_up(link_slot, change.up, now);
+    }
+
+    /// Records whether a link in use is up; on a change its instances enter
+    /// or leave Fault.
+    fn set_link_up(&mut self, link_slot: usize, up: bool, now: Instant) {
         let link = &mut self.links[link_slot];
-        if link.up == change.up {
+        if link.up == up {
             return;
         }
-        link.up = change.up;
-        if change.up {
+        link.up = up;
+        if up {
             info!("{}: link up", link.name);
         } else {
             warn!("{}: link down", link.name);
         }
         for slot in 0..self.instances.len() {
             if self.instances[slot].link == link_slot {
-                let actions = self.instances[slot].fsm.handle_link(now, change.up);
+                let actions = self.instances[slot].fsm.handle_link(now, up);
                 self.execute(slot, now, &actions);
             }
         }
@@ -456,17 +462,7 @@ impl Daemon {
     fn reattach(&mut self, now: Instant) {
         for link_slot in 0..self.links.len() {
             match self.rebind(link_slot, now) {
-                Ok(Some(up)) => {
-                    let index = self.links[link_slot].index;
-                    self.set_link_state(
-                        LinkChange {
-                            index,
-                            up,
-                            name: None,
-                        },
-                        now,
-                    );
-                }
+                Ok(Some(up)) => self.set_link_up(link_slot, up, now),
                 Ok(None) => {}
                 Err(e) => {
                     let link = &mut self.links[link_slot];
@@ -510,15 +506,7 @@ impl Daemon {
         info!("{name}: created again (index {}); attached", found.index);
         // The old interface may live on under another name (renamed, or its
         // deletion not read yet): leave it as if it went down, VIPs and all.
-        let old_index = self.links[link_slot].index;
-        self.set_link_state(
-            LinkChange {
-                index: old_index,
-                up: false,
-                name: None,
-            },
-            now,
-        );
+        self.set_link_up(link_slot, false, now);
         let link = &mut self.links[link_slot];
         link.index = found.index;
         link.mac = found.mac;
