@@ -47,6 +47,19 @@ def missing_prerequisites() -> list[str]:
     return missing
 
 
+def explain(lab: "Lab") -> str:
+    """Every daemon's log tail, for an assertion message."""
+    return "\n".join(f"--- {n.kind} r{n.router} ---\n{n.log_tail()}" for n in lab.nodes)
+
+
+def assert_steady(lab: "Lab", router: int, routers=(1, 2)):
+    """One holder, `router`, for a while, and the client reaches the VIP."""
+    for _ in range(5):
+        assert lab.holders(routers=list(routers)) == [router], explain(lab)
+        time.sleep(0.1)
+    assert wait_until(lambda: lab.ping(), 3.0), "the client cannot reach the VIP"
+
+
 def frr10_missing() -> list[str]:
     # scripts/setup-frr10 writes .complete last.
     if (FRR10_ROOT / ".complete").exists():

@@ -12,23 +12,11 @@ import time
 
 import pytest
 
-from lab import Lab, missing_prerequisites, wait_until
+from lab import Lab, assert_steady, explain, missing_prerequisites, wait_until
 
 MISSING = missing_prerequisites()
 
 PEERS = ["keepalived", "frr"]
-
-
-def explain(lab) -> str:
-    return "\n".join(f"--- {n.kind} r{n.router} ---\n{n.log_tail()}" for n in lab.nodes)
-
-
-def assert_steady(lab, router, routers=(1, 2)):
-    """One holder, for a while, and the client reaches the VIP."""
-    for _ in range(5):
-        assert lab.holders(routers=list(routers)) == [router], explain(lab)
-        time.sleep(0.1)
-    assert wait_until(lambda: lab.ping(), 3.0), "the client cannot reach the VIP"
 
 
 @pytest.mark.parametrize("version", [3, 2])

@@ -9,20 +9,9 @@ not on a slow machine.
 
 import time
 
-from lab import Lab, frr10_missing, missing_prerequisites, wait_until
+from lab import Lab, assert_steady, explain, frr10_missing, missing_prerequisites
 
 MISSING = missing_prerequisites() + frr10_missing()
-
-
-def explain(lab) -> str:
-    return "\n".join(f"--- {n.kind} r{n.router} ---\n{n.log_tail()}" for n in lab.nodes)
-
-
-def assert_steady(lab, router):
-    for _ in range(5):
-        assert lab.holders() == [router], explain(lab)
-        time.sleep(0.1)
-    assert wait_until(lambda: lab.ping(), 3.0), "the client cannot reach the VIP"
 
 
 def test_switch_off_pairs_with_as_v2_in_both_roles():
