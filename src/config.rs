@@ -7,12 +7,12 @@
 //! interface missing at start) may need to blame.
 
 use core::fmt;
-use core::net::Ipv4Addr;
+use core::net::IpAddr;
 use core::time::Duration;
 
 use crate::proto::fsm::{Params, PRIORITY_OWNER};
 use crate::proto::wire::{
-    Checksum, V2Auth, Version, MAX_ADDRESSES, MAX_ADVER_INT_CS, V2_AUTH_DATA_LEN,
+    Checksum, Family, V2Auth, Version, MAX_ADDRESSES, MAX_ADVER_INT_CS, V2_AUTH_DATA_LEN,
 };
 
 /// Linux IFNAMSIZ less the terminating NUL.
@@ -44,7 +44,7 @@ impl fmt::Display for ConfigError {
 /// A virtual address with the prefix it is installed with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Vip {
-    pub address: Ipv4Addr,
+    pub address: IpAddr,
     pub prefix: u8,
 }
 
@@ -74,19 +74,28 @@ pub struct InstanceConfig {
     /// `auth-pass`: v2 simple password, at most 8 octets.
     pub auth_pass: Option<String>,
     /// `unicast-peer`: send adverts to these and accept only theirs.
-    pub unicast_peers: Vec<Ipv4Addr>,
+    pub unicast_peers: Vec<IpAddr>,
     /// `unicast-src`: our advert source instead of the primary address,
     /// with its line for the check at start that it is on the interface.
-    pub unicast_src: At<Ipv4Addr>,
+    pub unicast_src: At<IpAddr>,
     /// `garp-repeat`: gratuitous ARPs sent per VIP in each round.
     pub garp_repeat: u8,
     /// `garp-delay`: the second round after becoming master, in ms (0: none).
     pub garp_delay_ms: u32,
+    /// `vmac`: the VIPs live on a macvlan with the RFC 5798 §7.3 virtual MAC.
+    pub vmac: bool,
 }
 
 impl InstanceConfig {
+    /// The family of the VIPs, and so of the virtual router.
+    pub fn family(&self) -> Family {
+        self.vips
+            .first()
+            .map_or(Family::Ipv4, |vip| Family::of(vip.address))
+    }
+
     /// Protocol parameters once the interface's primary address is known.
-    pub fn params(&self, primary: Ipv4Addr) -> Params {
+    pub fn params(&self, primary: IpAddr) -> Params {
         Params {
             version: self.version,
             vrid: self.vrid,
@@ -111,9 +120,10 @@ impl fmt::Display for InstanceConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "instance {}: interface {}, vrid {}, version {}, priority {}{}, advert {}ms, preempt {}, vip",
+            "instance {}: interface {}, {}, vrid {}, version {}, priority {}{}, advert {}ms, preempt {}, vip",
             self.name,
             self.interface,
+            self.family().name(),
             self.vrid,
             self.version.number(),
             self.priority,
@@ -146,8 +156,24 @@ impl fmt::Display for InstanceConfig {
             f,
             ", garp-repeat {}, garp-delay {}ms",
             self.garp_repeat, self.garp_delay_ms
-        )
+        )?;
+        if self.vmac {
+            write!(f, ", vmac {}", vmac_name(self.family(), self.vrid))?;
+        }
+        Ok(())
     }
+}
+
+/// The name of the macvlan that carries an instance's virtual MAC:
+/// `vrrp4.VRID` or `vrrp6.VRID`. Predictable, so firewall rules and
+/// scripts can name it; unique per family and VRID, which the config
+/// checks across interfaces.
+pub fn vmac_name(family: Family, vrid: u8) -> String {
+    let digit = match family {
+        Family::Ipv4 => 4,
+        Family::Ipv6 => 6,
+    };
+    format!("vrrp{digit}.{vrid}")
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -341,15 +367,38 @@ pub fn build(file: &str, directives: &[Directive]) -> Result<Config, Vec<ConfigE
                         instance.name, other.line
                     ),
                 );
-            } else if let Some(other) = instances
-                .iter()
-                .find(|i| i.interface == instance.interface && i.vrid == instance.vrid)
-            {
+            } else if let Some(other) = instances.iter().find(|i| {
+                i.interface == instance.interface
+                    && i.vrid == instance.vrid
+                    && i.family() == instance.family()
+            }) {
+                // RFC 5798 §7.3: IPv4 and IPv6 virtual routers with one VRID
+                // are distinct (their virtual MACs differ); one family may
+                // use a VRID once per interface.
                 errors.at(
                     instance.line,
                     format!(
-                        "vrid {} on {} (IPv4) is already used by instance '{}' at line {}",
-                        instance.vrid, instance.interface, other.name, other.line
+                        "vrid {} on {} ({}) is already used by instance '{}' at line {}",
+                        instance.vrid,
+                        instance.interface,
+                        instance.family().name(),
+                        other.name,
+                        other.line
+                    ),
+                );
+            } else if let Some(other) = instances.iter().find(|i| {
+                instance.vmac
+                    && i.vmac
+                    && i.vrid == instance.vrid
+                    && i.family() == instance.family()
+            }) {
+                errors.at(
+                    instance.line,
+                    format!(
+                        "vmac {} is already used by instance '{}' at line {}",
+                        vmac_name(instance.family(), instance.vrid),
+                        other.name,
+                        other.line
                     ),
                 );
             } else {
@@ -400,10 +449,11 @@ struct Block {
     notify: At<String>,
     checksum: At<Checksum>,
     auth_pass: At<String>,
-    unicast_peers: Vec<(Ipv4Addr, usize)>,
-    unicast_src: At<Ipv4Addr>,
+    unicast_peers: Vec<(IpAddr, usize)>,
+    unicast_src: At<IpAddr>,
     garp_repeat: At<u8>,
     garp_delay_ms: At<u32>,
+    vmac: At<bool>,
     /// A line of this block was rejected: a key it names may look missing,
     /// so "has no ..." would only repeat that error.
     had_errors: bool,
@@ -428,6 +478,7 @@ impl Block {
             unicast_src: None,
             garp_repeat: None,
             garp_delay_ms: None,
+            vmac: None,
             had_errors: false,
         }
     }
@@ -466,14 +517,8 @@ impl Block {
                     true
                 }
             }),
-            // UCI's booleans too, so `option preempt '0'` works as LuCI writes it.
-            "preempt" => match value {
-                "on" | "1" | "yes" | "true" | "enabled" => Ok(set(&mut self.preempt, true, line)),
-                "off" | "0" | "no" | "false" | "disabled" => {
-                    Ok(set(&mut self.preempt, false, line))
-                }
-                _ => Err(format!("preempt must be on or off, not '{value}'")),
-            },
+            "preempt" => parse_switch(key, value).map(|on| set(&mut self.preempt, on, line)),
+            "vmac" => parse_switch(key, value).map(|on| set(&mut self.vmac, on, line)),
             "notify" => Ok(set(&mut self.notify, value.to_string(), line)),
             "v3-checksum" => match value {
                 "pseudo-header" => Ok(set(&mut self.checksum, Checksum::PseudoHeader, line)),
@@ -530,6 +575,7 @@ impl Block {
             return None;
         }
         let before = errors.list.len();
+        check_families(&self, self.version.map_or(Version::V3, |(v, _)| v), errors);
         let Some((interface, interface_line)) = self.interface else {
             errors.at(
                 self.line,
@@ -610,7 +656,79 @@ impl Block {
             garp_delay_ms: self
                 .garp_delay_ms
                 .map_or(DEFAULT_GARP_DELAY_MS, |(ms, _)| ms),
+            vmac: self.vmac.is_some_and(|(on, _)| on),
         })
+    }
+}
+
+/// One family per instance (RFC 5798 §5.2.9: the address list is of one
+/// family), IPv6 only with version 3 (RFC 3768 is IPv4 only), the first
+/// IPv6 address link-local (RFC 5798 §5.2.9), peers of the same family,
+/// and a virtual MAC only with multicast.
+fn check_families(block: &Block, version: Version, errors: &mut Errors<'_>) {
+    let Some(&(first, _)) = block.vips.first() else {
+        return;
+    };
+    let family = Family::of(first.address);
+    for (vip, line) in &block.vips {
+        if Family::of(vip.address) != family {
+            errors.at(
+                *line,
+                format!(
+                    "vip {vip} is {} but the instance's first vip is {}; write one instance per family (they may share the vrid)",
+                    Family::of(vip.address).name(),
+                    family.name()
+                ),
+            );
+        }
+    }
+    if family == Family::Ipv6 {
+        if let (Version::V2, Some((_, line))) = (version, &block.version) {
+            errors.at(
+                *line,
+                "IPv6 needs version 3 (VRRPv2, RFC 3768, is IPv4 only)".into(),
+            );
+        }
+        if !is_link_local(first.address) {
+            errors.at(
+                block.vips[0].1,
+                format!(
+                    "the first IPv6 vip must be link-local (RFC 5798 §5.2.9), e.g. 'vip fe80::1/64' before 'vip {first}'"
+                ),
+            );
+        }
+    }
+    let wrong_family = block
+        .unicast_peers
+        .iter()
+        .chain(block.unicast_src.iter())
+        .filter(|(address, _)| Family::of(*address) != family);
+    for (address, line) in wrong_family {
+        errors.at(
+            *line,
+            format!("{address} is not {} like the vips", family.name()),
+        );
+    }
+    if let (Some((true, line)), Some(_)) = (block.vmac, block.unicast_peers.first()) {
+        errors.at(
+            line,
+            "vmac needs multicast adverts: remove the unicast-peer lines or vmac".into(),
+        );
+    }
+}
+
+/// fe80::/10 (RFC 4291 §2.5.6).
+pub fn is_link_local(address: IpAddr) -> bool {
+    matches!(address, IpAddr::V6(a) if a.segments()[0] & 0xffc0 == 0xfe80)
+}
+
+/// `on`/`off`, and UCI's booleans too, so `option preempt '0'` works as
+/// LuCI writes it.
+fn parse_switch(key: &str, value: &str) -> Result<bool, String> {
+    match value {
+        "on" | "1" | "yes" | "true" | "enabled" => Ok(true),
+        "off" | "0" | "no" | "false" | "disabled" => Ok(false),
+        _ => Err(format!("{key} must be on or off, not '{value}'")),
     }
 }
 
@@ -684,15 +802,19 @@ fn check_advert(version: Version, ms: u32) -> Result<u16, String> {
     }
 }
 
-/// A unicast peer or source: a host address.
-fn parse_unicast(value: &str) -> Result<Ipv4Addr, String> {
-    let address: Ipv4Addr = value
+/// A unicast peer or source: a host address of either family.
+fn parse_unicast(value: &str) -> Result<IpAddr, String> {
+    let address: IpAddr = value
         .parse()
-        .map_err(|_| format!("'{value}' is not an IPv4 address"))?;
-    if address.is_unspecified() || address.is_multicast() || address.is_broadcast() {
+        .map_err(|_| format!("'{value}' is not an IPv4 or IPv6 address"))?;
+    if address.is_unspecified() || address.is_multicast() || is_broadcast(address) {
         return Err(format!("{address} cannot be a unicast address"));
     }
     Ok(address)
+}
+
+fn is_broadcast(address: IpAddr) -> bool {
+    matches!(address, IpAddr::V4(a) if a.is_broadcast())
 }
 
 fn parse_vip(value: &str) -> Result<Vip, String> {
@@ -700,19 +822,23 @@ fn parse_vip(value: &str) -> Result<Vip, String> {
         Some((address, prefix)) => (address, Some(prefix)),
         None => (value, None),
     };
-    let address: Ipv4Addr = address
+    let address: IpAddr = address
         .parse()
-        .map_err(|_| format!("'{value}' is not an IPv4 address"))?;
+        .map_err(|_| format!("'{value}' is not an IPv4 or IPv6 address"))?;
+    let max_prefix = match address {
+        IpAddr::V4(_) => 32,
+        IpAddr::V6(_) => 128,
+    };
     let prefix = match prefix {
-        None => 32,
+        None => max_prefix,
         Some(p) => match p.parse::<u8>() {
-            Ok(n) if (1..=32).contains(&n) => n,
-            _ => return Err(format!("prefix must be 1..32 in '{value}'")),
+            Ok(n) if (1..=max_prefix).contains(&n) => n,
+            _ => return Err(format!("prefix must be 1..{max_prefix} in '{value}'")),
         },
     };
     if address.is_unspecified()
         || address.is_multicast()
-        || address.is_broadcast()
+        || is_broadcast(address)
         || address.is_loopback()
     {
         return Err(format!("{address} cannot be a virtual address"));
