@@ -575,6 +575,64 @@ mod tests {
     }
 
     #[test]
+    fn ipv6_addresses_parse_with_their_flags() {
+        let mut msg = Message::new(RTM_NEWADDR, 0);
+        msg.ifaddr(AF_INET6, 64, IFA_F_TENTATIVE, 7);
+        let link_local = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1);
+        msg.attr(IFA_ADDRESS, &link_local.octets());
+        let bytes = msg.finish(0).to_vec();
+        let body = &bytes[NLMSG_HDR_LEN..];
+        assert_eq!(
+            address_entry(7, body),
+            Some(AddressEntry {
+                address: IpAddr::V6(link_local),
+                prefix: 64,
+                secondary: false,
+                tentative: true,
+            })
+        );
+        assert_eq!(address_entry(8, body), None, "another interface");
+        let mut v4 = Message::new(RTM_NEWADDR, 0);
+        v4.ifaddr(AF_INET, 24, IFA_F_SECONDARY, 7);
+        v4.attr(IFA_LOCAL, &[10, 0, 0, 2]);
+        let bytes = v4.finish(0).to_vec();
+        let entry = address_entry(7, &bytes[NLMSG_HDR_LEN..]).unwrap();
+        assert_eq!(entry.address, IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)));
+        assert!(entry.secondary && !entry.tentative);
+    }
+
+    #[test]
+    fn vip_requests_skip_dad_for_ipv6_only() {
+        let mut msg = Message::new(RTM_NEWADDR, 0);
+        msg.ifaddr(AF_INET6, 64, IFA_F_NODAD, 3);
+        assert_eq!(msg.bytes[NLMSG_HDR_LEN + 2], IFA_F_NODAD);
+    }
+
+    #[test]
+    fn macvlan_attributes_nest() {
+        let mut data = Message::empty();
+        data.attr(IFLA_MACVLAN_MODE, &MACVLAN_MODE_BRIDGE.to_ne_bytes());
+        let mut info = Message::empty();
+        info.attr(IFLA_INFO_KIND, b"macvlan");
+        info.attr(IFLA_INFO_DATA | NLA_F_NESTED, &data.bytes);
+        let outer: Vec<_> = attributes(&info.bytes).collect();
+        assert_eq!(outer[0], (IFLA_INFO_KIND, &b"macvlan"[..]));
+        assert_eq!(outer[1].0, IFLA_INFO_DATA, "the nested flag is masked off");
+        let inner: Vec<_> = attributes(outer[1].1).collect();
+        assert_eq!(inner, vec![(IFLA_MACVLAN_MODE, &4u32.to_ne_bytes()[..])]);
+    }
+
+    #[test]
+    fn set_link_up_changes_only_the_up_flag() {
+        let mut msg = Message::new(RTM_NEWLINK, 0);
+        msg.ifinfo_flags(9, IFF_UP, IFF_UP);
+        let body = &msg.bytes[NLMSG_HDR_LEN..];
+        assert_eq!(u32::from_ne_bytes(body[4..8].try_into().unwrap()), 9);
+        assert_eq!(u32::from_ne_bytes(body[8..12].try_into().unwrap()), IFF_UP);
+        assert_eq!(u32::from_ne_bytes(body[12..16].try_into().unwrap()), IFF_UP);
+    }
+
+    #[test]
     fn malformed_attributes_stop_iteration() {
         let mut data = vec![0u8; 4];
         data[0..2].copy_from_slice(&200u16.to_ne_bytes());
