@@ -3,10 +3,11 @@
 
 use log::{debug, info, warn};
 
+use super::effects::VipPlacement;
 use super::links::{LinkId, Resolved};
 use super::Daemon;
 use crate::config::InstanceConfig;
-use crate::proto::fsm::{Action, AdvertDrop, Instance, StateKind};
+use crate::proto::fsm::{AdvertDrop, Instance};
 use crate::proto::time::Instant;
 use crate::proto::wire::{Checksum, Received};
 
@@ -22,8 +23,8 @@ pub(super) struct Runtime {
     /// Adverts whose checksum was valid only in the form we do not send: the
     /// peer's `v3-checksum` setting differs, so it drops our adverts.
     pub(super) checksum_form_mismatch: u64,
-    /// Set while the VIPs on the interface may not match the state.
-    pub(super) vip_retry_at: Option<Instant>,
+    /// The VIPs it has put on its interface.
+    pub(super) vips: VipPlacement,
 }
 
 impl Daemon {
@@ -68,7 +69,7 @@ impl Daemon {
             send_errors: 0,
             drops: [0; AdvertDrop::ALL.len()],
             checksum_form_mismatch: 0,
-            vip_retry_at: None,
+            vips: VipPlacement::default(),
         });
         let slot = self.instances.len() - 1;
         let actions = if self.links[link].up {
@@ -91,22 +92,10 @@ impl Daemon {
         }
         info!("{}: settings changed by reload", config.name);
         let primary = self.links[instance.link].primary;
-        let old = std::mem::replace(&mut instance.config, config);
+        instance.config = config;
         instance.fsm.reconfigure(instance.config.params(primary));
-        if instance.fsm.kind() != StateKind::Master || old.vips == instance.config.vips {
-            return;
-        }
-        let index = self.links[instance.link].index;
-        for vip in old
-            .vips
-            .iter()
-            .filter(|v| !instance.config.vips.contains(v))
-        {
-            if let Err(e) = self.netlink.del_address(index, vip.address, vip.prefix) {
-                log::error!("{}: could not remove {vip}: {e}", instance.config.name);
-            }
-        }
-        self.execute(slot, now, &[Action::AddVips, Action::SendGarp]);
+        let added = self.reconcile_vips(slot, now);
+        self.send_garp(slot, &added);
     }
 
     /// Stops an instance (RFC 5798 §6.4.3 Shutdown) and forgets it.

@@ -180,7 +180,7 @@ impl Daemon {
     fn next_deadline(&self) -> Option<Instant> {
         self.instances
             .iter()
-            .flat_map(|i| [i.fsm.poll_at(), i.vip_retry_at])
+            .flat_map(|i| [i.fsm.poll_at(), i.vips.retry_at()])
             .chain([self.reattach_at])
             .flatten()
             .min()
@@ -201,11 +201,11 @@ impl Daemon {
                 self.execute(slot, now, &actions);
             }
             if self.instances[slot]
-                .vip_retry_at
+                .vips
+                .retry_at()
                 .is_some_and(|at| at <= now)
             {
-                self.instances[slot].vip_retry_at = None;
-                self.retry_vips(slot, now);
+                self.reconcile_vips(slot, now);
             }
         }
     }
