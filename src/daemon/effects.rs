@@ -168,9 +168,9 @@ impl Daemon {
         for &dst in destinations {
             let len = advert.emit_ipv4(params.primary, dst, &mut datagram);
             match link.socket.send(&datagram[..len], dst) {
-                Ok(()) => instance.adverts_tx += 1,
+                Ok(()) => instance.counters.adverts_tx += 1,
                 Err(e) => {
-                    instance.send_errors += 1;
+                    instance.counters.send_errors += 1;
                     warn!("{}: advert to {dst} not sent: {e}", instance.config.name);
                 }
             }

@@ -11,18 +11,27 @@ use crate::proto::fsm::{AdvertDrop, Instance};
 use crate::proto::time::Instant;
 use crate::proto::wire::{Checksum, Received};
 
+/// What happened to an instance's adverts, for status.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InstanceCounters {
+    /// Adverts for its VRID that passed the link's checks.
+    pub adverts_rx: u64,
+    pub adverts_tx: u64,
+    pub send_errors: u64,
+    /// Adverts dropped by the checks of RFC 5798 §7.1 that need the
+    /// configuration, by [`AdvertDrop::index`].
+    pub drops: [u64; AdvertDrop::ALL.len()],
+    /// Adverts whose checksum was valid only in the form we do not send: the
+    /// peer's `v3-checksum` setting differs, so it drops our adverts.
+    pub checksum_form_mismatch: u64,
+}
+
 /// One instance: its config, its state machine and its counters.
 pub(super) struct Runtime {
     pub(super) config: InstanceConfig,
     pub(super) fsm: Instance,
     pub(super) link: LinkId,
-    pub(super) adverts_rx: u64,
-    pub(super) adverts_tx: u64,
-    pub(super) send_errors: u64,
-    pub(super) drops: [u64; AdvertDrop::ALL.len()],
-    /// Adverts whose checksum was valid only in the form we do not send: the
-    /// peer's `v3-checksum` setting differs, so it drops our adverts.
-    pub(super) checksum_form_mismatch: u64,
+    pub(super) counters: InstanceCounters,
     /// The VIPs it has put on its interface.
     pub(super) vips: VipPlacement,
 }
@@ -64,11 +73,7 @@ impl Daemon {
             config,
             fsm,
             link,
-            adverts_rx: 0,
-            adverts_tx: 0,
-            send_errors: 0,
-            drops: [0; AdvertDrop::ALL.len()],
-            checksum_form_mismatch: 0,
+            counters: InstanceCounters::default(),
             vips: VipPlacement::default(),
         });
         let slot = self.instances.len() - 1;
@@ -108,12 +113,12 @@ impl Daemon {
     /// An advert for the instance's VRID that passed the link's checks.
     pub(super) fn handle_advert(&mut self, slot: usize, now: Instant, received: &Received) {
         let instance = &mut self.instances[slot];
-        instance.adverts_rx += 1;
+        instance.counters.adverts_rx += 1;
         let params = instance.fsm.params();
         // Another version is a version mismatch, counted by the FSM.
         if received.advert.version == params.version && received.advert.checksum != params.checksum
         {
-            if instance.checksum_form_mismatch == 0 {
+            if instance.counters.checksum_form_mismatch == 0 {
                 warn!(
                     "{}: {} sends v3 checksums {} the pseudo-header, we send them {}; it will drop ours (set v3-checksum to match)",
                     instance.config.name,
@@ -122,7 +127,7 @@ impl Daemon {
                     checksum_words(params.checksum),
                 );
             }
-            instance.checksum_form_mismatch += 1;
+            instance.counters.checksum_form_mismatch += 1;
         }
         match instance
             .fsm
@@ -130,7 +135,7 @@ impl Daemon {
         {
             Ok(actions) => self.execute(slot, now, &actions),
             Err(reason) => {
-                instance.drops[reason.index()] += 1;
+                instance.counters.drops[reason.index()] += 1;
                 debug!(
                     "{}: dropped advert from {}: {}",
                     instance.config.name,

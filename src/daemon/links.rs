@@ -37,8 +37,17 @@ pub(super) struct Link {
     /// Created again, and waiting until we can bind to it (said once).
     pub(super) reattach_waiting: bool,
     pub(super) socket: VrrpSocket,
-    pub(super) rx_errors: [u64; RxError::ALL.len()],
-    pub(super) unknown_vrid: u64,
+    pub(super) rx: RxCounters,
+}
+
+/// What a link received and dropped before any instance saw it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RxCounters {
+    /// Adverts for a VRID no instance on the link has.
+    pub unknown_vrid: u64,
+    /// Packets that failed a check of RFC 5798 §7.1 (RFC 3768 §7.1 for v2)
+    /// the bytes alone show, by [`RxError::index`].
+    pub errors: [u64; RxError::ALL.len()],
 }
 
 /// The links in use, in the order they were attached.
@@ -199,8 +208,7 @@ impl Daemon {
             up: resolved.link.up,
             reattach_waiting: false,
             socket,
-            rx_errors: [0; RxError::ALL.len()],
-            unknown_vrid: 0,
+            rx: RxCounters::default(),
         }))
     }
 
@@ -232,7 +240,7 @@ impl Daemon {
             let received = match wire::parse_ipv4(datagram) {
                 Ok(received) => received,
                 Err(reason) => {
-                    link.rx_errors[reason.index()] += 1;
+                    link.rx.errors[reason.index()] += 1;
                     debug!("{}: dropped packet: {}", link.name, reason.name());
                     continue;
                 }
@@ -245,7 +253,7 @@ impl Daemon {
                 .iter()
                 .position(|i| i.link == id && i.config.vrid == received.advert.vrid)
             else {
-                link.unknown_vrid += 1;
+                link.rx.unknown_vrid += 1;
                 continue;
             };
             self.handle_advert(slot, now, &received);

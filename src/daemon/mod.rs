@@ -10,7 +10,7 @@ mod effects;
 mod instance;
 mod links;
 mod reload;
-mod status;
+pub mod status;
 
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
