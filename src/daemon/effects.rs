@@ -41,6 +41,7 @@ pub(super) struct VipPlacement {
 }
 
 impl VipPlacement {
+    /// When a failed change is due to be tried again.
     pub(super) fn retry_at(&self) -> Option<Instant> {
         self.retry_at
     }

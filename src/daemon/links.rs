@@ -58,7 +58,7 @@ pub(super) struct Links {
 }
 
 impl Links {
-    pub(super) fn get(&self, id: LinkId) -> Option<&Link> {
+    fn get(&self, id: LinkId) -> Option<&Link> {
         self.entries.iter().find(|(i, _)| *i == id).map(|(_, l)| l)
     }
 

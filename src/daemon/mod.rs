@@ -12,6 +12,7 @@ mod links;
 mod reload;
 pub mod status;
 
+use core::time::Duration;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
@@ -67,7 +68,7 @@ pub struct Daemon {
 
 /// What a descriptor in the poll set is for. Links are named by their id,
 /// so a token stays right however the set of links changes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 enum Token {
     Signals,
     LinkWatch,
@@ -155,7 +156,7 @@ impl Daemon {
 
     /// Sleeps until a descriptor of the poll set is readable or `timeout`
     /// passes. Returns the readable ones, signals first.
-    fn wait(&self, timeout: Option<core::time::Duration>) -> io::Result<Vec<Token>> {
+    fn wait(&self, timeout: Option<Duration>) -> io::Result<Vec<Token>> {
         let tokens: Vec<Token> = [Token::Signals, Token::LinkWatch]
             .into_iter()
             .chain(self.links.ids().map(Token::Link))

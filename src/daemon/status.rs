@@ -109,6 +109,7 @@ impl fmt::Display for LinkStatus {
 }
 
 impl Daemon {
+    /// The state and counters of every instance and of every link in use.
     pub fn status(&self) -> Snapshot {
         let instances = self.instances.iter().map(|instance| InstanceStatus {
             name: instance.config.name.clone(),
