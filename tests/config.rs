@@ -100,7 +100,7 @@ instance lan
             "t.conf:3: vrid must be 1..255, not '0'",
             "t.conf:4: priority must be 1..255, not '256'",
             "t.conf:6: unknown key 'colour'",
-            "t.conf:7: '10.0.0.300/24' is not an IPv4 address",
+            "t.conf:7: '10.0.0.300/24' is not an IPv4 or IPv6 address",
             "t.conf:8: preempt must be on or off, not 'maybe'",
             "t.conf:9: version must be 2 or 3, not '4'",
         ]
@@ -439,10 +439,16 @@ fn ipv6_instance_with_link_local_first_vmac_and_unicast_peers() {
             prefix: 64
         }
     );
-    assert_eq!(lan6.vips[2].prefix, 128, "an IPv6 vip without a prefix is a host");
+    assert_eq!(
+        lan6.vips[2].prefix, 128,
+        "an IPv6 vip without a prefix is a host"
+    );
     let uni6 = &config.instances[1];
     assert!(!uni6.vmac);
-    assert_eq!(uni6.unicast_peers, vec!["fe80::2".parse::<IpAddr>().unwrap()]);
+    assert_eq!(
+        uni6.unicast_peers,
+        vec!["fe80::2".parse::<IpAddr>().unwrap()]
+    );
     assert_eq!(
         uni6.unicast_src.map(|(src, _)| src),
         Some(IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1)))
@@ -456,7 +462,9 @@ fn one_vrid_may_serve_each_family_once_per_interface() {
     let families: Vec<_> = config.instances.iter().map(|i| i.family()).collect();
     assert_eq!(families, vec![Family::Ipv4, Family::Ipv6]);
     assert_eq!(
-        errors(&format!("{dual}instance again\ninterface eth0\nvrid 7\nvip fe80::8/64\n")),
+        errors(&format!(
+            "{dual}instance again\ninterface eth0\nvrid 7\nvip fe80::8/64\n"
+        )),
         vec!["t.conf:9: vrid 7 on eth0 (ipv6) is already used by instance 'v6' at line 5"]
     );
 }
@@ -473,7 +481,7 @@ fn ipv6_errors_carry_file_and_line() {
     );
     assert_eq!(
         errors("instance a\ninterface eth0\nvrid 1\nvip 2001:db8::1/64\nvip fe80::1/64\n"),
-        vec!["t.conf:4: the first IPv6 vip must be link-local (RFC 5798 §5.2.9), e.g. 'vip fe80::1/64' before 'vip 2001:db8::1'"]
+        vec!["t.conf:4: the first IPv6 vip must be link-local (RFC 5798 §5.2.9), e.g. 'vip fe80::1/64' before 'vip 2001:db8::1/64'"]
     );
     assert_eq!(
         errors("instance a\ninterface eth0\nvrid 1\nvip fe80::1/129\n"),
@@ -488,7 +496,9 @@ fn ipv6_errors_carry_file_and_line() {
         vec!["t.conf:5: 10.0.0.2 is not ipv6 like the vips"]
     );
     assert_eq!(
-        errors("instance a\ninterface eth0\nvrid 1\nvip 10.0.0.1\nvmac on\nunicast-peer 10.0.0.2\n"),
+        errors(
+            "instance a\ninterface eth0\nvrid 1\nvip 10.0.0.1\nvmac on\nunicast-peer 10.0.0.2\n"
+        ),
         vec!["t.conf:5: vmac needs multicast adverts: remove the unicast-peer lines or vmac"]
     );
     assert_eq!(

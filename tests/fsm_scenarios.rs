@@ -28,7 +28,7 @@ fn addr(n: u8) -> IpAddr {
 /// (RFC 5798 §5.2.9) and a global one.
 fn vips() -> Vec<IpAddr> {
     match FAMILY.with(Cell::get) {
-        Family::Ipv4 => vec![IpAddr::V4(addr(100))],
+        Family::Ipv4 => vec![addr(100)],
         Family::Ipv6 => vec![
             IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0x100)),
             IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x100)),
@@ -390,7 +390,13 @@ fn master_answers_priority_zero_at_once() {
         .fsm
         .handle_advert(now, addr(9), &advert)
         .unwrap();
-    assert_eq!(actions, Output { advert: Some(150), ..Output::default() });
+    assert_eq!(
+        actions,
+        Output {
+            advert: Some(150),
+            ..Output::default()
+        }
+    );
     assert_eq!(segment.nodes[0].fsm.poll_at(), Some(at_ms(11_050)));
 }
 
@@ -450,7 +456,13 @@ fn a_late_wakeup_keeps_the_advert_cadence() {
     segment.start(0);
     // The loop wakes 3 ms late; the next deadline stays on the 1 s grid.
     let actions = segment.nodes[0].fsm.handle_timeout(at_ms(1_003));
-    assert_eq!(actions, Output { advert: Some(255), ..Output::default() });
+    assert_eq!(
+        actions,
+        Output {
+            advert: Some(255),
+            ..Output::default()
+        }
+    );
     assert_eq!(segment.nodes[0].fsm.poll_at(), Some(at_ms(2_000)));
     // After a long stall it does not burst to catch up.
     segment.nodes[0].fsm.handle_timeout(at_ms(9_500));
@@ -473,7 +485,13 @@ fn reconfigure_keeps_state_and_deadlines() {
     assert_eq!(segment.nodes[1].fsm.poll_at(), backup_deadline);
     // The next advert carries the new priority.
     let actions = segment.nodes[0].fsm.handle_timeout(before.unwrap());
-    assert_eq!(actions, Output { advert: Some(140), ..Output::default() });
+    assert_eq!(
+        actions,
+        Output {
+            advert: Some(140),
+            ..Output::default()
+        }
+    );
 }
 
 #[test]

@@ -1,20 +1,20 @@
-//! The state machine's actions turned into syscalls: adverts, gratuitous
-//! ARP and notify scripts. The VIPs are not placed by actions but
+//! The state machine's outputs turned into syscalls: adverts,
+//! announcements (gratuitous ARP, unsolicited NA) and notify scripts. The VIPs are not placed by actions but
 //! reconciled: an instance wants all of them on its interface while it is
 //! Master and none otherwise, and after every state-machine call the daemon
 //! brings what it has applied in line with that.
 
+use core::net::IpAddr;
 use core::time::Duration;
+use std::io;
 
 use log::{error, info, warn};
 
-use super::{Daemon, RECV_BUFFER};
+use super::Daemon;
 use crate::config::Vip;
 use crate::notify::Call;
-use crate::proto::arp;
-use crate::proto::fsm::{Action, StateKind};
+use crate::proto::fsm::{Output, StateKind};
 use crate::proto::time::Instant;
-use crate::proto::wire::MULTICAST_GROUP;
 
 /// A failed address change is tried again after this long.
 const VIP_RETRY: Duration = Duration::from_secs(1);
@@ -95,80 +95,95 @@ impl VipPlacement {
 }
 
 impl Daemon {
-    /// Carries out one list of actions, then reconciles the VIPs. They are
-    /// also reconciled before gratuitous ARP and notify scripts, so a new
-    /// master sends its advert, then adds its VIPs, then announces them
-    /// (RFC 5798 §6.4.1), then runs its script, and one stepping down
-    /// removes its VIPs before its script runs.
-    pub(super) fn execute(&mut self, slot: usize, now: Instant, actions: &[Action]) {
-        for action in actions {
-            match *action {
-                Action::SendAdvert { priority } => self.send_advert(slot, priority),
-                // The VIPs follow the state; these only say that it changed.
-                Action::AddVips | Action::DelVips => {}
-                Action::SendGarp => {
-                    self.reconcile_vips(slot, now);
-                    self.send_garp(slot, &self.instances[slot].config.vips);
-                }
-                Action::Notify(state) => {
-                    self.reconcile_vips(slot, now);
-                    self.notify(slot, now, state);
-                }
-            }
+    /// Carries out what one state-machine event asked for, in the order of
+    /// RFC 5798 §6.4: the advert, then the VIPs placed to match the new
+    /// state, then their announcements, then the notify scripts. A new
+    /// master's virtual MAC interface comes up before its first advert; a
+    /// former master's goes down once its VIPs are gone.
+    pub(super) fn execute(&mut self, slot: usize, now: Instant, output: &Output) {
+        let holds_vips = self.instances[slot].fsm.holds_vips();
+        if holds_vips {
+            self.set_vmac_up(slot, true);
+        }
+        if let Some(priority) = output.advert {
+            self.send_advert(slot, priority);
         }
         self.reconcile_vips(slot, now);
+        if output.announce {
+            let vips: Vec<IpAddr> = self.instances[slot]
+                .config
+                .vips
+                .iter()
+                .map(|vip| vip.address)
+                .collect();
+            self.announce(slot, &vips);
+        }
+        if !holds_vips {
+            self.set_vmac_up(slot, false);
+        }
+        if let Some(transition) = output.transition {
+            self.notify(slot, now, transition.to);
+        }
     }
 
-    /// Brings the instance's VIPs on its interface in line with its state:
-    /// all of them while Master, none otherwise. The interface's primary
-    /// address is left alone: it is an address owner's VIP (RFC 5798 §1.6),
-    /// there before we start and after we stop. Returns the VIPs added.
+    /// Brings the instance's VIPs in line with its state: all of them while
+    /// Master, none otherwise, on its interface or on its virtual MAC
+    /// interface. Addresses it did not add are left alone: the interface's
+    /// primary address, and an address owner's own addresses (RFC 5798
+    /// §5.2.4), there before we start and after we stop. Returns the VIPs
+    /// added.
     pub(super) fn reconcile_vips(&mut self, slot: usize, now: Instant) -> Vec<Vip> {
         let instance = &mut self.instances[slot];
         let link = &self.links[instance.link];
-        let master = instance.fsm.kind() == StateKind::Master;
-        let desired = instance
-            .config
-            .vips
-            .iter()
-            .copied()
-            .filter(|vip| master && vip.address != link.primary);
+        let master = instance.fsm.holds_vips();
+        let (index, device) = match &instance.vmac {
+            Some(vmac) => (vmac.index, vmac.name.as_str()),
+            None => (link.index, link.name.as_str()),
+        };
+        let owned = &instance.owned;
+        let desired =
+            instance.config.vips.iter().copied().filter(|vip| {
+                master && vip.address != link.primary && !owned.contains(&vip.address)
+            });
         let netlink = &mut self.netlink;
         let name = &instance.config.name;
         instance.vips.reconcile(now, desired, |change, vip| {
             let result = match change {
-                Change::Add => netlink.add_address(link.index, vip.address, vip.prefix),
-                Change::Remove => netlink.del_address(link.index, vip.address, vip.prefix),
+                Change::Add => netlink.add_address(index, vip.address, vip.prefix),
+                Change::Remove => netlink.del_address(index, vip.address, vip.prefix),
             };
             if let Err(e) = &result {
                 let verb = match change {
                     Change::Add => "add",
                     Change::Remove => "remove",
                 };
-                error!(
-                    "{name}: could not {verb} {vip} on {}: {e}; retrying",
-                    link.name
-                );
+                error!("{name}: could not {verb} {vip} on {device}: {e}; retrying");
             }
             result.is_ok()
         })
     }
 
+    /// Sends one advert to the multicast group, or to each unicast peer.
+    /// With a virtual MAC it leaves from the macvlan, so its Ethernet source
+    /// is the virtual MAC (RFC 5798 §7.3).
     fn send_advert(&mut self, slot: usize, priority: u8) {
         let instance = &mut self.instances[slot];
         let link = &self.links[instance.link];
         let params = instance.fsm.params();
         let advert = params.advert(priority);
-        let multicast = [MULTICAST_GROUP];
+        let group = [link.family.multicast_group()];
         let destinations = if params.unicast_peers.is_empty() {
-            &multicast[..]
+            &group[..]
         } else {
             &params.unicast_peers[..]
         };
-        let mut datagram = [0u8; RECV_BUFFER];
         for &dst in destinations {
-            let len = advert.emit_ipv4(params.primary, dst, &mut datagram);
-            match link.socket.send(&datagram[..len], dst) {
+            let sent = match (&instance.vmac, &link.socket) {
+                (Some(vmac), _) => self.frames.send_advert(vmac.index, &advert, params.primary),
+                (None, Some(socket)) => socket.send(&advert, params.primary, dst),
+                (None, None) => Err(io::Error::from(io::ErrorKind::NotConnected)),
+            };
+            match sent {
                 Ok(()) => instance.counters.adverts_tx += 1,
                 Err(e) => {
                     instance.counters.send_errors += 1;
@@ -178,19 +193,24 @@ impl Daemon {
         }
     }
 
-    /// RFC 5798 §6.4.1: gratuitous ARP for each of `vips`.
-    pub(super) fn send_garp(&self, slot: usize, vips: &[Vip]) {
+    /// RFC 5798 §6.4.1: a gratuitous ARP (IPv4) or an unsolicited Neighbor
+    /// Advertisement (IPv6) for each of `vips`, from the virtual MAC when
+    /// there is one.
+    pub(super) fn announce(&self, slot: usize, vips: &[IpAddr]) {
         let instance = &self.instances[slot];
         let link = &self.links[instance.link];
+        let (index, mac) = match &instance.vmac {
+            Some(vmac) => (vmac.index, vmac.mac),
+            None => (link.index, link.mac),
+        };
         // keepalived's `vrrp_garp_master_repeat`: several at once, since one
         // lost frame would leave a neighbour pointing at the old master.
-        for vip in vips {
-            let payload = arp::gratuitous(link.mac, vip.address);
+        for &vip in vips {
             for _ in 0..instance.config.garp_repeat {
-                if let Err(e) = self.arp.send(link.index, &payload) {
+                if let Err(e) = self.frames.announce(index, mac, vip, link.primary) {
                     warn!(
-                        "{}: gratuitous ARP for {} not sent: {e}",
-                        instance.config.name, vip.address
+                        "{}: announcement of {vip} not sent: {e}",
+                        instance.config.name
                     );
                     break;
                 }

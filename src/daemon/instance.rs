@@ -1,15 +1,22 @@
 //! The instances: each one's config, state machine and counters, started,
 //! updated in place by a reload, and fed the adverts for its VRID.
 
+use core::net::IpAddr;
+
 use log::{debug, info, warn};
 
 use super::effects::VipPlacement;
 use super::links::{LinkId, Resolved};
+use super::vmac::Vmac;
 use super::Daemon;
 use crate::config::InstanceConfig;
-use crate::proto::fsm::{AdvertDrop, Instance};
+use crate::proto::fsm::{AdvertDrop, Instance, Params, PRIORITY_OWNER};
 use crate::proto::time::Instant;
 use crate::proto::wire::{Checksum, Received};
+
+/// What a `priority 255` instance runs as when it does not own all its
+/// VIPs: the highest priority that still takes part in the election.
+const PRIORITY_HIGHEST_NON_OWNER: u8 = PRIORITY_OWNER - 1;
 
 /// What happened to an instance's adverts, for status.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -34,6 +41,31 @@ pub(super) struct Runtime {
     pub(super) counters: InstanceCounters,
     /// The VIPs it has put on its interface.
     pub(super) vips: VipPlacement,
+    /// The VIPs that are its interface's own addresses (an address owner's,
+    /// RFC 5798 §5.2.4): never added or removed by us.
+    pub(super) owned: Vec<IpAddr>,
+    /// Its macvlan with the virtual MAC (`vmac on`).
+    pub(super) vmac: Option<Vmac>,
+}
+
+impl Runtime {
+    /// The protocol parameters with the interface's advert source. A
+    /// `priority 255` that owns not all of its VIPs runs as 254: an owner
+    /// takes over at once and ignores every advert (RFC 5798 §6.4.1,
+    /// §7.1), which is only safe for the router whose addresses they are.
+    pub(super) fn params(&self, primary: IpAddr) -> Params {
+        params(&self.config, &self.owned, primary)
+    }
+}
+
+/// See [`Runtime::params`].
+fn params(config: &InstanceConfig, owned: &[IpAddr], primary: IpAddr) -> Params {
+    let mut params = config.params(primary);
+    let owns_all = !owned.is_empty() && owned.len() == config.vips.len();
+    if !owns_all && params.priority == PRIORITY_OWNER {
+        params.priority = PRIORITY_HIGHEST_NON_OWNER;
+    }
+    params
 }
 
 impl Daemon {
@@ -44,17 +76,21 @@ impl Daemon {
         resolved: Resolved,
         now: Instant,
     ) -> std::io::Result<()> {
-        let link = self.attach(&resolved)?;
+        let link = self.attach(&resolved, now)?;
         let Resolved {
-            config, addresses, ..
+            config,
+            addresses,
+            owned,
+            ..
         } = resolved;
         let primary = self.links[link].primary;
         let index = self.links[link].index;
         // A VIP left behind by a crashed run would answer ARP for an address
-        // another router now owns.
+        // another router now owns. An owner's own addresses are not VIPs
+        // left behind.
         for vip in &config.vips {
             let present = addresses.iter().any(|a| a.address == vip.address);
-            if present && vip.address != primary {
+            if present && vip.address != primary && !owned.contains(&vip.address) {
                 info!(
                     "{}: removing stale {} from {}",
                     config.name, vip, config.interface
@@ -64,27 +100,49 @@ impl Daemon {
                 }
             }
         }
+        let vmac = if config.vmac {
+            let interface = config.interface.clone();
+            Some(self.create_vmac(&config, &interface, index)?)
+        } else {
+            None
+        };
+        let params = params(&config, &owned, primary);
+        if config.priority == PRIORITY_OWNER && params.priority != PRIORITY_OWNER {
+            warn!(
+                "{}:{}: {}: priority 255 means the address owner (RFC 5798 §5.2.4), but not every vip is an address of {}; running as priority {}",
+                self.file,
+                config.line,
+                config.name,
+                config.interface,
+                params.priority
+            );
+        }
         info!(
-            "{}: starting on {} (primary {primary}), vrid {}, priority {}",
-            config.name, config.interface, config.vrid, config.priority
+            "{}: starting on {} ({} from {primary}), vrid {}, priority {}",
+            config.name,
+            config.interface,
+            config.family().name(),
+            config.vrid,
+            params.priority
         );
-        let fsm = Instance::new(config.params(primary));
         self.instances.push(Runtime {
             config,
-            fsm,
+            fsm: Instance::new(params),
             link,
             counters: InstanceCounters::default(),
             vips: VipPlacement::default(),
+            owned,
+            vmac,
         });
         let slot = self.instances.len() - 1;
-        let actions = if self.links[link].up {
+        let output = if self.links[link].up {
             self.instances[slot].fsm.startup(now)
         } else {
             let config = &self.instances[slot].config;
             warn!("{}: {} is down", config.name, config.interface);
             self.instances[slot].fsm.handle_link(now, false)
         };
-        self.execute(slot, now, &actions);
+        self.execute(slot, now, &output);
         Ok(())
     }
 
@@ -98,15 +156,21 @@ impl Daemon {
         info!("{}: settings changed by reload", config.name);
         let primary = self.links[instance.link].primary;
         instance.config = config;
-        instance.fsm.reconfigure(instance.config.params(primary));
-        let added = self.reconcile_vips(slot, now);
-        self.send_garp(slot, &added);
+        let params = instance.params(primary);
+        instance.fsm.reconfigure(params);
+        let added: Vec<IpAddr> = self
+            .reconcile_vips(slot, now)
+            .iter()
+            .map(|vip| vip.address)
+            .collect();
+        self.announce(slot, &added);
     }
 
     /// Stops an instance (RFC 5798 §6.4.3 Shutdown) and forgets it.
     pub(super) fn stop_instance(&mut self, slot: usize, now: Instant) {
-        let actions = self.instances[slot].fsm.shutdown();
-        self.execute(slot, now, &actions);
+        let output = self.instances[slot].fsm.shutdown();
+        self.execute(slot, now, &output);
+        self.remove_vmac(slot);
         self.instances.remove(slot);
     }
 
@@ -133,7 +197,7 @@ impl Daemon {
             .fsm
             .handle_advert(now, received.src, &received.advert)
         {
-            Ok(actions) => self.execute(slot, now, &actions),
+            Ok(output) => self.execute(slot, now, &output),
             Err(reason) => {
                 instance.counters.drops[reason.index()] += 1;
                 debug!(

@@ -1,9 +1,10 @@
-//! The interfaces in use, each attached once however many instances run on
-//! it: its socket, its state and its receive counters. A link keeps its
-//! [`LinkId`] for as long as it is in use, through a re-attach to an
-//! interface created again, so instances and the poll set can name it.
+//! The interfaces in use, each attached once per address family however
+//! many instances run on it: its socket, its state and its receive
+//! counters. A link keeps its [`LinkId`] for as long as it is in use,
+//! through a re-attach to an interface created again, so instances and the
+//! poll set can name it.
 
-use core::net::Ipv4Addr;
+use core::net::IpAddr;
 use core::ops::{Index, IndexMut};
 use core::time::Duration;
 use std::io;
@@ -11,14 +12,15 @@ use std::io;
 use log::{debug, info, warn};
 
 use super::{Daemon, StartError};
-use crate::config::{Config, ConfigError, InstanceConfig};
+use crate::config::{is_link_local, Config, ConfigError, InstanceConfig};
+use crate::proto::fsm::PRIORITY_OWNER;
 use crate::proto::time::Instant;
-use crate::proto::wire::{self, RxError};
+use crate::proto::wire::{self, Family, RxError};
 use crate::sys::netlink::{self, AddressEntry, LinkChange, LinkEvents, Netlink};
 use crate::sys::{self, VrrpSocket};
 
-/// An interface created again without its IPv4 address yet is looked at
-/// again after this long.
+/// An interface created again without its address yet (IPv4, or an IPv6
+/// link-local still in DAD) is looked at again after this long.
 const REATTACH_RETRY: Duration = Duration::from_secs(1);
 
 /// Names a link in use. Never reused: a link dropped by a reload and
@@ -26,17 +28,22 @@ const REATTACH_RETRY: Duration = Duration::from_secs(1);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct LinkId(u32);
 
-/// One interface with at least one instance on it.
+/// One interface and family with at least one instance on it.
 pub(super) struct Link {
     pub(super) name: String,
+    pub(super) family: Family,
     pub(super) index: u32,
     pub(super) mac: [u8; 6],
-    pub(super) primary: Ipv4Addr,
+    /// The advert source: the primary IPv4 address, or the IPv6 link-local
+    /// address (RFC 5798 §5.1.1.1, §5.1.2.1); unspecified while waiting.
+    pub(super) primary: IpAddr,
     /// Up and with carrier; while not, its instances are in Fault.
     pub(super) up: bool,
-    /// Created again, and waiting until we can bind to it (said once).
+    /// Created again, or without a usable address yet, and waiting until we
+    /// can bind to it (said once).
     pub(super) reattach_waiting: bool,
-    pub(super) socket: VrrpSocket,
+    /// None while waiting for an address to bind to.
+    pub(super) socket: Option<VrrpSocket>,
     pub(super) rx: RxCounters,
 }
 
@@ -77,12 +84,14 @@ impl Links {
         self.entries.iter().map(|(_, l)| l)
     }
 
-    /// The link bound to the interface with this kernel index.
-    pub(super) fn by_index(&self, index: u32) -> Option<LinkId> {
+    /// The links (one per family) bound to the interface with this kernel
+    /// index.
+    pub(super) fn by_index(&self, index: u32) -> Vec<LinkId> {
         self.entries
             .iter()
-            .find(|(_, l)| l.index == index)
+            .filter(|(_, l)| l.index == index)
             .map(|(id, _)| *id)
+            .collect()
     }
 
     fn insert(&mut self, link: Link) -> LinkId {
@@ -118,8 +127,13 @@ impl IndexMut<LinkId> for Links {
 pub(super) struct Resolved {
     pub(super) config: InstanceConfig,
     pub(super) link: netlink::Link,
-    pub(super) primary: Ipv4Addr,
+    /// None: an IPv6 interface whose link-local address is not usable yet;
+    /// the instance waits in Fault for it.
+    pub(super) primary: Option<IpAddr>,
     pub(super) addresses: Vec<AddressEntry>,
+    /// The VIPs that are the interface's own addresses, for an address
+    /// owner (RFC 5798 §5.2.4): never added, never removed.
+    pub(super) owned: Vec<IpAddr>,
 }
 
 /// Looks up every instance's interface and primary address. Errors carry the
@@ -158,18 +172,26 @@ pub(super) fn resolve(
                 continue;
             }
         }
-        match primary_address(&addresses, &instance) {
-            None => errors.push(error(format!(
+        let owned = owned_addresses(&addresses, &instance);
+        if let Some(message) = owner_problem(&addresses, &instance, &owned) {
+            errors.push(error(message));
+            continue;
+        }
+        let primary = primary_address(&addresses, &instance);
+        if primary.is_none() && instance.family() == Family::Ipv4 {
+            errors.push(error(format!(
                 "interface '{}' has no IPv4 address",
                 instance.interface
-            ))),
-            Some(primary) => resolved.push(Resolved {
-                config: instance,
-                link,
-                primary,
-                addresses,
-            }),
+            )));
+            continue;
         }
+        resolved.push(Resolved {
+            config: instance,
+            link,
+            primary,
+            addresses,
+            owned,
+        });
     }
     if errors.is_empty() {
         Ok(resolved)
@@ -178,35 +200,108 @@ pub(super) fn resolve(
     }
 }
 
-/// The source address for adverts (RFC 5798 §5.1.1.1: "the primary IPv4
-/// address of the interface"): the first primary address that is not one of
-/// our VIPs, or, for an address owner, the owned address itself.
-fn primary_address(addresses: &[AddressEntry], instance: &InstanceConfig) -> Option<Ipv4Addr> {
+/// The source address for adverts. IPv4 (RFC 5798 §5.1.1.1: "the primary
+/// IPv4 address of the interface"): the first primary address that is not
+/// one of our VIPs, or, for an address owner, the owned address itself.
+/// IPv6 (RFC 5798 §5.1.2.1: "the IPv6 link-local address of the
+/// interface"): the first link-local address past DAD that is not a VIP.
+fn primary_address(addresses: &[AddressEntry], instance: &InstanceConfig) -> Option<IpAddr> {
+    let family = instance.family();
     let is_vip = |a: &AddressEntry| instance.vips.iter().any(|v| v.address == a.address);
-    addresses
+    let usable: Vec<&AddressEntry> = addresses
+        .iter()
+        .filter(|a| Family::of(a.address) == family && !a.tentative)
+        .filter(|a| family == Family::Ipv4 || is_link_local(a.address))
+        .collect();
+    usable
         .iter()
         .find(|a| !a.secondary && !is_vip(a))
-        .or_else(|| addresses.iter().find(|a| !is_vip(a)))
-        .or_else(|| addresses.first())
+        .or_else(|| usable.iter().find(|a| !is_vip(a)))
+        .or_else(|| usable.first())
         .map(|a| a.address)
 }
 
+/// RFC 5798 §5.2.4: priority 255 is the router that owns the addresses, as
+/// addresses of its own interface. Those it finds there at start are its
+/// own; tinyvrrp never removes them.
+fn owned_addresses(addresses: &[AddressEntry], instance: &InstanceConfig) -> Vec<IpAddr> {
+    if instance.priority != PRIORITY_OWNER {
+        return Vec::new();
+    }
+    instance
+        .vips
+        .iter()
+        .map(|vip| vip.address)
+        .filter(|vip| addresses.iter().any(|a| a.address == *vip))
+        .collect()
+}
+
+/// What keeps an instance from running on this interface as configured:
+/// a non-owner whose VIP is the interface's only address of its family
+/// would remove that address as a backup (RFC 5798 §6.4.2), leaving the
+/// interface without one.
+fn owner_problem(
+    addresses: &[AddressEntry],
+    instance: &InstanceConfig,
+    owned: &[IpAddr],
+) -> Option<String> {
+    if instance.priority == PRIORITY_OWNER {
+        return None;
+    }
+    let family = instance.family();
+    let of_family: Vec<&AddressEntry> = addresses
+        .iter()
+        .filter(|a| Family::of(a.address) == family)
+        .filter(|a| family == Family::Ipv4 || is_link_local(a.address))
+        .collect();
+    let only = match of_family.as_slice() {
+        [only] => only.address,
+        _ => return None,
+    };
+    let vip = instance.vips.iter().find(|v| v.address == only)?;
+    debug_assert!(owned.is_empty());
+    Some(format!(
+        "vip {vip} is the only {} address of interface '{}': a backup would remove it; give '{}' an address of its own, or make this router the address owner (priority 255)",
+        family.name(),
+        instance.interface,
+        instance.interface
+    ))
+}
+
 impl Daemon {
-    /// The link for a resolved interface: the one already bound to it, or a
-    /// new one with its own socket.
-    pub(super) fn attach(&mut self, resolved: &Resolved) -> io::Result<LinkId> {
-        if let Some(id) = self.links.by_index(resolved.link.index) {
+    /// The link for a resolved interface and family: the one already bound
+    /// to it, or a new one with its own socket. Without a usable address
+    /// yet (an IPv6 link-local in DAD), the link waits, down, and is looked
+    /// at again like an interface created again.
+    pub(super) fn attach(&mut self, resolved: &Resolved, now: Instant) -> io::Result<LinkId> {
+        let family = resolved.config.family();
+        let existing = self.links.by_index(resolved.link.index);
+        if let Some(&id) = existing.iter().find(|&&id| self.links[id].family == family) {
             return Ok(id);
         }
         let name = &resolved.config.interface;
-        let socket = VrrpSocket::open(name, resolved.link.index, resolved.primary)?;
+        let socket = match resolved.primary {
+            Some(primary) => Some(VrrpSocket::open(name, resolved.link.index, primary)?),
+            None => {
+                warn!(
+                    "{name}: no {} link-local address yet; waiting",
+                    family.name()
+                );
+                self.reattach_at = Some(now + REATTACH_RETRY);
+                None
+            }
+        };
         Ok(self.links.insert(Link {
             name: name.clone(),
+            family,
             index: resolved.link.index,
             mac: resolved.link.mac,
-            primary: resolved.primary,
-            up: resolved.link.up,
-            reattach_waiting: false,
+            primary: resolved.primary.unwrap_or(match family {
+                Family::Ipv4 => IpAddr::V4(core::net::Ipv4Addr::UNSPECIFIED),
+                Family::Ipv6 => IpAddr::V6(core::net::Ipv6Addr::UNSPECIFIED),
+            }),
+            up: resolved.link.up && socket.is_some(),
+            reattach_waiting: socket.is_none(),
             socket,
             rx: RxCounters::default(),
         }))
@@ -229,7 +324,10 @@ impl Daemon {
             let Some(link) = self.links.get_mut(id) else {
                 return;
             };
-            let datagram = match link.socket.recv(&mut self.buf) {
+            let Some(socket) = &link.socket else {
+                return;
+            };
+            let datagram = match socket.recv(&mut self.buf) {
                 Ok(Some(datagram)) => datagram,
                 Ok(None) => return,
                 Err(e) => {
@@ -237,7 +335,7 @@ impl Daemon {
                     return;
                 }
             };
-            let received = match wire::parse_ipv4(datagram) {
+            let received = match datagram.and_then(|datagram| wire::parse(&datagram)) {
                 Ok(received) => received,
                 Err(reason) => {
                     link.rx.errors[reason.index()] += 1;
@@ -308,7 +406,8 @@ impl Daemon {
     }
 
     fn set_link_state(&mut self, change: LinkChange, now: Instant) {
-        let Some(id) = self.links.by_index(change.index) else {
+        let ids = self.links.by_index(change.index);
+        if ids.is_empty() {
             // A new index under a name in use: the interface was deleted and
             // created again (netifd does so to br-lan on a network restart).
             if let Some(name) = &change.name {
@@ -317,8 +416,14 @@ impl Daemon {
                 }
             }
             return;
-        };
-        self.set_link_up(id, change.up, now);
+        }
+        for id in ids {
+            // A link still waiting for its address comes up through
+            // `reattach`, once it has a socket.
+            if self.links[id].socket.is_some() {
+                self.set_link_up(id, change.up, now);
+            }
+        }
     }
 
     /// Records whether a link in use is up; on a change its instances enter
@@ -336,15 +441,16 @@ impl Daemon {
         }
         for slot in 0..self.instances.len() {
             if self.instances[slot].link == id {
-                let actions = self.instances[slot].fsm.handle_link(now, up);
-                self.execute(slot, now, &actions);
+                let output = self.instances[slot].fsm.handle_link(now, up);
+                self.execute(slot, now, &output);
             }
         }
     }
 
-    /// Binds to interfaces in use that were deleted and created again; their
-    /// instances waited in Fault and keep going (keepalived re-attaches the
-    /// same way). One still without an IPv4 address is tried again later.
+    /// Binds to interfaces in use that were deleted and created again, or
+    /// that had no usable address; their instances waited in Fault and keep
+    /// going (keepalived re-attaches the same way). One still without an
+    /// address (IPv4, or an IPv6 link-local past DAD) is tried again later.
     pub(super) fn reattach(&mut self, now: Instant) {
         let ids: Vec<LinkId> = self.links.ids().collect();
         for id in ids {
@@ -383,14 +489,25 @@ impl Daemon {
         else {
             return Ok(None);
         };
-        if found.index == self.links[id].index {
+        let link = &self.links[id];
+        if found.index == link.index && link.socket.is_some() {
             return Ok(None);
         }
+        let family = link.family;
         let addresses = self.netlink.addresses(found.index)?;
-        let primary = primary_address(&addresses, config)
-            .ok_or_else(|| io::Error::new(io::ErrorKind::AddrNotAvailable, "no IPv4 address"))?;
+        let primary = primary_address(&addresses, config).ok_or_else(|| {
+            let what = match family {
+                Family::Ipv4 => "no IPv4 address",
+                Family::Ipv6 => "no IPv6 link-local address past DAD",
+            };
+            io::Error::new(io::ErrorKind::AddrNotAvailable, what)
+        })?;
         let socket = VrrpSocket::open(&name, found.index, primary)?;
-        info!("{name}: created again (index {}); attached", found.index);
+        info!(
+            "{name}: attached to index {} ({} from {primary})",
+            found.index,
+            family.name()
+        );
         // The old interface may live on under another name (renamed, or its
         // deletion not read yet): leave it as if it went down, VIPs and all.
         self.set_link_up(id, false, now);
@@ -398,10 +515,10 @@ impl Daemon {
         link.index = found.index;
         link.mac = found.mac;
         link.primary = primary;
-        link.socket = socket;
+        link.socket = Some(socket);
         link.reattach_waiting = false;
         for instance in self.instances.iter_mut().filter(|i| i.link == id) {
-            instance.fsm.reconfigure(instance.config.params(primary));
+            instance.fsm.reconfigure(instance.params(primary));
         }
         Ok(Some(found.up))
     }

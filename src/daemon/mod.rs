@@ -11,6 +11,7 @@ mod instance;
 mod links;
 mod reload;
 pub mod status;
+mod vmac;
 
 use core::time::Duration;
 use std::io;
@@ -23,7 +24,7 @@ use crate::config::{Config, ConfigError};
 use crate::notify::Notifier;
 use crate::proto::time::Instant;
 use crate::sys::netlink::{LinkWatch, Netlink};
-use crate::sys::{self, ArpSender};
+use crate::sys::{self, FrameSender};
 
 use instance::Runtime;
 use links::{LinkId, Links};
@@ -51,7 +52,9 @@ pub struct Daemon {
     file: String,
     netlink: Netlink,
     link_watch: LinkWatch,
-    arp: ArpSender,
+    frames: FrameSender,
+    /// Sysctls changed for virtual MACs, put back at exit.
+    sysctls: vmac::Sysctls,
     signals: OwnedFd,
     links: Links,
     instances: Vec<Runtime>,
@@ -107,7 +110,8 @@ impl Daemon {
             file: file.to_string(),
             netlink,
             link_watch,
-            arp: ArpSender::open()?,
+            frames: FrameSender::open()?,
+            sysctls: vmac::Sysctls::default(),
             signals,
             links: Links::default(),
             instances: Vec::new(),
@@ -157,11 +161,11 @@ impl Daemon {
     /// Sleeps until a descriptor of the poll set is readable or `timeout`
     /// passes. Returns the readable ones, signals first.
     fn wait(&self, timeout: Option<Duration>) -> io::Result<Vec<Token>> {
-        let tokens: Vec<Token> = [Token::Signals, Token::LinkWatch]
+        let (tokens, fds): (Vec<Token>, Vec<BorrowedFd<'_>>) = [Token::Signals, Token::LinkWatch]
             .into_iter()
             .chain(self.links.ids().map(Token::Link))
-            .collect();
-        let fds: Vec<BorrowedFd<'_>> = tokens.iter().map(|&token| self.fd(token)).collect();
+            .filter_map(|token| Some((token, self.fd(token)?)))
+            .unzip();
         let readable = sys::wait_readable(&fds, timeout)?;
         Ok(tokens
             .into_iter()
@@ -170,11 +174,13 @@ impl Daemon {
             .collect())
     }
 
-    fn fd(&self, token: Token) -> BorrowedFd<'_> {
+    /// The descriptor behind a token; none for a link still waiting for an
+    /// address to bind to.
+    fn fd(&self, token: Token) -> Option<BorrowedFd<'_>> {
         match token {
-            Token::Signals => self.signals.as_fd(),
-            Token::LinkWatch => self.link_watch.as_fd(),
-            Token::Link(id) => self.links[id].socket.as_fd(),
+            Token::Signals => Some(self.signals.as_fd()),
+            Token::LinkWatch => Some(self.link_watch.as_fd()),
+            Token::Link(id) => self.links[id].socket.as_ref().map(AsFd::as_fd),
         }
     }
 
@@ -198,8 +204,8 @@ impl Daemon {
                 .poll_at()
                 .is_some_and(|at| at <= now)
             {
-                let actions = self.instances[slot].fsm.handle_timeout(now);
-                self.execute(slot, now, &actions);
+                let output = self.instances[slot].fsm.handle_timeout(now);
+                self.execute(slot, now, &output);
             }
             if self.instances[slot]
                 .vips
@@ -234,12 +240,16 @@ impl Daemon {
         }
     }
 
+    /// RFC 5798 §6.4.3 Shutdown for every instance, then the virtual MAC
+    /// interfaces go and the sysctls changed for them are put back.
     fn shutdown(&mut self) {
         let now = sys::now();
         for slot in 0..self.instances.len() {
-            let actions = self.instances[slot].fsm.shutdown();
-            self.execute(slot, now, &actions);
+            let output = self.instances[slot].fsm.shutdown();
+            self.execute(slot, now, &output);
+            self.remove_vmac(slot);
         }
+        self.sysctls.restore();
         self.notifier.drain(sys::now);
     }
 }

@@ -26,6 +26,8 @@ impl Bound<'_> {
             && self.config.interface == other.config.interface
             && self.config.vrid == other.config.vrid
             && self.config.version == other.config.version
+            && self.config.family() == other.config.family()
+            && self.config.vmac == other.config.vmac
             && self.link_index == other.link_index
     }
 }

@@ -3,13 +3,13 @@
 //! the form tests and operators parse (see README, "Status").
 
 use core::fmt;
-use core::net::Ipv4Addr;
+use core::net::IpAddr;
 
 use log::info;
 
 use super::Daemon;
 use crate::proto::fsm::{AdvertDrop, StateKind};
-use crate::proto::wire::{RxError, Version};
+use crate::proto::wire::{Family, RxError, Version};
 
 pub use super::instance::InstanceCounters;
 pub use super::links::RxCounters;
@@ -25,19 +25,23 @@ pub struct Snapshot {
 pub struct InstanceStatus {
     pub name: String,
     pub interface: String,
+    pub family: Family,
     pub vrid: u8,
     pub version: Version,
     pub state: StateKind,
+    /// The priority it runs with (254 for a `priority 255` that does not
+    /// own its addresses).
     pub priority: u8,
     /// The current master as far as the instance knows (itself when Master).
-    pub master: Option<Ipv4Addr>,
+    pub master: Option<IpAddr>,
     pub counters: InstanceCounters,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkStatus {
     pub name: String,
-    pub primary: Ipv4Addr,
+    pub family: Family,
+    pub primary: IpAddr,
     /// Up and with carrier.
     pub up: bool,
     pub counters: RxCounters,
@@ -56,9 +60,10 @@ impl fmt::Display for InstanceStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "status instance={} interface={} vrid={} version={} state={} priority={} master=",
+            "status instance={} interface={} family={} vrid={} version={} state={} priority={} master=",
             self.name,
             self.interface,
+            self.family.name(),
             self.vrid,
             self.version.number(),
             self.state.name(),
@@ -90,8 +95,9 @@ impl fmt::Display for LinkStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "status interface={} primary={} link={} unknown_vrid={}",
+            "status interface={} family={} primary={} link={} unknown_vrid={}",
             self.name,
+            self.family.name(),
             self.primary,
             if self.up { "up" } else { "down" },
             self.counters.unknown_vrid
@@ -114,15 +120,17 @@ impl Daemon {
         let instances = self.instances.iter().map(|instance| InstanceStatus {
             name: instance.config.name.clone(),
             interface: instance.config.interface.clone(),
+            family: instance.config.family(),
             vrid: instance.config.vrid,
             version: instance.config.version,
             state: instance.fsm.kind(),
-            priority: instance.config.priority,
+            priority: instance.fsm.params().priority,
             master: instance.fsm.master(),
             counters: instance.counters.clone(),
         });
         let links = self.links.iter().map(|link| LinkStatus {
             name: link.name.clone(),
+            family: link.family,
             primary: link.primary,
             up: link.up,
             counters: link.rx.clone(),
@@ -151,6 +159,7 @@ mod tests {
         let mut instance = InstanceStatus {
             name: "lan".into(),
             interface: "eth0".into(),
+            family: Family::Ipv4,
             vrid: 51,
             version: Version::V3,
             state: StateKind::Master,
@@ -164,6 +173,7 @@ mod tests {
         };
         let link = LinkStatus {
             name: "eth0".into(),
+            family: Family::Ipv4,
             primary: [10, 0, 0, 2].into(),
             up: true,
             counters: RxCounters::default(),
@@ -176,8 +186,8 @@ mod tests {
         assert_eq!(
             lines,
             [
-                "status instance=lan interface=eth0 vrid=51 version=3 state=MASTER priority=150 master=10.0.0.2 advert_rx=13 advert_tx=10 send_errors=0 version_mismatch=0 interval_mismatch=0 address_list_mismatch=0 owner_ignores_advert=0 auth_mismatch=0 not_a_unicast_peer=0 checksum_form_mismatch=0",
-                "status interface=eth0 primary=10.0.0.2 link=up unknown_vrid=0 rx_truncated=0 rx_oversized=0 rx_ip_header=0 rx_ttl=0 rx_version=0 rx_type=0 rx_count=0 rx_checksum=0",
+                "status instance=lan interface=eth0 family=ipv4 vrid=51 version=3 state=MASTER priority=150 master=10.0.0.2 advert_rx=13 advert_tx=10 send_errors=0 version_mismatch=0 interval_mismatch=0 address_list_mismatch=0 owner_ignores_advert=0 auth_mismatch=0 not_a_unicast_peer=0 checksum_form_mismatch=0",
+                "status interface=eth0 family=ipv4 primary=10.0.0.2 link=up unknown_vrid=0 rx_truncated=0 rx_oversized=0 rx_ip_header=0 rx_ttl=0 rx_version=0 rx_type=0 rx_count=0 rx_checksum=0",
             ]
         );
         instance.state = StateKind::Fault;

@@ -55,7 +55,11 @@ mod tests {
     fn layout_flags_and_option() {
         let packet = unsolicited_na(SRC, MAC, TARGET);
         assert_eq!(packet[0] >> 4, 6);
-        assert_eq!(u16::from_be_bytes([packet[4], packet[5]]), 32, "payload length");
+        assert_eq!(
+            u16::from_be_bytes([packet[4], packet[5]]),
+            32,
+            "payload length"
+        );
         assert_eq!(packet[6], PROTO_ICMPV6);
         assert_eq!(packet[7], 255, "hop limit");
         assert_eq!(&packet[8..24], &SRC.octets());

@@ -127,6 +127,16 @@ impl Family {
             Family::Ipv6 => "ipv6",
         }
     }
+
+    /// RFC 5798 §7.3: the virtual router MAC address, 00-00-5E-00-01-{VRID}
+    /// for IPv4 and 00-00-5E-00-02-{VRID} for IPv6.
+    pub fn virtual_mac(self, vrid: u8) -> [u8; 6] {
+        let family = match self {
+            Family::Ipv4 => 1,
+            Family::Ipv6 => 2,
+        };
+        [0x00, 0x00, 0x5e, 0x00, family, vrid]
+    }
 }
 
 /// Why a received packet was dropped. Each variant has its own counter.

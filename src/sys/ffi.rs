@@ -262,7 +262,8 @@ fn control_messages(mut data: &[u8]) -> impl Iterator<Item = (c_int, c_int, &[u8
         if len < header || len > data.len() {
             return None;
         }
-        let word = |at: usize| c_int::from_ne_bytes([data[at], data[at + 1], data[at + 2], data[at + 3]]);
+        let word =
+            |at: usize| c_int::from_ne_bytes([data[at], data[at + 1], data[at + 2], data[at + 3]]);
         let (level, kind) = (word(WORD), word(WORD + 4));
         let value = &data[header..len];
         data = &data[align(len).min(data.len())..];

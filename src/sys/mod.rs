@@ -83,12 +83,7 @@ impl VrrpSocket {
             IpAddr::V4(primary) => {
                 ffi::set_header_included(&fd)?;
                 sockopt::set_ip_multicast_loop(&fd, false)?;
-                sockopt::set_ip_multicast_if_with_ifindex(
-                    &fd,
-                    &MULTICAST_GROUP,
-                    &primary,
-                    index,
-                )?;
+                sockopt::set_ip_multicast_if_with_ifindex(&fd, &MULTICAST_GROUP, &primary, index)?;
                 sockopt::set_ip_add_membership_with_ifindex(
                     &fd,
                     &MULTICAST_GROUP,
@@ -113,10 +108,7 @@ impl VrrpSocket {
     /// One datagram, `None` when nothing is queued. A datagram whose IP
     /// layer is malformed (IPv4 header) or too long for `buf` comes back as
     /// the reason to count.
-    pub fn recv<'b>(
-        &self,
-        buf: &'b mut [u8],
-    ) -> io::Result<Option<Result<Datagram<'b>, RxError>>> {
+    pub fn recv<'b>(&self, buf: &'b mut [u8]) -> io::Result<Option<Result<Datagram<'b>, RxError>>> {
         match self {
             VrrpSocket::V4(fd) => match rustix::net::recv(fd, &mut *buf, RecvFlags::TRUNC) {
                 Ok((_, len)) if len > buf.len() => Ok(Some(Err(RxError::Oversized))),
@@ -278,7 +270,13 @@ impl FrameSender {
     /// RFC 5798 §6.4.1: a gratuitous ARP (IPv4) or an unsolicited Neighbor
     /// Advertisement (IPv6) saying that `address` lives at `mac`. `src` is
     /// the interface's link-local address, the NA's source.
-    pub fn announce(&self, ifindex: u32, mac: [u8; 6], address: IpAddr, src: IpAddr) -> io::Result<()> {
+    pub fn announce(
+        &self,
+        ifindex: u32,
+        mac: [u8; 6],
+        address: IpAddr,
+        src: IpAddr,
+    ) -> io::Result<()> {
         match (address, src) {
             (IpAddr::V4(address), _) => {
                 let payload = arp::gratuitous(mac, address);
@@ -298,8 +296,12 @@ impl FrameSender {
         let mut packet = [0u8; MAX_PACKET];
         let group = Family::of(src).multicast_group();
         let (ethertype, len) = match (src, group) {
-            (IpAddr::V4(src), IpAddr::V4(dst)) => (ETH_P_IP, advert.emit_ipv4(src, dst, &mut packet)),
-            (IpAddr::V6(src), IpAddr::V6(dst)) => (ETH_P_IPV6, advert.emit_ipv6(src, dst, &mut packet)),
+            (IpAddr::V4(src), IpAddr::V4(dst)) => {
+                (ETH_P_IP, advert.emit_ipv4(src, dst, &mut packet))
+            }
+            (IpAddr::V6(src), IpAddr::V6(dst)) => {
+                (ETH_P_IPV6, advert.emit_ipv6(src, dst, &mut packet))
+            }
             _ => return Err(io::Error::from(io::ErrorKind::InvalidInput)),
         };
         self.send(ifindex, ethertype, multicast_mac(group), &packet[..len])
@@ -337,7 +339,9 @@ mod tests {
             [0x01, 0x00, 0x5e, 0x01, 0x02, 0x03]
         );
         assert_eq!(
-            multicast_mac(IpAddr::V6(Ipv6Addr::new(0xff02, 0, 0, 0, 0, 1, 0xff00, 0x100))),
+            multicast_mac(IpAddr::V6(Ipv6Addr::new(
+                0xff02, 0, 0, 0, 0, 1, 0xff00, 0x100
+            ))),
             [0x33, 0x33, 0xff, 0x00, 0x01, 0x00]
         );
     }

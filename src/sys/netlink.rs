@@ -403,8 +403,12 @@ fn address_entry(index: u32, body: &[u8]) -> Option<AddressEntry> {
     let mut address = None;
     for (kind, value) in attributes(&body[IFADDRMSG_LEN..]) {
         let parsed = match (body[0], value.len()) {
-            (AF_INET, 4) => <[u8; 4]>::try_from(value).ok().map(|o| IpAddr::V4(Ipv4Addr::from(o))),
-            (AF_INET6, 16) => <[u8; 16]>::try_from(value).ok().map(|o| IpAddr::V6(Ipv6Addr::from(o))),
+            (AF_INET, 4) => <[u8; 4]>::try_from(value)
+                .ok()
+                .map(|o| IpAddr::V4(Ipv4Addr::from(o))),
+            (AF_INET6, 16) => <[u8; 16]>::try_from(value)
+                .ok()
+                .map(|o| IpAddr::V6(Ipv6Addr::from(o))),
             _ => None,
         };
         match kind {
