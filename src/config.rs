@@ -120,11 +120,11 @@ impl fmt::Display for InstanceConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "instance {}: interface {}, {}, vrid {}, version {}, priority {}{}, advert {}ms, preempt {}, vip",
+            "instance {}: interface {}, vrid {}, {}, version {}, priority {}{}, advert {}ms, preempt {}, vip",
             self.name,
             self.interface,
-            self.family().name(),
             self.vrid,
+            self.family().name(),
             self.version.number(),
             self.priority,
             if self.priority == PRIORITY_OWNER { " (address owner)" } else { "" },

@@ -64,7 +64,7 @@ fn defaults_and_several_instances() {
     assert_eq!((b.version, b.advert_cs), (Version::V2, 300));
     assert_eq!(
         a.to_string(),
-        "instance a: interface eth0, ipv4, vrid 1, version 3, priority 100, advert 1000ms, preempt on, vip 10.0.0.1/32, garp-repeat 5, garp-delay 5000ms"
+        "instance a: interface eth0, vrid 1, ipv4, version 3, priority 100, advert 1000ms, preempt on, vip 10.0.0.1/32, garp-repeat 5, garp-delay 5000ms"
     );
 }
 
