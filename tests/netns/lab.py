@@ -600,12 +600,14 @@ class Lab:
         params.setdefault("vips", [f"{self.vip()}/24"] if family == 4 else self.vips6())
         return Params(**params)
 
-    def tinyvrrp(self, router: int, argv=None, family: int = 4, more: list[Params] | None = None,
-                 uci: bool = False, **params) -> Node:
-        """tinyvrrp with a config from params (and the further instances
-        `more`, in UCI syntax with `uci`), or run as `argv` says."""
-        return Node(self, router, "tinyvrrp", self.params(family, **params), argv, more=more,
-                    uci=uci)
+    def tinyvrrp(self, router: int, argv=None, family: int = 4,
+                 instances: list[Params] | None = None, uci: bool = False, **params) -> Node:
+        """tinyvrrp with a config from params (or from several `instances`,
+        e.g. `lab.params(4, name="lan4")` and `lab.params(6, name="lan6")`),
+        in UCI syntax with `uci`; or run as `argv` says."""
+        if instances:
+            return Node(self, router, "tinyvrrp", instances[0], argv, more=instances[1:], uci=uci)
+        return Node(self, router, "tinyvrrp", self.params(family, **params), argv, uci=uci)
 
     def keepalived(self, router: int, family: int = 4, **params) -> Node:
         return Node(self, router, "keepalived", self.params(family, **params))
