@@ -11,6 +11,11 @@
 //!   addresses on the interface the request came in on. Broadcasts reach
 //!   the parent and its macvlans alike; without this the parent would also
 //!   answer for a VIP on the macvlan, with its own MAC.
+//! - parent `ipv4/conf/PARENT/arp_announce = 2`: the master's replies to
+//!   clients leave through the parent (its subnet route comes first) with
+//!   a VIP as source; the ARP requests the parent sends for them must not
+//!   name the VIP as sender, or every client would learn the VIP at the
+//!   parent's MAC. With 2 the sender is the parent's own address.
 //! - macvlan `ipv4/conf/NAME/arp_ignore = 1`: likewise, the macvlan answers
 //!   only for its VIPs, never for the parent's own addresses.
 //! - macvlan `ipv4/conf/NAME/rp_filter = 0`: the VIP's subnet route via the
@@ -112,9 +117,11 @@ impl Daemon {
             }
         }
         if family == Family::Ipv4 {
-            let path = format!("ipv4/conf/{parent}/arp_ignore");
-            if let Err(e) = self.sysctls.set(&path, "1") {
-                warn!("{}: could not set {path} to 1: {e}", config.name);
+            for (key, value) in [("arp_ignore", "1"), ("arp_announce", "2")] {
+                let path = format!("ipv4/conf/{parent}/{key}");
+                if let Err(e) = self.sysctls.set(&path, value) {
+                    warn!("{}: could not set {path} to {value}: {e}", config.name);
+                }
             }
             if sys::read_sysctl("ipv4/conf/all/rp_filter").is_ok_and(|v| v == "1") {
                 warn!(

@@ -350,6 +350,11 @@ class Node:
                         proc.wait()
         for family in (4, 6):
             run("ip", "-n", ns, "link", "del", frr_macvlan(params.vrid, family), check=False)
+        # FRR leaves ARP to the kernel: as its deployments do, eth0 answers
+        # only for its own addresses (not the VIP on the macvlan, even while
+        # protodown) and names its own address in the requests it sends.
+        run("ip", "netns", "exec", ns, "sysctl", "-qw",
+            "net.ipv4.conf.eth0.arp_ignore=1", "net.ipv4.conf.eth0.arp_announce=2")
         for family in sorted({family_of(vip) for vip in params.vips}):
             macvlan = frr_macvlan(params.vrid, family)
             run("ip", "-n", ns, "link", "add", macvlan, "link", "eth0", "type", "macvlan",
