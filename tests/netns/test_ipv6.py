@@ -219,6 +219,50 @@ def test_link_down_is_fault_backup_takes_over_and_link_up_preempts_back():
         assert all(n.alive() for n in nodes.values())
 
 
+def test_a_link_local_still_in_dad_is_waited_for_in_fault():
+    """At boot the link-local address is tentative for a while (DAD): the
+    instance waits in FAULT and starts once it is usable, with no restart."""
+    with Lab(routers=2) as lab:
+        vip = lab.vip6()
+        backup = lab.tinyvrrp(2, family=6, priority=100)
+        assert lab.wait_holder(2, ELECTION_TIMEOUT, routers=[2], vip=vip), explain(lab)
+        ll = f"{lab.router_ll(1)}/64"
+        lab.exec(1, "ip", "-6", "addr", "del", ll, "dev", "eth0")
+        # Three DAD probes a second apart: tentative for about 3 s.
+        lab.exec(1, "sysctl", "-qw", "net.ipv6.conf.eth0.accept_dad=1",
+                 "net.ipv6.conf.eth0.dad_transmits=3")
+        lab.exec(1, "ip", "-6", "addr", "add", ll, "dev", "eth0")
+        assert "tentative" in lab.exec(1, "ip", "-6", "addr", "show", "dev", "eth0").stdout
+        node = lab.tinyvrrp(1, family=6, priority=150)
+        assert wait_until(lambda: "no ipv6 link-local address yet" in node.log.read_text(), 3.0), \
+            explain(lab)
+        status = node.status()
+        assert status["state"] == "FAULT", status
+        assert lab.holders(vip, routers=[1, 2]) == [2], explain(lab)
+        # Usable after DAD: attached, then it preempts the lower priority.
+        assert lab.wait_holder(1, 6 + ELECTION_TIMEOUT, routers=[1, 2], vip=vip), explain(lab)
+        assert_steady(lab, 1, vip=vip)
+        assert node.status("interface")["primary"] == lab.router_ll(1)
+        assert node.alive() and backup.alive()
+
+
+def test_interface_deleted_and_created_again_is_reattached_when_its_link_local_comes():
+    with Lab(routers=2) as lab:
+        vip = lab.vip6()
+        nodes = {1: lab.tinyvrrp(1, family=6, priority=150),
+                 2: lab.tinyvrrp(2, family=6, priority=100)}
+        assert lab.wait_holder(1, ELECTION_TIMEOUT, vip=vip), explain(lab)
+        lab.delete_link(1)
+        assert lab.wait_holder(2, ELECTION_TIMEOUT, routers=[2], vip=vip), explain(lab)
+        lab.create_link(1, address=False)
+        time.sleep(1.5)
+        assert lab.holders(vip, routers=[1, 2]) == [2], explain(lab)
+        lab.add_address(1)
+        assert lab.wait_holder(1, 3 + ELECTION_TIMEOUT, routers=[1, 2], vip=vip), explain(lab)
+        assert_steady(lab, 1, vip=vip)
+        assert all(n.alive() for n in nodes.values())
+
+
 def test_sighup_reload_changes_vips_and_priority_without_a_flap():
     with Lab(routers=2) as lab:
         vip = lab.vip6()
