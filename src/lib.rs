@@ -8,7 +8,6 @@ pub mod daemon;
 pub mod notify;
 pub mod proto;
 // `unsafe` is allowed here and nowhere else: sys is the only module that
-// makes system calls, and each unsafe block there has a SAFETY note
-// (DESIGN.md §2).
+// makes system calls, and each unsafe block there has a SAFETY note.
 #[allow(unsafe_code)]
 pub mod sys;

@@ -6,7 +6,7 @@
 //!   mask and `signalfd`: rustix 1.1 does not wrap them (its `recvmsg`
 //!   parses only SCM_RIGHTS and SCM_CREDENTIALS).
 //! - `clock_gettime` and `ppoll`: rustix 1.1 gets `struct timespec` wrong on
-//!   32-bit musl (DESIGN.md §4, the MIPS timer hazard). Its libc backend
+//!   32-bit musl (README, "Router images", MIPS timers). Its libc backend
 //!   hands its own 16-byte `Timespec` to the C library as if musl's 64-bit
 //!   time ABI were in use, but the `libc` crate declares musl's 32-bit
 //!   `time_t` (and the time32 symbols) unless built with

@@ -338,7 +338,7 @@ class Node:
     def _start_frr(self, ns: str):
         """zebra and vrrpd in the foreground, with their own path space
         (-N) and a macvlan carrying the virtual MAC and the VIPs
-        (DESIGN.md §3). The daemons run as user frr, so our files are
+        (vrrpd finds a virtual router's interface by its virtual MAC). The daemons run as user frr, so our files are
         readable by it."""
         params = self.params
         # A restart on this router: FRR as a whole comes back, as after a reboot.
