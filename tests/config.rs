@@ -6,6 +6,20 @@ use std::time::Duration;
 use tinyvrrp::config::{parse, vmac_name, ConfigError, Vip};
 use tinyvrrp::proto::wire::{Checksum, Family, V2Auth, Version};
 
+/// The instances with their line numbers cleared: the two syntaxes put the
+/// same settings on different lines.
+fn without_lines(config: &tinyvrrp::config::Config) -> Vec<tinyvrrp::config::InstanceConfig> {
+    config
+        .instances
+        .iter()
+        .map(|i| tinyvrrp::config::InstanceConfig {
+            line: 0,
+            interface_line: 0,
+            ..i.clone()
+        })
+        .collect()
+}
+
 fn errors(text: &str) -> Vec<String> {
     parse("t.conf", text)
         .expect_err("config should be rejected")
@@ -242,17 +256,7 @@ fn uci_and_tiny_forms_parse_to_the_same_config() {
     let tiny = parse("tiny.conf", TINY).unwrap();
     let uci = parse("/etc/config/tinyvrrp", UCI).unwrap();
     // Line numbers differ by design; everything else must match.
-    let strip = |c: &tinyvrrp::config::Config| {
-        c.instances
-            .iter()
-            .map(|i| tinyvrrp::config::InstanceConfig {
-                line: 0,
-                interface_line: 0,
-                ..i.clone()
-            })
-            .collect::<Vec<_>>()
-    };
-    assert_eq!(strip(&tiny), strip(&uci));
+    assert_eq!(without_lines(&tiny), without_lines(&uci));
     assert_eq!(uci.instances.len(), 2);
     assert_eq!(uci.instances[0].interface_line, 4);
 }
@@ -530,15 +534,5 @@ fn ipv6_uci_form_parses_like_the_tiny_form() {
         "config instance 'lan6'\n\toption interface 'br-lan'\n\toption vrid '51'\n\tlist vip 'fe80::1/64'\n\tlist vip '2001:db8::1/64'\n\toption vmac '1'\n",
     )
     .unwrap();
-    let strip = |c: &tinyvrrp::config::Config| {
-        c.instances
-            .iter()
-            .map(|i| tinyvrrp::config::InstanceConfig {
-                line: 0,
-                interface_line: 0,
-                ..i.clone()
-            })
-            .collect::<Vec<_>>()
-    };
-    assert_eq!(strip(&tiny), strip(&uci));
+    assert_eq!(without_lines(&tiny), without_lines(&uci));
 }
