@@ -6,7 +6,8 @@ use core::net::IpAddr;
 use log::{debug, info, warn};
 
 use super::effects::VipPlacement;
-use super::links::{LinkId, Resolved};
+use super::links::LinkId;
+use super::resolve::Resolved;
 use super::vmac::Vmac;
 use super::Daemon;
 use crate::config::InstanceConfig;

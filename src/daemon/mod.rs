@@ -1,15 +1,17 @@
 //! The event loop: reads sockets, timers and signals, feeds the protocol
 //! core with `now`, and carries out the actions it returns through `sys`.
 //!
-//! What the loop drives lives beside it: `links` (interfaces, attached by a
-//! stable id), `instance` (one state machine each and its counters),
-//! `effects` (actions turned into syscalls), `reload` (SIGHUP) and `status`
-//! (SIGUSR1).
+//! What the loop drives lives beside it: `resolve` (each instance's
+//! interface and addresses, looked up at start and on reload), `links`
+//! (interfaces, attached by a stable id), `instance` (one state machine
+//! each and its counters), `effects` (actions turned into syscalls),
+//! `reload` (SIGHUP) and `status` (SIGUSR1).
 
 mod effects;
 mod instance;
 mod links;
 mod reload;
+mod resolve;
 pub mod status;
 mod vmac;
 
@@ -96,7 +98,7 @@ impl Daemon {
         // Subscribed before the links are looked up, so no change between
         // the lookup and the loop is missed.
         let link_watch = LinkWatch::open()?;
-        let resolved = links::resolve(&mut netlink, file, config)?;
+        let resolved = resolve::resolve(&mut netlink, file, config)?;
         let signals = sys::ffi::signal_fd(&[
             Signal::TERM.as_raw(),
             Signal::INT.as_raw(),

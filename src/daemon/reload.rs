@@ -4,7 +4,7 @@
 
 use log::{error, info};
 
-use super::links::{self, Resolved};
+use super::resolve::{self, Resolved};
 use super::{Daemon, StartError};
 use crate::config::InstanceConfig;
 use crate::sys;
@@ -96,7 +96,7 @@ impl Daemon {
         };
         match config
             .map_err(StartError::Config)
-            .and_then(|config| links::resolve(&mut self.netlink, &self.file, config))
+            .and_then(|config| resolve::resolve(&mut self.netlink, &self.file, config))
         {
             Ok(resolved) => Some(resolved),
             Err(StartError::Config(errors)) => {
