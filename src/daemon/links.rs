@@ -11,6 +11,7 @@ use std::io;
 
 use log::{debug, info, warn};
 
+use super::effects::VipPlacement;
 use super::resolve::{primary_address, Resolved};
 use super::Daemon;
 use crate::proto::time::Instant;
@@ -373,6 +374,20 @@ impl Daemon {
         link.reattach_waiting = false;
         for instance in self.instances.iter_mut().filter(|i| i.link == id) {
             instance.fsm.reconfigure(instance.params(primary));
+        }
+        // A macvlan goes with the interface it sits on: the virtual MAC
+        // interfaces of this link's instances are created again on the new
+        // one, with nothing on them yet.
+        for slot in 0..self.instances.len() {
+            let instance = &self.instances[slot];
+            if instance.link != id || !instance.config.vmac {
+                continue;
+            }
+            let config = instance.config.clone();
+            let vmac = self.create_vmac(&config, &name, found.index)?;
+            let instance = &mut self.instances[slot];
+            instance.vmac = Some(vmac);
+            instance.vips = VipPlacement::default();
         }
         Ok(Some(found.up))
     }

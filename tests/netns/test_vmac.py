@@ -250,3 +250,24 @@ def test_frr_pairs_with_tinyvrrp_vmac(family, tinyvrrp_role):
         assert handover < 2.5, f"handover took {handover:.2f} s"
         assert_steady(lab, 2, routers=(2,), vip=vip)
         assert_client_on_vmac("after the handover")
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_interface_created_again_gets_its_macvlan_again(family):
+    """netifd deletes and creates br-lan on a network restart; the macvlan
+    goes with it and must come back on the new interface."""
+    with Lab(routers=2) as lab:
+        vip, vmac = vip_of(lab, family), virtual_mac(VRID, family)
+        nodes = {1: lab.tinyvrrp(1, family=family, priority=150, vmac=True),
+                 2: lab.tinyvrrp(2, family=family, priority=100, vmac=True)}
+        assert lab.wait_holder(1, ELECTION_TIMEOUT, vip=vip), explain(lab)
+        lab.delete_link(1)
+        assert lab.wait_holder(2, ELECTION_TIMEOUT, routers=[2], vip=vip), explain(lab)
+        assert_macvlan(lab, 1, family, "absent")
+        lab.create_link(1)
+        assert lab.wait_holder(1, 3 + ELECTION_TIMEOUT, routers=[1, 2], vip=vip), explain(lab)
+        assert_macvlan(lab, 1, family, "up")
+        assert_macvlan(lab, 2, family, "down")
+        assert_steady(lab, 1, vip=vip)
+        assert wait_until(lambda: lab.neighbour_mac(vip) == vmac, 3.0), lab.neighbour(vip)
+        assert all(n.alive() for n in nodes.values())
