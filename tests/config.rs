@@ -1,10 +1,24 @@
 //! The line config: what it accepts, and `file:line: message` for the rest.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
-use tinyvrrp::config::{parse, ConfigError, Vip};
-use tinyvrrp::proto::wire::{Checksum, V2Auth, Version};
+use tinyvrrp::config::{parse, vmac_name, ConfigError, Vip};
+use tinyvrrp::proto::wire::{Checksum, Family, V2Auth, Version};
+
+/// The instances with their line numbers cleared: the two syntaxes put the
+/// same settings on different lines.
+fn without_lines(config: &tinyvrrp::config::Config) -> Vec<tinyvrrp::config::InstanceConfig> {
+    config
+        .instances
+        .iter()
+        .map(|i| tinyvrrp::config::InstanceConfig {
+            line: 0,
+            interface_line: 0,
+            ..i.clone()
+        })
+        .collect()
+}
 
 fn errors(text: &str) -> Vec<String> {
     parse("t.conf", text)
@@ -36,11 +50,11 @@ fn full_instance_with_comments_and_indentation() {
         lan.vips,
         vec![
             Vip {
-                address: Ipv4Addr::new(10, 0, 0, 1),
+                address: Ipv4Addr::new(10, 0, 0, 1).into(),
                 prefix: 24
             },
             Vip {
-                address: Ipv4Addr::new(10, 0, 0, 2),
+                address: Ipv4Addr::new(10, 0, 0, 2).into(),
                 prefix: 32
             },
         ]
@@ -64,7 +78,7 @@ fn defaults_and_several_instances() {
     assert_eq!((b.version, b.advert_cs), (Version::V2, 300));
     assert_eq!(
         a.to_string(),
-        "instance a: interface eth0, vrid 1, version 3, priority 100, advert 1000ms, preempt on, vip 10.0.0.1/32, garp-repeat 5, garp-delay 5000ms"
+        "instance a: interface eth0, vrid 1, ipv4, version 3, priority 100, advert 1000ms, preempt on, vip 10.0.0.1/32, garp-repeat 5, garp-delay 5000ms"
     );
 }
 
@@ -77,7 +91,7 @@ fn same_vrid_on_different_interfaces_is_fine_but_not_on_one() {
     .is_ok());
     assert_eq!(
         errors("instance a\ninterface eth0\nvrid 7\nvip 10.0.0.1\ninstance b\ninterface eth0\nvrid 7\nvip 10.0.1.1\n"),
-        vec!["t.conf:5: vrid 7 on eth0 (IPv4) is already used by instance 'a' at line 1"]
+        vec!["t.conf:5: vrid 7 on eth0 (ipv4) is already used by instance 'a' at line 1"]
     );
 }
 
@@ -100,7 +114,7 @@ instance lan
             "t.conf:3: vrid must be 1..255, not '0'",
             "t.conf:4: priority must be 1..255, not '256'",
             "t.conf:6: unknown key 'colour'",
-            "t.conf:7: '10.0.0.300/24' is not an IPv4 address",
+            "t.conf:7: '10.0.0.300/24' is not an IPv4 or IPv6 address",
             "t.conf:8: preempt must be on or off, not 'maybe'",
             "t.conf:9: version must be 2 or 3, not '4'",
         ]
@@ -242,17 +256,7 @@ fn uci_and_tiny_forms_parse_to_the_same_config() {
     let tiny = parse("tiny.conf", TINY).unwrap();
     let uci = parse("/etc/config/tinyvrrp", UCI).unwrap();
     // Line numbers differ by design; everything else must match.
-    let strip = |c: &tinyvrrp::config::Config| {
-        c.instances
-            .iter()
-            .map(|i| tinyvrrp::config::InstanceConfig {
-                line: 0,
-                interface_line: 0,
-                ..i.clone()
-            })
-            .collect::<Vec<_>>()
-    };
-    assert_eq!(strip(&tiny), strip(&uci));
+    assert_eq!(without_lines(&tiny), without_lines(&uci));
     assert_eq!(uci.instances.len(), 2);
     assert_eq!(uci.instances[0].interface_line, 4);
 }
@@ -323,13 +327,16 @@ fn interop_keys_auth_checksum_and_unicast() {
         panic!("two instances")
     };
     assert_eq!(v2.auth_pass.as_deref(), Some("secret1"));
-    let primary = Ipv4Addr::new(10, 0, 0, 21);
+    let primary = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 21));
     assert_eq!(v2.params(primary).auth, V2Auth::simple_password(b"secret1"));
     assert_eq!(v2.params(primary).checksum, Checksum::MessageOnly);
     assert_eq!(v3.checksum, Checksum::MessageOnly);
     assert_eq!(
         v3.unicast_peers,
-        vec![Ipv4Addr::new(10, 0, 0, 12), Ipv4Addr::new(10, 0, 0, 13)]
+        vec![
+            IpAddr::V4(Ipv4Addr::new(10, 0, 0, 12)),
+            IpAddr::V4(Ipv4Addr::new(10, 0, 0, 13))
+        ]
     );
     // The unicast source is the advert source and the tie-breaker.
     assert_eq!(v3.params(primary).primary, Ipv4Addr::new(10, 0, 0, 11));
@@ -383,7 +390,7 @@ fn interop_key_errors_carry_file_and_line() {
 #[test]
 fn gratuitous_arp_repeat_and_delay() {
     let base = "instance a\ninterface eth0\nvrid 1\nvip 10.0.0.1\n";
-    let primary = Ipv4Addr::new(10, 0, 0, 21);
+    let primary = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 21));
     let defaults = &parse("t.conf", base).unwrap().instances[0];
     // keepalived's vrrp_garp_master_repeat 5 and vrrp_garp_master_delay 5.
     assert_eq!((defaults.garp_repeat, defaults.garp_delay_ms), (5, 5000));
@@ -415,4 +422,117 @@ fn gratuitous_arp_repeat_and_delay() {
     for (extra, expected) in cases {
         assert_eq!(errors(&format!("{base}{extra}")), vec![expected], "{extra}");
     }
+}
+
+#[test]
+fn ipv6_instance_with_link_local_first_vmac_and_unicast_peers() {
+    let config = parse(
+        "t.conf",
+        "instance lan6\ninterface eth0\nvrid 51\nvip fe80::1/64\nvip 2001:db8::1/64\nvip 2001:db8::2\nvmac on\n\
+         instance uni6\ninterface eth1\nvrid 9\nvip fe80::9/64\nunicast-peer fe80::2\nunicast-src fe80::1\n",
+    )
+    .unwrap();
+    let lan6 = &config.instances[0];
+    assert_eq!(lan6.family(), Family::Ipv6);
+    assert_eq!(lan6.version, Version::V3);
+    assert!(lan6.vmac);
+    assert_eq!(
+        lan6.vips[0],
+        Vip {
+            address: "fe80::1".parse::<IpAddr>().unwrap(),
+            prefix: 64
+        }
+    );
+    assert_eq!(
+        lan6.vips[2].prefix, 128,
+        "an IPv6 vip without a prefix is a host"
+    );
+    let uni6 = &config.instances[1];
+    assert!(!uni6.vmac);
+    assert_eq!(
+        uni6.unicast_peers,
+        vec!["fe80::2".parse::<IpAddr>().unwrap()]
+    );
+    assert_eq!(
+        uni6.unicast_src.map(|(src, _)| src),
+        Some(IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1)))
+    );
+}
+
+#[test]
+fn one_vrid_may_serve_each_family_once_per_interface() {
+    let dual = "instance v4\ninterface eth0\nvrid 7\nvip 10.0.0.1\ninstance v6\ninterface eth0\nvrid 7\nvip fe80::7/64\n";
+    let config = parse("t.conf", dual).unwrap();
+    let families: Vec<_> = config.instances.iter().map(|i| i.family()).collect();
+    assert_eq!(families, vec![Family::Ipv4, Family::Ipv6]);
+    assert_eq!(
+        errors(&format!(
+            "{dual}instance again\ninterface eth0\nvrid 7\nvip fe80::8/64\n"
+        )),
+        vec!["t.conf:9: vrid 7 on eth0 (ipv6) is already used by instance 'v6' at line 5"]
+    );
+}
+
+#[test]
+fn ipv6_errors_carry_file_and_line() {
+    assert_eq!(
+        errors("instance a\ninterface eth0\nvrid 1\nvip 10.0.0.1\nvip fe80::1/64\n"),
+        vec!["t.conf:5: vip fe80::1/64 is ipv6 but the instance's first vip is ipv4; write one instance per family (they may share the vrid)"]
+    );
+    assert_eq!(
+        errors("instance a\ninterface eth0\nvrid 1\nversion 2\nadvert 1s\nvip fe80::1/64\n"),
+        vec!["t.conf:4: IPv6 needs version 3 (VRRPv2, RFC 3768, is IPv4 only)"]
+    );
+    assert_eq!(
+        errors("instance a\ninterface eth0\nvrid 1\nvip 2001:db8::1/64\nvip fe80::1/64\n"),
+        vec!["t.conf:4: the first IPv6 vip must be link-local (RFC 5798 §5.2.9), e.g. 'vip fe80::1/64' before 'vip 2001:db8::1/64'"]
+    );
+    assert_eq!(
+        errors("instance a\ninterface eth0\nvrid 1\nvip fe80::1/129\n"),
+        vec!["t.conf:4: prefix must be 1..128 in 'fe80::1/129'"]
+    );
+    assert_eq!(
+        errors("instance a\ninterface eth0\nvrid 1\nvip ff02::1\n"),
+        vec!["t.conf:4: ff02::1 cannot be a virtual address"]
+    );
+    assert_eq!(
+        errors("instance a\ninterface eth0\nvrid 1\nvip fe80::1/64\nunicast-peer 10.0.0.2\n"),
+        vec!["t.conf:5: 10.0.0.2 is not ipv6 like the vips"]
+    );
+    assert_eq!(
+        errors(
+            "instance a\ninterface eth0\nvrid 1\nvip 10.0.0.1\nvmac on\nunicast-peer 10.0.0.2\n"
+        ),
+        vec!["t.conf:5: vmac needs multicast adverts: remove the unicast-peer lines or vmac"]
+    );
+    assert_eq!(
+        errors("instance a\ninterface eth0\nvrid 1\nvip 10.0.0.1\nvmac maybe\n"),
+        vec!["t.conf:5: vmac must be on or off, not 'maybe'"]
+    );
+}
+
+#[test]
+fn vmac_names_are_predictable_and_unique_per_family_and_vrid() {
+    assert_eq!(vmac_name(Family::Ipv4, 51), "vrrp4.51");
+    assert_eq!(vmac_name(Family::Ipv6, 255), "vrrp6.255");
+    assert!(vmac_name(Family::Ipv6, 255).len() <= 15, "IFNAMSIZ");
+    assert_eq!(
+        errors("instance a\ninterface eth0\nvrid 1\nvip 10.0.0.1\nvmac on\ninstance b\ninterface eth1\nvrid 1\nvip 10.0.1.1\nvmac on\n"),
+        vec!["t.conf:6: vmac vrrp4.1 is already used by instance 'a' at line 1"]
+    );
+}
+
+#[test]
+fn ipv6_uci_form_parses_like_the_tiny_form() {
+    let tiny = parse(
+        "tiny.conf",
+        "instance lan6\ninterface br-lan\nvrid 51\nvip fe80::1/64\nvip 2001:db8::1/64\nvmac on\n",
+    )
+    .unwrap();
+    let uci = parse(
+        "/etc/config/tinyvrrp",
+        "config instance 'lan6'\n\toption interface 'br-lan'\n\toption vrid '51'\n\tlist vip 'fe80::1/64'\n\tlist vip '2001:db8::1/64'\n\toption vmac '1'\n",
+    )
+    .unwrap();
+    assert_eq!(without_lines(&tiny), without_lines(&uci));
 }

@@ -1,14 +1,40 @@
 //! RFC 5798 §6.4 scenarios on virtual time: several instances wired by an
 //! in-memory link, `step()` jumping to the next deadline.
 
-use std::net::Ipv4Addr;
+use std::cell::Cell;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
-use tinyvrrp::proto::fsm::{Action, AdvertDrop, Instance, Params, State, StateKind};
+use tinyvrrp::proto::fsm::{AdvertDrop, Instance, Output, Params, State, StateKind};
 use tinyvrrp::proto::time::Instant;
-use tinyvrrp::proto::wire::{Advert, Checksum, V2Auth, Version};
+use tinyvrrp::proto::wire::{Advert, Checksum, Family, V2Auth, Version};
 
-const VIP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 100);
+thread_local! {
+    /// The family the scenario runs in: IPv4, or IPv6 for the copies in
+    /// `mod ipv6` below (each test runs on its own thread).
+    static FAMILY: Cell<Family> = const { Cell::new(Family::Ipv4) };
+}
+
+/// Router `n`'s primary address: 10.0.0.n, or fe80::n (RFC 5798 §5.1.2.1:
+/// IPv6 adverts come from the link-local address).
+fn addr(n: u8) -> IpAddr {
+    match FAMILY.with(Cell::get) {
+        Family::Ipv4 => IpAddr::V4(Ipv4Addr::new(10, 0, 0, n)),
+        Family::Ipv6 => IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, u16::from(n))),
+    }
+}
+
+/// The virtual router's addresses: 10.0.0.100, or a link-local first
+/// (RFC 5798 §5.2.9) and a global one.
+fn vips() -> Vec<IpAddr> {
+    match FAMILY.with(Cell::get) {
+        Family::Ipv4 => vec![addr(100)],
+        Family::Ipv6 => vec![
+            IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0x100)),
+            IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x100)),
+        ],
+    }
+}
 
 fn params(last_octet: u8, priority: u8, preempt: bool) -> Params {
     Params {
@@ -17,8 +43,8 @@ fn params(last_octet: u8, priority: u8, preempt: bool) -> Params {
         priority,
         advert_interval_cs: 100,
         preempt,
-        primary: Ipv4Addr::new(10, 0, 0, last_octet),
-        vips: vec![VIP],
+        primary: addr(last_octet),
+        vips: vips(),
         checksum: Checksum::PseudoHeader,
         auth: V2Auth::NONE,
         unicast_peers: Vec::new(),
@@ -96,24 +122,26 @@ impl Segment {
         self.apply(node, &actions);
     }
 
-    fn apply(&mut self, node: usize, actions: &[Action]) {
-        for action in actions {
-            match *action {
-                Action::SendAdvert { priority } => {
-                    self.log.push((
-                        self.now,
-                        Event::Advert {
-                            from: node,
-                            priority,
-                        },
-                    ));
-                    self.deliver(node, priority);
-                }
-                Action::AddVips => self.nodes[node].has_vip = true,
-                Action::DelVips => self.nodes[node].has_vip = false,
-                Action::SendGarp => self.log.push((self.now, Event::Garp { from: node })),
-                Action::Notify(state) => self.log.push((self.now, Event::State { node, state })),
-            }
+    /// Carries out an output in the daemon's order: advert, VIPs,
+    /// announcements, notification.
+    fn apply(&mut self, node: usize, output: &Output) {
+        if let Some(priority) = output.advert {
+            self.log.push((
+                self.now,
+                Event::Advert {
+                    from: node,
+                    priority,
+                },
+            ));
+            self.deliver(node, priority);
+        }
+        self.nodes[node].has_vip = self.nodes[node].fsm.holds_vips();
+        if output.announce {
+            self.log.push((self.now, Event::Garp { from: node }));
+        }
+        if let Some(transition) = output.transition {
+            let state = transition.to;
+            self.log.push((self.now, Event::State { node, state }));
         }
     }
 
@@ -317,13 +345,13 @@ fn address_owner_becomes_master_at_once_and_ignores_others() {
         vrid: 51,
         priority: 254,
         interval_cs: 100,
-        addresses: [VIP].into_iter().collect(),
+        addresses: vips().into_iter().collect(),
         auth: None,
         checksum: Checksum::PseudoHeader,
     };
     let owner = &mut segment.nodes[1].fsm;
     assert_eq!(
-        owner.handle_advert(at_ms(20_000), Ipv4Addr::new(10, 0, 0, 9), &advert),
+        owner.handle_advert(at_ms(20_000), addr(9), &advert),
         Err(AdvertDrop::Owner)
     );
 }
@@ -353,16 +381,22 @@ fn master_answers_priority_zero_at_once() {
         vrid: 51,
         priority: 0,
         interval_cs: 100,
-        addresses: [VIP].into_iter().collect(),
+        addresses: vips().into_iter().collect(),
         auth: None,
         checksum: Checksum::PseudoHeader,
     };
     let now = at_ms(10_050);
     let actions = segment.nodes[0]
         .fsm
-        .handle_advert(now, Ipv4Addr::new(10, 0, 0, 9), &advert)
+        .handle_advert(now, addr(9), &advert)
         .unwrap();
-    assert_eq!(actions.as_slice(), &[Action::SendAdvert { priority: 150 }]);
+    assert_eq!(
+        actions,
+        Output {
+            advert: Some(150),
+            ..Output::default()
+        }
+    );
     assert_eq!(segment.nodes[0].fsm.poll_at(), Some(at_ms(11_050)));
 }
 
@@ -394,17 +428,17 @@ fn v2_drops_an_interval_mismatch_and_a_different_address_list() {
         vrid: 51,
         priority: 150,
         interval_cs: 200,
-        addresses: [VIP].into_iter().collect(),
+        addresses: vips().into_iter().collect(),
         auth: None,
         checksum: Checksum::PseudoHeader,
     };
-    let src = Ipv4Addr::new(10, 0, 0, 2);
+    let src = addr(2);
     assert_eq!(
         backup.handle_advert(at_ms(1), src, &advert),
         Err(AdvertDrop::Interval)
     );
     advert.interval_cs = 100;
-    advert.addresses = [Ipv4Addr::new(10, 0, 0, 101)].into_iter().collect();
+    advert.addresses = [addr(101)].into_iter().collect();
     assert_eq!(
         backup.handle_advert(at_ms(1), src, &advert),
         Err(AdvertDrop::AddressList)
@@ -422,7 +456,13 @@ fn a_late_wakeup_keeps_the_advert_cadence() {
     segment.start(0);
     // The loop wakes 3 ms late; the next deadline stays on the 1 s grid.
     let actions = segment.nodes[0].fsm.handle_timeout(at_ms(1_003));
-    assert_eq!(actions.as_slice(), &[Action::SendAdvert { priority: 255 }]);
+    assert_eq!(
+        actions,
+        Output {
+            advert: Some(255),
+            ..Output::default()
+        }
+    );
     assert_eq!(segment.nodes[0].fsm.poll_at(), Some(at_ms(2_000)));
     // After a long stall it does not burst to catch up.
     segment.nodes[0].fsm.handle_timeout(at_ms(9_500));
@@ -435,7 +475,7 @@ fn reconfigure_keeps_state_and_deadlines() {
     segment.run_until(at_ms(10_000));
     let before = segment.nodes[0].fsm.poll_at();
     let mut changed = params(1, 140, true);
-    changed.vips.push(Ipv4Addr::new(10, 0, 0, 101));
+    changed.vips.push(addr(101));
     segment.nodes[0].fsm.reconfigure(changed);
     assert_eq!(segment.nodes[0].fsm.kind(), StateKind::Master);
     assert_eq!(segment.nodes[0].fsm.poll_at(), before);
@@ -445,7 +485,13 @@ fn reconfigure_keeps_state_and_deadlines() {
     assert_eq!(segment.nodes[1].fsm.poll_at(), backup_deadline);
     // The next advert carries the new priority.
     let actions = segment.nodes[0].fsm.handle_timeout(before.unwrap());
-    assert_eq!(actions.as_slice(), &[Action::SendAdvert { priority: 140 }]);
+    assert_eq!(
+        actions,
+        Output {
+            advert: Some(140),
+            ..Output::default()
+        }
+    );
 }
 
 #[test]
@@ -456,7 +502,7 @@ fn v2_password_must_match_type_and_data() {
     let mut backup = Instance::new(p.clone());
     backup.startup(at_ms(0));
     let mut sender = p;
-    sender.primary = Ipv4Addr::new(10, 0, 0, 2);
+    sender.primary = addr(2);
     sender.priority = 150;
     let src = sender.primary;
     let good = sender.advert(150);
@@ -492,14 +538,14 @@ fn v2_password_must_match_type_and_data() {
 
 #[test]
 fn unicast_accepts_only_configured_peers() {
-    let peer = Ipv4Addr::new(10, 0, 0, 2);
+    let peer = addr(2);
     let mut p = params(1, 100, true);
     p.unicast_peers = vec![peer];
     let mut backup = Instance::new(p);
     backup.startup(at_ms(0));
     let advert = params(2, 150, true).advert(150);
     assert_eq!(
-        backup.handle_advert(at_ms(1), Ipv4Addr::new(10, 0, 0, 3), &advert),
+        backup.handle_advert(at_ms(1), addr(3), &advert),
         Err(AdvertDrop::NotAPeer)
     );
     assert_eq!(backup.master(), None);
@@ -640,4 +686,47 @@ fn a_master_that_steps_down_sends_no_second_round() {
         .filter(|(_, e)| *e == Event::Garp { from: 0 })
         .count();
     assert_eq!(garps_from_0, 1);
+}
+
+/// The same scenarios for an IPv6 virtual router (RFC 5798 is one protocol
+/// for both families): link-local primaries, a link-local first VIP. The v2
+/// scenarios have no IPv6 form (RFC 3768 is IPv4 only).
+mod ipv6 {
+    use super::{Family, FAMILY};
+
+    macro_rules! in_ipv6 {
+        ($($scenario:ident),* $(,)?) => {$(
+            #[test]
+            fn $scenario() {
+                FAMILY.with(|family| family.set(Family::Ipv6));
+                super::$scenario();
+            }
+        )*};
+    }
+
+    in_ipv6!(
+        election_highest_priority_wins_after_its_master_down_interval,
+        master_loss_next_priority_takes_over_after_master_down_interval,
+        priority_zero_hands_over_after_skew_time,
+        returning_higher_priority_preempts,
+        returning_higher_priority_without_preempt_stays_backup,
+        address_owner_becomes_master_at_once_and_ignores_others,
+        equal_priority_is_won_by_the_higher_primary_address,
+        master_answers_priority_zero_at_once,
+        v3_backup_learns_the_masters_interval,
+        a_late_wakeup_keeps_the_advert_cadence,
+        reconfigure_keeps_state_and_deadlines,
+        unicast_accepts_only_configured_peers,
+        link_down_is_fault_and_link_up_rejoins_and_preempts,
+        a_backup_in_fault_stops_with_stop_and_an_owner_returns_as_master,
+        a_new_master_repeats_its_gratuitous_arp_once_after_the_garp_delay,
+        a_master_that_steps_down_sends_no_second_round,
+    );
+
+    #[test]
+    fn the_family_really_is_ipv6() {
+        FAMILY.with(|family| family.set(Family::Ipv6));
+        assert!(super::addr(1).is_ipv6());
+        assert!(super::vips().iter().all(|vip| vip.is_ipv6()));
+    }
 }

@@ -1,6 +1,7 @@
 //! The clock and the event-loop sleep are right on every target, whatever
-//! the C library's time ABI. On MIPS musl these were broken (DESIGN.md §4):
-//! run this under qemu-user for the cross targets.
+//! the C library's time ABI. On MIPS musl these were broken (README,
+//! "Router images", MIPS timers): run this under qemu-user for the cross
+//! targets.
 
 use std::time::Duration;
 

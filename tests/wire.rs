@@ -2,9 +2,11 @@
 //! sent and re-emit byte for byte; every malformed variant is rejected with
 //! its own reason.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use tinyvrrp::proto::wire::{self, checksum_for, Advert, Checksum, RxError, V2Auth, Version};
+use tinyvrrp::proto::wire::{
+    self, checksum_for, Advert, Checksum, Datagram, RxError, V2Auth, Version,
+};
 
 const POISON: u8 = 0xa5;
 
@@ -18,13 +20,18 @@ fn vector(name: &str) -> Vec<u8> {
         .collect()
 }
 
-fn advert(version: Version, priority: u8, interval_cs: u16, addresses: &[Ipv4Addr]) -> Advert {
+fn advert(
+    version: Version,
+    priority: u8,
+    interval_cs: u16,
+    addresses: &[impl Into<IpAddr> + Copy],
+) -> Advert {
     Advert {
         version,
         vrid: 51,
         priority,
         interval_cs,
-        addresses: addresses.iter().copied().collect(),
+        addresses: addresses.iter().map(|&a| a.into()).collect(),
         auth: match version {
             Version::V2 => Some(V2Auth::NONE),
             Version::V3 => None,
@@ -381,4 +388,292 @@ fn arbitrary_bytes_never_panic() {
         }
         let _ = wire::parse_ipv4(&bytes);
     }
+}
+
+const SRC6: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0x231, 1);
+const LL_VIP: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1);
+const VIP6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0x231, 0, 0, 0, 0, 0x100);
+
+/// An IPv6 packet of ours, emitted into a poisoned buffer.
+fn emit6(advert: &Advert) -> Vec<u8> {
+    let mut buf = vec![POISON; 40 + 8 + 16 * advert.addresses.len()];
+    let len = advert.emit_ipv6(SRC6, wire::MULTICAST_GROUP_V6, &mut buf);
+    buf.truncate(len);
+    buf
+}
+
+/// Rewrites the IPv6 VRRP checksum after an edit, so only the edit is wrong.
+fn fix_vrrp6_checksum(bytes: &mut [u8]) {
+    bytes[46] = 0;
+    bytes[47] = 0;
+    let sum = checksum_for(Version::V3, SRC6, wire::MULTICAST_GROUP_V6, &bytes[40..]);
+    bytes[46..48].copy_from_slice(&sum.to_be_bytes());
+}
+
+#[test]
+fn ipv6_emit_round_trips_with_rfc_5798_header_fields() {
+    let original = advert(Version::V3, 200, 100, &[LL_VIP, VIP6]);
+    let bytes = emit6(&original);
+    assert!(!bytes.contains(&POISON), "unset octet in {bytes:02x?}");
+    assert_eq!(bytes.len(), 40 + 8 + 32);
+    assert_eq!(bytes[0] >> 4, 6, "version");
+    assert_eq!(
+        u16::from_be_bytes([bytes[4], bytes[5]]),
+        40,
+        "payload length"
+    );
+    assert_eq!(bytes[6], 112, "next header VRRP");
+    assert_eq!(bytes[7], 255, "RFC 5798 §5.1.2.3 hop limit");
+    assert_eq!(
+        &bytes[24..40],
+        &wire::MULTICAST_GROUP_V6.octets(),
+        "ff02::12"
+    );
+    let received = wire::parse_ipv6(&bytes).unwrap();
+    assert_eq!(received.src, IpAddr::V6(SRC6));
+    assert_eq!(received.advert, original);
+    // The checksum covers the IPv6 pseudo-header (RFC 8200 §8.1).
+    assert_eq!(
+        checksum_for(Version::V3, SRC6, wire::MULTICAST_GROUP_V6, &bytes[40..]),
+        0
+    );
+    assert_ne!(
+        checksum_for(Version::V3, VIP6, wire::MULTICAST_GROUP_V6, &bytes[40..]),
+        0
+    );
+}
+
+#[test]
+fn a_socket_datagram_parses_like_the_whole_packet() {
+    let bytes = emit6(&advert(Version::V3, 100, 100, &[LL_VIP]));
+    let from_socket = Datagram {
+        src: IpAddr::V6(SRC6),
+        dst: IpAddr::V6(wire::MULTICAST_GROUP_V6),
+        ttl: 255,
+        payload: &bytes[40..],
+    };
+    assert_eq!(wire::parse(&from_socket), wire::parse_ipv6(&bytes));
+    let hop_limit_unknown = Datagram {
+        ttl: 0,
+        ..from_socket
+    };
+    assert_eq!(wire::parse(&hop_limit_unknown), Err(RxError::Ttl));
+    let families_mixed = Datagram {
+        dst: IpAddr::V4(wire::MULTICAST_GROUP),
+        ..from_socket
+    };
+    assert_eq!(wire::parse(&families_mixed), Err(RxError::IpHeader));
+}
+
+#[test]
+fn each_ipv6_malformation_has_its_own_reason() {
+    let good = emit6(&advert(Version::V3, 100, 100, &[LL_VIP, VIP6]));
+    let with_payload_len = |mut b: Vec<u8>| {
+        let len = (b.len() - 40) as u16;
+        b[4..6].copy_from_slice(&len.to_be_bytes());
+        b
+    };
+    let cases: Vec<(&str, Vec<u8>, RxError)> = vec![
+        (
+            "shorter than the IPv6 header",
+            good[..30].to_vec(),
+            RxError::Truncated,
+        ),
+        (
+            "hop limit 254: crossed a router (RFC 5798 §7.1)",
+            {
+                let mut b = good.clone();
+                b[7] = 254;
+                b
+            },
+            RxError::Ttl,
+        ),
+        (
+            "checksum off by one",
+            {
+                let mut b = good.clone();
+                b[47] ^= 1;
+                b
+            },
+            RxError::Checksum,
+        ),
+        (
+            "checksum of the message alone (the IPv4 as-v2 form is not valid over IPv6)",
+            {
+                let mut b = good.clone();
+                b[46] = 0;
+                b[47] = 0;
+                let sum = wire::checksum_over(
+                    Checksum::MessageOnly,
+                    SRC6,
+                    wire::MULTICAST_GROUP_V6,
+                    &b[40..],
+                );
+                b[46..48].copy_from_slice(&sum.to_be_bytes());
+                b
+            },
+            RxError::Checksum,
+        ),
+        (
+            "address count 0",
+            {
+                let mut b = with_payload_len(good[..48].to_vec());
+                b[43] = 0;
+                fix_vrrp6_checksum(&mut b);
+                b
+            },
+            RxError::Count,
+        ),
+        (
+            "count 3 with two addresses",
+            {
+                let mut b = good.clone();
+                b[43] = 3;
+                fix_vrrp6_checksum(&mut b);
+                b
+            },
+            RxError::Truncated,
+        ),
+        (
+            "cut inside the second address",
+            with_payload_len(good[..good.len() - 8].to_vec()),
+            RxError::Truncated,
+        ),
+        (
+            "payload length beyond the data",
+            good[..good.len() - 1].to_vec(),
+            RxError::Truncated,
+        ),
+        (
+            "trailing octets after the addresses",
+            {
+                let mut b = good.clone();
+                b.extend_from_slice(&[0; 4]);
+                let mut b = with_payload_len(b);
+                fix_vrrp6_checksum(&mut b);
+                b
+            },
+            RxError::Oversized,
+        ),
+        (
+            "an extension header before VRRP",
+            {
+                let mut b = good.clone();
+                b[6] = 0;
+                b
+            },
+            RxError::IpHeader,
+        ),
+        (
+            "version 2 over IPv6 (RFC 3768 is IPv4 only)",
+            {
+                let mut b = good.clone();
+                b[40] = 0x21;
+                fix_vrrp6_checksum(&mut b);
+                b
+            },
+            RxError::Version,
+        ),
+        (
+            "type 2",
+            {
+                let mut b = good.clone();
+                b[40] = 0x32;
+                fix_vrrp6_checksum(&mut b);
+                b
+            },
+            RxError::Type,
+        ),
+    ];
+    assert!(wire::parse_ipv6(&good).is_ok());
+    for (what, bytes, reason) in cases {
+        assert_eq!(wire::parse_ipv6(&bytes).map(|_| ()), Err(reason), "{what}");
+    }
+}
+
+#[test]
+fn arbitrary_ipv6_bytes_never_panic() {
+    let good = emit6(&advert(Version::V3, 100, 100, &[LL_VIP, VIP6]));
+    for len in 0..=good.len() + 2 {
+        for value in [0u8, 1, 0x31, 0xff] {
+            let mut bytes = good.clone();
+            bytes.resize(len, value);
+            if let Some(first) = bytes.get_mut(len / 2) {
+                *first = value;
+            }
+            let _ = wire::parse_ipv6(&bytes);
+        }
+    }
+}
+
+/// The fields of the IPv6 header we set as keepalived and FRR do (traffic
+/// class and flow label differ: both send a flow label, we send none).
+fn assert_same_vrrp_and_key_ipv6_fields(ours: &[u8], theirs: &[u8]) {
+    assert_eq!(ours.len(), theirs.len(), "packet length");
+    assert_eq!(ours[0] >> 4, theirs[0] >> 4, "version");
+    assert_eq!(
+        &ours[4..8],
+        &theirs[4..8],
+        "payload length, next header, hop limit"
+    );
+    assert_eq!(&ours[8..40], &theirs[8..40], "addresses");
+    assert_eq!(&ours[40..], &theirs[40..], "VRRP message");
+}
+
+/// Emits `advert` as if sent from `src`, the way a captured peer sent it.
+fn emit6_from(advert: &Advert, src: Ipv6Addr) -> Vec<u8> {
+    let mut buf = vec![POISON; 40 + 8 + 16 * advert.addresses.len()];
+    let len = advert.emit_ipv6(src, wire::MULTICAST_GROUP_V6, &mut buf);
+    buf.truncate(len);
+    buf
+}
+
+#[test]
+fn keepalived_ipv6_adverts_parse_and_reemit_identically() {
+    for (file, priority, interval_cs) in [
+        ("keepalived_v6_adv.hex", 150, 100),
+        ("keepalived_v6_prio0.hex", 0, 100),
+        ("keepalived_v6_100ms.hex", 150, 10),
+    ] {
+        let bytes = vector(file);
+        let received = wire::parse_ipv6(&bytes).unwrap_or_else(|e| panic!("{file}: {e:?}"));
+        assert_eq!(received.src, IpAddr::V6(SRC6), "{file}");
+        assert_eq!(received.dst, IpAddr::V6(wire::MULTICAST_GROUP_V6), "{file}");
+        assert_eq!(
+            received.advert,
+            advert(Version::V3, priority, interval_cs, &[LL_VIP, VIP6]),
+            "{file}"
+        );
+        assert_same_vrrp_and_key_ipv6_fields(&emit6_from(&received.advert, SRC6), &bytes);
+    }
+}
+
+#[test]
+fn frr_ipv6_adverts_parse_and_reemit_identically() {
+    // FRR sends from a link-local address of its macvlan (the capture gives
+    // it fe80::231:3; see tests/vectors/README.md).
+    let frr_src = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0x231, 3);
+    for (file, priority) in [("frr_v6_adv.hex", 150), ("frr_v6_prio0.hex", 0)] {
+        let bytes = vector(file);
+        let received = wire::parse_ipv6(&bytes).unwrap_or_else(|e| panic!("{file}: {e:?}"));
+        assert_eq!(received.src, IpAddr::V6(frr_src), "{file}");
+        assert_eq!(
+            received.advert,
+            advert(Version::V3, priority, 100, &[LL_VIP, VIP6]),
+            "{file}"
+        );
+        assert_same_vrrp_and_key_ipv6_fields(&emit6_from(&received.advert, frr_src), &bytes);
+    }
+}
+
+#[test]
+fn frr_ipv4_v3_advert_parses_and_reemits_identically() {
+    let bytes = vector("frr_v4_adv.hex");
+    let received = wire::parse_ipv4(&bytes).unwrap();
+    assert_eq!(received.src, SRC);
+    assert_eq!(
+        received.advert,
+        advert(Version::V3, 150, 100, &[VIP1, VIP2])
+    );
+    assert_same_vrrp_and_key_ip_fields(&emit(&received.advert), &bytes);
 }

@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Shared by scripts/build-cross and scripts/test-cross: Debian's rustc-web
 # with std rebuilt from source, and zig cc as C compiler, linker and musl
-# for every router target (DESIGN.md §4).
+# for every router target (README, "Router images").
 
 declare -A ZIG_TRIPLE=(
     [mips-unknown-linux-musl]=mips-linux-musleabi

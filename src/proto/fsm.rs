@@ -1,10 +1,13 @@
 //! The per-instance state machine of RFC 5798 §6.4 (and RFC 3768 §6.4).
 //!
 //! Sans-IO: every entry point takes `now`, timers are deadlines kept in the
-//! state, and the effects come back as [`Action`]s for the daemon to carry
-//! out.
+//! state, and each event returns an [`Output`]: the effects for the daemon
+//! to carry out, and the state transition, if any, apart from them (notify
+//! scripts and sync groups consume transitions). One state machine serves
+//! both address families: addresses are `IpAddr`, all of one family per
+//! instance.
 
-use core::net::Ipv4Addr;
+use core::net::IpAddr;
 use core::time::Duration;
 
 use super::time::Instant;
@@ -25,20 +28,21 @@ pub struct Params {
     /// Advertisement_Interval in centiseconds (v2: whole seconds × 100).
     pub advert_interval_cs: u16,
     pub preempt: bool,
-    /// The primary address of the interface: the advert source and the
-    /// tie-breaker of RFC 5798 §6.4.3.
-    pub primary: Ipv4Addr,
-    pub vips: Vec<Ipv4Addr>,
+    /// The primary address of the interface (IPv6: its link-local address,
+    /// RFC 5798 §5.1.2.1): the advert source and the tie-breaker of
+    /// RFC 5798 §6.4.3.
+    pub primary: IpAddr,
+    pub vips: Vec<IpAddr>,
     /// The checksum form we send (v3 may leave out the pseudo-header).
     pub checksum: Checksum,
     /// v2 authentication we send and require (RFC 3768 §5.3.6).
     pub auth: V2Auth,
     /// With peers, adverts go to each of them and only theirs are accepted
     /// (keepalived's `unicast_peer`); empty means multicast.
-    pub unicast_peers: Vec<Ipv4Addr>,
-    /// A second round of gratuitous ARP this long after becoming master,
-    /// for neighbours that missed the first (keepalived's
-    /// `vrrp_garp_master_delay`); None: no second round.
+    pub unicast_peers: Vec<IpAddr>,
+    /// A second round of announcements (gratuitous ARP or unsolicited NA)
+    /// this long after becoming master, for neighbours that missed the
+    /// first (keepalived's `vrrp_garp_master_delay`); None: no second round.
     pub garp_delay: Option<Duration>,
 }
 
@@ -62,7 +66,7 @@ impl Params {
 }
 
 /// Observable state, for notifications and status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StateKind {
     Initialize,
     Backup,
@@ -102,7 +106,7 @@ pub enum State {
     },
     Master {
         advert_at: Instant,
-        /// The second round of gratuitous ARP, while it is still due.
+        /// The second round of announcements, while it is still due.
         garp_at: Option<Instant>,
     },
     /// Not in RFC 5798: the link is down, so the instance can neither hear
@@ -111,20 +115,27 @@ pub enum State {
     Fault,
 }
 
-/// Effects for the daemon, in the order they must happen.
+/// A change of state, for notify scripts and sync groups.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    SendAdvert {
-        priority: u8,
-    },
-    AddVips,
-    DelVips,
-    /// RFC 5798 §6.4.1: gratuitous ARP for each virtual address.
-    SendGarp,
-    Notify(StateKind),
+pub struct Transition {
+    pub from: StateKind,
+    pub to: StateKind,
 }
 
-pub type Actions = heapless::Vec<Action, 5>;
+/// What one event asks of the daemon. Each effect happens at most once per
+/// event, so a field, not a list, holds it and none can be lost. The daemon
+/// carries them out in this order: the advert, then the VIPs placed to
+/// match the new state ([`Instance::holds_vips`]), then the announcements,
+/// then the transition's notifications.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Output {
+    /// Send an advert now, with this priority (0 when stopping).
+    pub advert: Option<u8>,
+    /// RFC 5798 §6.4.1: announce every virtual address (gratuitous ARP for
+    /// IPv4, unsolicited Neighbor Advertisement for IPv6).
+    pub announce: bool,
+    pub transition: Option<Transition>,
+}
 
 /// Why a well-formed advert was dropped; each has its own counter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -177,7 +188,7 @@ pub struct Instance {
     /// RFC 5798 §6.1: learned from the master's adverts (v3).
     master_adver_interval_cs: u16,
     /// The address we last accepted an advert from, for status.
-    master: Option<Ipv4Addr>,
+    master: Option<IpAddr>,
 }
 
 impl Instance {
@@ -209,12 +220,19 @@ impl Instance {
     }
 
     /// The current master as far as we know: ourselves, or the last sender.
-    pub fn master(&self) -> Option<Ipv4Addr> {
+    pub fn master(&self) -> Option<IpAddr> {
         match self.state {
             State::Master { .. } => Some(self.params.primary),
             State::Backup { .. } => self.master,
             State::Initialize | State::Fault => None,
         }
+    }
+
+    /// Whether the virtual addresses belong on the interface now: only a
+    /// master holds them (RFC 5798 §6.4.3 "accept packets addressed to the
+    /// IPvX address(es) associated with the virtual router").
+    pub fn holds_vips(&self) -> bool {
+        matches!(self.state, State::Master { .. })
     }
 
     pub fn master_adver_interval_cs(&self) -> u16 {
@@ -263,55 +281,55 @@ impl Instance {
     }
 
     /// RFC 5798 §6.4.1: leave Initialize on a Startup event.
-    pub fn startup(&mut self, now: Instant) -> Actions {
-        let mut actions = Actions::new();
+    pub fn startup(&mut self, now: Instant) -> Output {
+        let mut output = Output::default();
         if !matches!(self.state, State::Initialize) {
-            return actions;
+            return output;
         }
         if self.params.priority == PRIORITY_OWNER {
-            self.become_master(now, &mut actions);
+            self.become_master(now, &mut output);
         } else {
             self.master_adver_interval_cs = self.params.advert_interval_cs;
-            self.become_backup(now + self.master_down_interval(), &mut actions);
+            self.become_backup(now + self.master_down_interval(), &mut output);
         }
-        actions
+        output
     }
 
     /// RFC 5798 §6.4.2 and §6.4.3: a timer expired (or nothing is due yet).
-    pub fn handle_timeout(&mut self, now: Instant) -> Actions {
-        let mut actions = Actions::new();
+    pub fn handle_timeout(&mut self, now: Instant) -> Output {
+        let mut output = Output::default();
         match self.state {
             State::Backup { master_down_at } if now >= master_down_at => {
-                self.become_master(now, &mut actions);
+                self.become_master(now, &mut output);
             }
             State::Master {
                 mut advert_at,
                 mut garp_at,
             } => {
                 if now >= advert_at {
-                    push(&mut actions, self.advert(self.params.priority));
+                    output.advert = Some(self.params.priority);
                     advert_at = next_tick(advert_at, now, self.advert_interval());
                 }
                 if garp_at.is_some_and(|at| now >= at) {
-                    push(&mut actions, Action::SendGarp);
+                    output.announce = true;
                     garp_at = None;
                 }
                 self.state = State::Master { advert_at, garp_at };
             }
             _ => {}
         }
-        actions
+        output
     }
 
     /// An advert for our VRID arrived from `src` on our interface.
     pub fn handle_advert(
         &mut self,
         now: Instant,
-        src: Ipv4Addr,
+        src: IpAddr,
         advert: &Advert,
-    ) -> Result<Actions, AdvertDrop> {
+    ) -> Result<Output, AdvertDrop> {
         self.check_advert(src, advert)?;
-        let mut actions = Actions::new();
+        let mut output = Output::default();
         match self.state {
             State::Initialize | State::Fault => {}
             State::Backup { .. } => {
@@ -332,7 +350,7 @@ impl Instance {
             State::Master { garp_at, .. } => {
                 if advert.priority == PRIORITY_STOP {
                     // RFC 5798 §6.4.3: answer at once so backups do not take over.
-                    push(&mut actions, self.advert(self.params.priority));
+                    output.advert = Some(self.params.priority);
                     self.state = State::Master {
                         advert_at: now + self.advert_interval(),
                         garp_at,
@@ -343,12 +361,11 @@ impl Instance {
                     // RFC 5798 §6.4.3: a better master exists; step down.
                     self.learn_interval(advert);
                     self.master = Some(src);
-                    push(&mut actions, Action::DelVips);
-                    self.become_backup(now + self.master_down_interval(), &mut actions);
+                    self.become_backup(now + self.master_down_interval(), &mut output);
                 }
             }
         }
-        Ok(actions)
+        Ok(output)
     }
 
     /// The interface lost its carrier or was set down (`up == false`), or
@@ -357,43 +374,41 @@ impl Instance {
     /// Master_Down_Interval (RFC 5798 §6.4.2). Up: a Startup event
     /// (RFC 5798 §6.4.1), so the instance rejoins as a backup, or as master
     /// if it owns the addresses.
-    pub fn handle_link(&mut self, now: Instant, up: bool) -> Actions {
+    pub fn handle_link(&mut self, now: Instant, up: bool) -> Output {
         match (up, self.state) {
             (true, State::Fault) => {
                 self.state = State::Initialize;
-                self.startup(now)
-            }
-            (false, State::Fault) | (true, _) => Actions::new(),
-            (false, state) => {
-                let mut actions = Actions::new();
-                if let State::Master { .. } = state {
-                    push(&mut actions, Action::DelVips);
+                let mut output = self.startup(now);
+                if let Some(transition) = &mut output.transition {
+                    transition.from = StateKind::Fault;
                 }
-                push(&mut actions, Action::Notify(StateKind::Fault));
-                self.state = State::Fault;
+                output
+            }
+            (false, State::Fault) | (true, _) => Output::default(),
+            (false, _) => {
+                let mut output = Output::default();
+                self.enter(StateKind::Fault, State::Fault, &mut output);
                 self.master = None;
-                actions
+                output
             }
         }
     }
 
     /// RFC 5798 §6.4.3 Shutdown: a master sends priority 0 and releases its
     /// addresses; every state returns to Initialize.
-    pub fn shutdown(&mut self) -> Actions {
-        let mut actions = Actions::new();
+    pub fn shutdown(&mut self) -> Output {
+        let mut output = Output::default();
         if let State::Master { .. } = self.state {
-            push(&mut actions, self.advert(PRIORITY_STOP));
-            push(&mut actions, Action::DelVips);
+            output.advert = Some(PRIORITY_STOP);
         }
         if self.state != State::Initialize {
-            push(&mut actions, Action::Notify(StateKind::Initialize));
+            self.enter(StateKind::Initialize, State::Initialize, &mut output);
         }
-        self.state = State::Initialize;
         self.master = None;
-        actions
+        output
     }
 
-    fn check_advert(&self, src: Ipv4Addr, advert: &Advert) -> Result<(), AdvertDrop> {
+    fn check_advert(&self, src: IpAddr, advert: &Advert) -> Result<(), AdvertDrop> {
         if !self.params.unicast_peers.is_empty() && !self.params.unicast_peers.contains(&src) {
             return Err(AdvertDrop::NotAPeer);
         }
@@ -439,25 +454,29 @@ impl Instance {
         }
     }
 
-    fn become_master(&mut self, now: Instant, actions: &mut Actions) {
-        push(actions, self.advert(self.params.priority));
-        push(actions, Action::AddVips);
-        push(actions, Action::SendGarp);
-        push(actions, Action::Notify(StateKind::Master));
+    /// RFC 5798 §6.4.1 and §6.4.2: advertise, take the addresses,
+    /// announce them.
+    fn become_master(&mut self, now: Instant, output: &mut Output) {
+        output.advert = Some(self.params.priority);
+        output.announce = true;
         self.master = None;
-        self.state = State::Master {
+        let state = State::Master {
             advert_at: now + self.advert_interval(),
             garp_at: self.params.garp_delay.map(|delay| now + delay),
         };
+        self.enter(StateKind::Master, state, output);
     }
 
-    fn become_backup(&mut self, master_down_at: Instant, actions: &mut Actions) {
-        self.state = State::Backup { master_down_at };
-        push(actions, Action::Notify(StateKind::Backup));
+    fn become_backup(&mut self, master_down_at: Instant, output: &mut Output) {
+        self.enter(StateKind::Backup, State::Backup { master_down_at }, output);
     }
 
-    fn advert(&self, priority: u8) -> Action {
-        Action::SendAdvert { priority }
+    fn enter(&mut self, to: StateKind, state: State, output: &mut Output) {
+        output.transition = Some(Transition {
+            from: self.kind(),
+            to,
+        });
+        self.state = state;
     }
 }
 
@@ -477,11 +496,6 @@ fn centis(cs: u16) -> Duration {
     Duration::from_millis(u64::from(cs) * 10)
 }
 
-fn push(actions: &mut Actions, action: Action) {
-    // The capacity covers the longest sequence (become_master: 4 actions).
-    let _ = actions.push(action);
-}
-
-fn same_addresses(received: &[Ipv4Addr], configured: &[Ipv4Addr]) -> bool {
+fn same_addresses(received: &[IpAddr], configured: &[IpAddr]) -> bool {
     received.len() == configured.len() && configured.iter().all(|a| received.contains(a))
 }

@@ -2,5 +2,6 @@
 
 pub mod arp;
 pub mod fsm;
+pub mod nd;
 pub mod time;
 pub mod wire;

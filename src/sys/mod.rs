@@ -1,20 +1,26 @@
 //! Everything that makes a system call. Small on purpose: sockets, netlink,
-//! the clock and signals. Any `unsafe` lives here, each with a SAFETY note.
+//! sysctls, the clock and signals. Any `unsafe` lives here, each with a SAFETY note.
 
 pub mod ffi;
 pub mod netlink;
 
-use core::net::{Ipv4Addr, SocketAddrV4};
+use core::net::{IpAddr, SocketAddrV4, SocketAddrV6};
 use core::num::NonZeroU64;
 use core::time::Duration;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use rustix::net::addr::{SocketAddrArg, SocketAddrLen, SocketAddrOpaque};
-use rustix::net::{AddressFamily, Protocol, RecvFlags, SendFlags, SocketFlags, SocketType};
+use rustix::net::{
+    sockopt, AddressFamily, Protocol, RecvFlags, SendFlags, SocketFlags, SocketType,
+};
 
 use crate::proto::time::Instant;
-use crate::proto::wire::{MULTICAST_GROUP, PROTO_VRRP};
+use crate::proto::wire::{
+    Advert, Datagram, Family, RxError, IPV6_HEADER_LEN, MULTICAST_GROUP, MULTICAST_GROUP_V6,
+    PROTO_VRRP, TTL,
+};
+use crate::proto::{arp, nd};
 
 /// CLOCK_MONOTONIC: failover timing must not jump with wall-clock changes.
 pub fn now() -> Instant {
@@ -47,16 +53,25 @@ pub fn wait_readable(fds: &[BorrowedFd<'_>], timeout: Option<Duration>) -> io::R
     ffi::poll_readable(fds, timeout)
 }
 
-/// A raw IPv4 socket for protocol 112 on one interface: joined to
-/// 224.0.0.18 there, writing its own IP header (TTL 255, source = primary).
-pub struct VrrpSocket {
-    fd: OwnedFd,
+/// A raw socket for protocol 112 on one interface, of the instance's
+/// family. IPv4: joined to 224.0.0.18 there, writing its own IP header (TTL
+/// 255, source = primary, RFC 5798 §5.1.1). IPv6: joined to ff02::12, bound
+/// to the link-local source (RFC 5798 §5.1.2.1), Hop Limit 255 set on the
+/// socket, destination and hop limit of each received datagram reported by
+/// the kernel.
+pub enum VrrpSocket {
+    V4(OwnedFd),
+    V6 { fd: OwnedFd, index: u32 },
 }
 
 impl VrrpSocket {
-    pub fn open(interface: &str, index: u32, primary: Ipv4Addr) -> io::Result<VrrpSocket> {
+    pub fn open(interface: &str, index: u32, primary: IpAddr) -> io::Result<VrrpSocket> {
+        let family = match primary {
+            IpAddr::V4(_) => AddressFamily::INET,
+            IpAddr::V6(_) => AddressFamily::INET6,
+        };
         let fd = rustix::net::socket_with(
-            AddressFamily::INET,
+            family,
             SocketType::RAW,
             SocketFlags::CLOEXEC | SocketFlags::NONBLOCK,
             Some(Protocol::from_raw(
@@ -64,49 +79,98 @@ impl VrrpSocket {
             )),
         )?;
         ffi::bind_to_device(&fd, interface)?;
-        ffi::set_header_included(&fd)?;
-        rustix::net::sockopt::set_ip_multicast_loop(&fd, false)?;
-        rustix::net::sockopt::set_ip_multicast_if_with_ifindex(
-            &fd,
-            &MULTICAST_GROUP,
-            &primary,
-            index,
-        )?;
-        rustix::net::sockopt::set_ip_add_membership_with_ifindex(
-            &fd,
-            &MULTICAST_GROUP,
-            &primary,
-            index,
-        )?;
-        Ok(VrrpSocket { fd })
-    }
-
-    /// One datagram, IP header included; `None` when nothing is queued.
-    pub fn recv<'b>(&self, buf: &'b mut [u8]) -> io::Result<Option<&'b [u8]>> {
-        match rustix::net::recv(&self.fd, &mut *buf, RecvFlags::TRUNC) {
-            Ok((_, len)) if len > buf.len() => Ok(Some(&[])),
-            Ok((len, _)) => Ok(Some(&buf[..len])),
-            Err(rustix::io::Errno::AGAIN) => Ok(None),
-            Err(e) => Err(e.into()),
+        match primary {
+            IpAddr::V4(primary) => {
+                ffi::set_header_included(&fd)?;
+                sockopt::set_ip_multicast_loop(&fd, false)?;
+                sockopt::set_ip_multicast_if_with_ifindex(&fd, &MULTICAST_GROUP, &primary, index)?;
+                sockopt::set_ip_add_membership_with_ifindex(
+                    &fd,
+                    &MULTICAST_GROUP,
+                    &primary,
+                    index,
+                )?;
+                Ok(VrrpSocket::V4(fd))
+            }
+            IpAddr::V6(primary) => {
+                rustix::net::bind(&fd, &SocketAddrV6::new(primary, 0, 0, index))?;
+                sockopt::set_ipv6_multicast_loop(&fd, false)?;
+                sockopt::set_ipv6_multicast_if(&fd, index)?;
+                sockopt::set_ipv6_multicast_hops(&fd, u32::from(TTL))?;
+                sockopt::set_ipv6_unicast_hops(&fd, Some(TTL))?;
+                sockopt::set_ipv6_add_membership(&fd, &MULTICAST_GROUP_V6, index)?;
+                ffi::set_ipv6_receive_info(&fd)?;
+                Ok(VrrpSocket::V6 { fd, index })
+            }
         }
     }
 
-    pub fn send(&self, datagram: &[u8], to: Ipv4Addr) -> io::Result<()> {
-        rustix::net::sendto(
-            &self.fd,
-            datagram,
-            SendFlags::empty(),
-            &SocketAddrV4::new(to, 0),
-        )?;
+    /// One datagram, `None` when nothing is queued. A datagram whose IP
+    /// layer is malformed (IPv4 header) or too long for `buf` comes back as
+    /// the reason to count.
+    pub fn recv<'b>(&self, buf: &'b mut [u8]) -> io::Result<Option<Result<Datagram<'b>, RxError>>> {
+        match self {
+            VrrpSocket::V4(fd) => match rustix::net::recv(fd, &mut *buf, RecvFlags::TRUNC) {
+                Ok((_, len)) if len > buf.len() => Ok(Some(Err(RxError::Oversized))),
+                Ok((len, _)) => Ok(Some(Datagram::ipv4(&buf[..len]))),
+                Err(rustix::io::Errno::AGAIN) => Ok(None),
+                Err(e) => Err(e.into()),
+            },
+            VrrpSocket::V6 { fd, .. } => {
+                let Some(info) = ffi::recv_ipv6(fd, buf)? else {
+                    return Ok(None);
+                };
+                if info.truncated {
+                    return Ok(Some(Err(RxError::Oversized)));
+                }
+                Ok(Some(Ok(Datagram {
+                    src: IpAddr::V6(info.src),
+                    dst: IpAddr::V6(info.dst),
+                    ttl: info.hop_limit,
+                    payload: &buf[..info.len],
+                })))
+            }
+        }
+    }
+
+    /// Sends `advert` from `src` to `dst` (a multicast group or a peer).
+    pub fn send(&self, advert: &Advert, src: IpAddr, dst: IpAddr) -> io::Result<()> {
+        let mut packet = [0u8; MAX_PACKET];
+        match (self, src, dst) {
+            (VrrpSocket::V4(fd), IpAddr::V4(src), IpAddr::V4(dst)) => {
+                let len = advert.emit_ipv4(src, dst, &mut packet);
+                rustix::net::sendto(
+                    fd,
+                    &packet[..len],
+                    SendFlags::empty(),
+                    &SocketAddrV4::new(dst, 0),
+                )?;
+            }
+            (VrrpSocket::V6 { fd, index }, IpAddr::V6(_), IpAddr::V6(dst)) => {
+                let len = advert.emit(src, dst, &mut packet);
+                rustix::net::sendto(
+                    fd,
+                    &packet[..len],
+                    SendFlags::empty(),
+                    &SocketAddrV6::new(dst, 0, 0, *index),
+                )?;
+            }
+            _ => return Err(io::Error::from(io::ErrorKind::InvalidInput)),
+        }
         Ok(())
     }
 }
 
 impl AsFd for VrrpSocket {
     fn as_fd(&self) -> BorrowedFd<'_> {
-        self.fd.as_fd()
+        match self {
+            VrrpSocket::V4(fd) | VrrpSocket::V6 { fd, .. } => fd.as_fd(),
+        }
     }
 }
+
+/// The longest advert: 255 IPv6 addresses and an IPv6 header.
+const MAX_PACKET: usize = IPV6_HEADER_LEN + 8 + 255 * 16;
 
 /// `struct sockaddr_ll` (packet(7)); rustix 1.1 has no type for it.
 #[repr(C)]
@@ -153,33 +217,132 @@ unsafe impl SocketAddrArg for LinkAddr {
     }
 }
 
+const ETH_P_IP: u16 = 0x0800;
 const ETH_P_ARP: u16 = 0x0806;
+const ETH_P_IPV6: u16 = 0x86dd;
 const BROADCAST_MAC: [u8; 6] = [0xff; 6];
 
-/// A send-only packet socket for gratuitous ARP. Protocol 0 so that the
-/// kernel never queues received frames on it.
-pub struct ArpSender {
+/// RFC 1112 §6.4 and RFC 2464 §7: the Ethernet address of an IP multicast
+/// group.
+fn multicast_mac(group: IpAddr) -> [u8; 6] {
+    match group {
+        IpAddr::V4(a) => {
+            let o = a.octets();
+            [0x01, 0x00, 0x5e, o[1] & 0x7f, o[2], o[3]]
+        }
+        IpAddr::V6(a) => {
+            let o = a.octets();
+            [0x33, 0x33, o[12], o[13], o[14], o[15]]
+        }
+    }
+}
+
+/// A send-only packet socket: announcements (gratuitous ARP, unsolicited
+/// NA), and adverts that must leave from a virtual MAC. The kernel writes
+/// the Ethernet header with the sending interface's own MAC as the source,
+/// so sending on a macvlan sends from its virtual MAC (RFC 5798 §7.3).
+/// Protocol 0 so that the kernel never queues received frames on it.
+pub struct FrameSender {
     fd: OwnedFd,
 }
 
-impl ArpSender {
-    pub fn open() -> io::Result<ArpSender> {
+impl FrameSender {
+    pub fn open() -> io::Result<FrameSender> {
         let fd = rustix::net::socket_with(
             AddressFamily::PACKET,
             SocketType::DGRAM,
             SocketFlags::CLOEXEC | SocketFlags::NONBLOCK,
             None,
         )?;
-        Ok(ArpSender { fd })
+        Ok(FrameSender { fd })
     }
 
-    pub fn send(&self, ifindex: u32, payload: &[u8]) -> io::Result<()> {
+    fn send(&self, ifindex: u32, ethertype: u16, mac: [u8; 6], payload: &[u8]) -> io::Result<()> {
         let to = LinkAddr {
             ifindex,
-            ethertype: ETH_P_ARP,
-            mac: BROADCAST_MAC,
+            ethertype,
+            mac,
         };
         rustix::net::sendto(&self.fd, payload, SendFlags::empty(), &to)?;
         Ok(())
+    }
+
+    /// RFC 5798 §6.4.1: a gratuitous ARP (IPv4) or an unsolicited Neighbor
+    /// Advertisement (IPv6) saying that `address` lives at `mac`. `src` is
+    /// the interface's link-local address, the NA's source.
+    pub fn announce(
+        &self,
+        ifindex: u32,
+        mac: [u8; 6],
+        address: IpAddr,
+        src: IpAddr,
+    ) -> io::Result<()> {
+        match (address, src) {
+            (IpAddr::V4(address), _) => {
+                let payload = arp::gratuitous(mac, address);
+                self.send(ifindex, ETH_P_ARP, BROADCAST_MAC, &payload)
+            }
+            (IpAddr::V6(target), IpAddr::V6(src)) => {
+                let packet = nd::unsolicited_na(src, mac, target);
+                let all_nodes = multicast_mac(IpAddr::V6(nd::ALL_NODES));
+                self.send(ifindex, ETH_P_IPV6, all_nodes, &packet)
+            }
+            (IpAddr::V6(_), IpAddr::V4(_)) => Err(io::Error::from(io::ErrorKind::InvalidInput)),
+        }
+    }
+
+    /// A multicast advert built whole by us and sent on `ifindex`.
+    pub fn send_advert(&self, ifindex: u32, advert: &Advert, src: IpAddr) -> io::Result<()> {
+        let mut packet = [0u8; MAX_PACKET];
+        let group = Family::of(src).multicast_group();
+        let (ethertype, len) = match (src, group) {
+            (IpAddr::V4(src), IpAddr::V4(dst)) => {
+                (ETH_P_IP, advert.emit_ipv4(src, dst, &mut packet))
+            }
+            (IpAddr::V6(src), IpAddr::V6(dst)) => {
+                (ETH_P_IPV6, advert.emit_ipv6(src, dst, &mut packet))
+            }
+            _ => return Err(io::Error::from(io::ErrorKind::InvalidInput)),
+        };
+        self.send(ifindex, ethertype, multicast_mac(group), &packet[..len])
+    }
+}
+
+/// Reads a sysctl under /proc/sys/net, e.g. `ipv4/conf/eth0/arp_ignore`.
+pub fn read_sysctl(path: &str) -> io::Result<String> {
+    let text = std::fs::read_to_string(format!("/proc/sys/net/{path}"))?;
+    Ok(text.trim().to_string())
+}
+
+/// Writes a sysctl under /proc/sys/net.
+pub fn write_sysctl(path: &str, value: &str) -> io::Result<()> {
+    std::fs::write(format!("/proc/sys/net/{path}"), value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::net::{Ipv4Addr, Ipv6Addr};
+
+    #[test]
+    fn multicast_macs_of_the_vrrp_groups() {
+        assert_eq!(
+            multicast_mac(IpAddr::V4(MULTICAST_GROUP)),
+            [0x01, 0x00, 0x5e, 0x00, 0x00, 0x12]
+        );
+        assert_eq!(
+            multicast_mac(IpAddr::V6(MULTICAST_GROUP_V6)),
+            [0x33, 0x33, 0x00, 0x00, 0x00, 0x12]
+        );
+        assert_eq!(
+            multicast_mac(IpAddr::V4(Ipv4Addr::new(239, 129, 2, 3))),
+            [0x01, 0x00, 0x5e, 0x01, 0x02, 0x03]
+        );
+        assert_eq!(
+            multicast_mac(IpAddr::V6(Ipv6Addr::new(
+                0xff02, 0, 0, 0, 0, 1, 0xff00, 0x100
+            ))),
+            [0x33, 0x33, 0xff, 0x00, 0x01, 0x00]
+        );
     }
 }

@@ -1,8 +1,9 @@
-//! rtnetlink over a rustix socket: look up a link, list, add and delete IPv4
-//! addresses. Messages use the host's byte order (netlink is native-endian),
-//! which matters on big-endian MIPS.
+//! rtnetlink over a rustix socket: look up, create (macvlan), set up or
+//! down and delete links; list, add and delete IPv4 and IPv6 addresses.
+//! Messages use the host's byte order (netlink is native-endian), which
+//! matters on big-endian MIPS.
 
-use core::net::Ipv4Addr;
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use core::time::Duration;
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
@@ -31,10 +32,27 @@ const IFINFOMSG_LEN: usize = 16;
 const IFADDRMSG_LEN: usize = 8;
 const IFLA_ADDRESS: u16 = 1;
 const IFLA_IFNAME: u16 = 3;
+const IFLA_LINK: u16 = 5;
+const IFLA_LINKINFO: u16 = 18;
+const IFLA_INFO_KIND: u16 = 1;
+const IFLA_INFO_DATA: u16 = 2;
+const IFLA_MACVLAN_MODE: u16 = 1;
+/// macvlan mode bridge: the macvlan and its parent's other macvlans reach
+/// each other, as FRR and keepalived create theirs.
+const MACVLAN_MODE_BRIDGE: u32 = 4;
+/// Marks an attribute as holding nested attributes.
+const NLA_F_NESTED: u16 = 0x8000;
 const IFA_ADDRESS: u16 = 1;
 const IFA_LOCAL: u16 = 2;
 const IFA_F_SECONDARY: u8 = 0x01;
+/// RFC 4862 §5.4: skip Duplicate Address Detection. A VIP moves between
+/// routers on purpose; DAD would hold it unusable for a second or more.
+const IFA_F_NODAD: u8 = 0x02;
+/// DAD has not finished: the address cannot be bound yet.
+const IFA_F_TENTATIVE: u8 = 0x40;
+const IFA_F_DADFAILED: u8 = 0x08;
 const AF_INET: u8 = 2;
+const AF_INET6: u8 = 10;
 const AF_UNSPEC: u8 = 0;
 #[cfg(test)]
 const AF_BRIDGE: u8 = 7;
@@ -72,12 +90,14 @@ pub enum LinkEvents {
     Lost,
 }
 
-/// One IPv4 address on an interface.
+/// One address on an interface.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AddressEntry {
-    pub address: Ipv4Addr,
+    pub address: IpAddr,
     pub prefix: u8,
     pub secondary: bool,
+    /// IPv6 DAD is still running (or failed): not usable as a source yet.
+    pub tentative: bool,
 }
 
 pub struct Netlink {
@@ -101,9 +121,7 @@ impl Netlink {
         // NLM_F_ACK: a plain get is answered without a terminating message.
         let mut msg = Message::new(RTM_GETLINK, NLM_F_REQUEST | NLM_F_ACK);
         msg.ifinfo(AF_UNSPEC, 0);
-        let mut ifname = name.as_bytes().to_vec();
-        ifname.push(0);
-        msg.attr(IFLA_IFNAME, &ifname);
+        msg.attr(IFLA_IFNAME, &nul_terminated(name));
         let mut link = None;
         let result = self.transact(msg, |kind, body| {
             if let Some(change) = link_change(kind, body) {
@@ -130,40 +148,19 @@ impl Netlink {
     /// RTM_GETADDR dump, filtered to one interface.
     pub fn addresses(&mut self, index: u32) -> io::Result<Vec<AddressEntry>> {
         let mut msg = Message::new(RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP);
-        msg.ifaddr(0, 0, 0);
+        msg.ifaddr(AF_UNSPEC, 0, 0, 0);
         let mut list = Vec::new();
         self.transact(msg, |kind, body| {
-            if kind != RTM_NEWADDR || body.len() < IFADDRMSG_LEN || body[0] != AF_INET {
-                return;
-            }
-            let entry_index = u32::from_ne_bytes([body[4], body[5], body[6], body[7]]);
-            if entry_index != index {
-                return;
-            }
-            let mut local = None;
-            let mut address = None;
-            for (kind, value) in attributes(&body[IFADDRMSG_LEN..]) {
-                if let Ok(octets) = <[u8; 4]>::try_from(value) {
-                    match kind {
-                        IFA_LOCAL => local = Some(Ipv4Addr::from(octets)),
-                        IFA_ADDRESS => address = Some(Ipv4Addr::from(octets)),
-                        _ => {}
-                    }
-                }
-            }
-            if let Some(address) = local.or(address) {
-                list.push(AddressEntry {
-                    address,
-                    prefix: body[1],
-                    secondary: body[2] & IFA_F_SECONDARY != 0,
-                });
+            if kind == RTM_NEWADDR {
+                list.extend(address_entry(index, body));
             }
         })?;
         Ok(list)
     }
 
-    /// Adds an address; one that is already there counts as success.
-    pub fn add_address(&mut self, index: u32, address: Ipv4Addr, prefix: u8) -> io::Result<()> {
+    /// Adds an address (IPv6 without DAD); one that is already there counts
+    /// as success.
+    pub fn add_address(&mut self, index: u32, address: IpAddr, prefix: u8) -> io::Result<()> {
         let flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
         match self.change_address(RTM_NEWADDR, flags, index, address, prefix) {
             Err(e) if e.raw_os_error() == Some(Errno::EXIST.raw_os_error()) => Ok(()),
@@ -173,7 +170,7 @@ impl Netlink {
 
     /// Deletes an address; one that is already gone, or whose interface is
     /// gone (its addresses went with it), counts as success.
-    pub fn del_address(&mut self, index: u32, address: Ipv4Addr, prefix: u8) -> io::Result<()> {
+    pub fn del_address(&mut self, index: u32, address: IpAddr, prefix: u8) -> io::Result<()> {
         let flags = NLM_F_REQUEST | NLM_F_ACK;
         let gone = [Errno::ADDRNOTAVAIL, Errno::NODEV].map(|e| Some(e.raw_os_error()));
         match self.change_address(RTM_DELADDR, flags, index, address, prefix) {
@@ -187,14 +184,61 @@ impl Netlink {
         kind: u16,
         flags: u16,
         index: u32,
-        address: Ipv4Addr,
+        address: IpAddr,
         prefix: u8,
     ) -> io::Result<()> {
         let mut msg = Message::new(kind, flags);
-        msg.ifaddr(AF_INET, prefix, index);
-        msg.attr(IFA_LOCAL, &address.octets());
-        msg.attr(IFA_ADDRESS, &address.octets());
+        match address {
+            IpAddr::V4(a) => {
+                msg.ifaddr(AF_INET, prefix, 0, index);
+                msg.attr(IFA_LOCAL, &a.octets());
+                msg.attr(IFA_ADDRESS, &a.octets());
+            }
+            IpAddr::V6(a) => {
+                msg.ifaddr(AF_INET6, prefix, IFA_F_NODAD, index);
+                msg.attr(IFA_LOCAL, &a.octets());
+                msg.attr(IFA_ADDRESS, &a.octets());
+            }
+        }
         self.transact(msg, |_, _| {})
+    }
+
+    /// Creates a macvlan `name` on `parent` with the given MAC, in bridge
+    /// mode, left down; returns its index.
+    pub fn create_macvlan(&mut self, parent: u32, name: &str, mac: [u8; 6]) -> io::Result<u32> {
+        let flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
+        let mut msg = Message::new(RTM_NEWLINK, flags);
+        msg.ifinfo(AF_UNSPEC, 0);
+        msg.attr(IFLA_IFNAME, &nul_terminated(name));
+        msg.attr(IFLA_LINK, &parent.to_ne_bytes());
+        msg.attr(IFLA_ADDRESS, &mac);
+        let mut data = Message::empty();
+        data.attr(IFLA_MACVLAN_MODE, &MACVLAN_MODE_BRIDGE.to_ne_bytes());
+        let mut info = Message::empty();
+        info.attr(IFLA_INFO_KIND, b"macvlan");
+        info.attr(IFLA_INFO_DATA | NLA_F_NESTED, &data.bytes);
+        msg.attr(IFLA_LINKINFO | NLA_F_NESTED, &info.bytes);
+        self.transact(msg, |_, _| {})?;
+        self.link(name)?
+            .map(|link| link.index)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "macvlan vanished"))
+    }
+
+    /// Sets a link administratively up or down.
+    pub fn set_link_up(&mut self, index: u32, up: bool) -> io::Result<()> {
+        let mut msg = Message::new(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK);
+        msg.ifinfo_flags(index, if up { IFF_UP } else { 0 }, IFF_UP);
+        self.transact(msg, |_, _| {})
+    }
+
+    /// Deletes a link; one already gone counts as success.
+    pub fn delete_link(&mut self, index: u32) -> io::Result<()> {
+        let mut msg = Message::new(RTM_DELLINK, NLM_F_REQUEST | NLM_F_ACK);
+        msg.ifinfo(AF_UNSPEC, index);
+        match self.transact(msg, |_, _| {}) {
+            Err(e) if e.raw_os_error() == Some(Errno::NODEV.raw_os_error()) => Ok(()),
+            other => other,
+        }
     }
 
     /// Sends one request and reads replies until the ack, the end of a dump,
@@ -346,12 +390,66 @@ fn link_change(kind: u16, body: &[u8]) -> Option<LinkChange> {
     })
 }
 
+/// An RTM_NEWADDR body on interface `index`, IPv4 or IPv6.
+fn address_entry(index: u32, body: &[u8]) -> Option<AddressEntry> {
+    if body.len() < IFADDRMSG_LEN {
+        return None;
+    }
+    let entry_index = u32::from_ne_bytes([body[4], body[5], body[6], body[7]]);
+    if entry_index != index {
+        return None;
+    }
+    let mut local = None;
+    let mut address = None;
+    for (kind, value) in attributes(&body[IFADDRMSG_LEN..]) {
+        let parsed = match (body[0], value.len()) {
+            (AF_INET, 4) => <[u8; 4]>::try_from(value)
+                .ok()
+                .map(|o| IpAddr::V4(Ipv4Addr::from(o))),
+            (AF_INET6, 16) => <[u8; 16]>::try_from(value)
+                .ok()
+                .map(|o| IpAddr::V6(Ipv6Addr::from(o))),
+            _ => None,
+        };
+        match kind {
+            IFA_LOCAL => local = parsed.or(local),
+            IFA_ADDRESS => address = parsed.or(address),
+            _ => {}
+        }
+    }
+    let flags = body[2];
+    Some(AddressEntry {
+        address: local.or(address)?,
+        prefix: body[1],
+        secondary: flags & IFA_F_SECONDARY != 0,
+        tentative: flags & (IFA_F_TENTATIVE | IFA_F_DADFAILED) != 0,
+    })
+}
+
+fn nul_terminated(name: &str) -> Vec<u8> {
+    let mut bytes = name.as_bytes().to_vec();
+    bytes.push(0);
+    bytes
+}
+
 /// A request being built.
 struct Message {
     bytes: Vec<u8>,
 }
 
 impl Message {
+    /// Attributes only, to nest inside another attribute.
+    fn empty() -> Message {
+        Message { bytes: Vec::new() }
+    }
+
+    fn ifinfo_flags(&mut self, index: u32, flags: u32, change: u32) {
+        self.ifinfo(AF_UNSPEC, index);
+        let body = self.bytes.len() - IFINFOMSG_LEN;
+        self.bytes[body + 8..body + 12].copy_from_slice(&flags.to_ne_bytes());
+        self.bytes[body + 12..body + 16].copy_from_slice(&change.to_ne_bytes());
+    }
+
     fn new(kind: u16, flags: u16) -> Message {
         let mut bytes = vec![0; NLMSG_HDR_LEN];
         bytes[4..6].copy_from_slice(&kind.to_ne_bytes());
@@ -366,10 +464,11 @@ impl Message {
         self.bytes.extend_from_slice(&body);
     }
 
-    fn ifaddr(&mut self, family: u8, prefix: u8, index: u32) {
+    fn ifaddr(&mut self, family: u8, prefix: u8, flags: u8, index: u32) {
         let mut body = [0u8; IFADDRMSG_LEN];
         body[0] = family;
         body[1] = prefix;
+        body[2] = flags;
         body[4..8].copy_from_slice(&index.to_ne_bytes());
         self.bytes.extend_from_slice(&body);
     }
@@ -418,7 +517,7 @@ mod tests {
     #[test]
     fn request_layout_is_native_endian_and_padded() {
         let mut msg = Message::new(RTM_NEWADDR, NLM_F_REQUEST | NLM_F_ACK);
-        msg.ifaddr(AF_INET, 24, 7);
+        msg.ifaddr(AF_INET, 24, 0, 7);
         msg.attr(IFA_LOCAL, &[10, 0, 0, 1]);
         msg.attr(IFLA_IFNAME, b"eth0\0");
         let bytes = msg.finish(9).to_vec();
@@ -477,6 +576,64 @@ mod tests {
         assert_eq!(changes.len(), 1);
         assert_eq!((changes[0].index, changes[0].up), (3, true));
         assert_eq!(link_changes(&datagram[..10]), vec![]);
+    }
+
+    #[test]
+    fn ipv6_addresses_parse_with_their_flags() {
+        let mut msg = Message::new(RTM_NEWADDR, 0);
+        msg.ifaddr(AF_INET6, 64, IFA_F_TENTATIVE, 7);
+        let link_local = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1);
+        msg.attr(IFA_ADDRESS, &link_local.octets());
+        let bytes = msg.finish(0).to_vec();
+        let body = &bytes[NLMSG_HDR_LEN..];
+        assert_eq!(
+            address_entry(7, body),
+            Some(AddressEntry {
+                address: IpAddr::V6(link_local),
+                prefix: 64,
+                secondary: false,
+                tentative: true,
+            })
+        );
+        assert_eq!(address_entry(8, body), None, "another interface");
+        let mut v4 = Message::new(RTM_NEWADDR, 0);
+        v4.ifaddr(AF_INET, 24, IFA_F_SECONDARY, 7);
+        v4.attr(IFA_LOCAL, &[10, 0, 0, 2]);
+        let bytes = v4.finish(0).to_vec();
+        let entry = address_entry(7, &bytes[NLMSG_HDR_LEN..]).unwrap();
+        assert_eq!(entry.address, IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)));
+        assert!(entry.secondary && !entry.tentative);
+    }
+
+    #[test]
+    fn vip_requests_skip_dad_for_ipv6_only() {
+        let mut msg = Message::new(RTM_NEWADDR, 0);
+        msg.ifaddr(AF_INET6, 64, IFA_F_NODAD, 3);
+        assert_eq!(msg.bytes[NLMSG_HDR_LEN + 2], IFA_F_NODAD);
+    }
+
+    #[test]
+    fn macvlan_attributes_nest() {
+        let mut data = Message::empty();
+        data.attr(IFLA_MACVLAN_MODE, &MACVLAN_MODE_BRIDGE.to_ne_bytes());
+        let mut info = Message::empty();
+        info.attr(IFLA_INFO_KIND, b"macvlan");
+        info.attr(IFLA_INFO_DATA | NLA_F_NESTED, &data.bytes);
+        let outer: Vec<_> = attributes(&info.bytes).collect();
+        assert_eq!(outer[0], (IFLA_INFO_KIND, &b"macvlan"[..]));
+        assert_eq!(outer[1].0, IFLA_INFO_DATA, "the nested flag is masked off");
+        let inner: Vec<_> = attributes(outer[1].1).collect();
+        assert_eq!(inner, vec![(IFLA_MACVLAN_MODE, &4u32.to_ne_bytes()[..])]);
+    }
+
+    #[test]
+    fn set_link_up_changes_only_the_up_flag() {
+        let mut msg = Message::new(RTM_NEWLINK, 0);
+        msg.ifinfo_flags(9, IFF_UP, IFF_UP);
+        let body = &msg.bytes[NLMSG_HDR_LEN..];
+        assert_eq!(u32::from_ne_bytes(body[4..8].try_into().unwrap()), 9);
+        assert_eq!(u32::from_ne_bytes(body[8..12].try_into().unwrap()), IFF_UP);
+        assert_eq!(u32::from_ne_bytes(body[12..16].try_into().unwrap()), IFF_UP);
     }
 
     #[test]

@@ -26,7 +26,8 @@ BOARD_ROOT = REPO / "target" / "board" / "root"
 IMAGE = REPO / "target" / "images" / "tinyvrrp-mipsel-unknown-linux-musl"
 QEMU = "qemu-system-mipsel"
 
-# Load order matters: each needs the ones before it (DESIGN.md §4).
+# Load order matters: each needs the ones before it (modules.dep of the
+# kernel package).
 VIRTIO_NET_MODULES = (
     "virtio",
     "virtio_ring",

@@ -8,6 +8,7 @@ Standard library only.
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
 import json
 import os
@@ -23,6 +24,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 _COUNTER = itertools.count()
 MULTICAST_GROUP = "224.0.0.18"
+MULTICAST_GROUP6 = "ff02::12"
+ALL_NODES6 = "ff02::1"
 # FRR 10 from Debian 13, unpacked (not installed) by scripts/setup-frr10:
 # Debian 12's FRR 8.4 lacks the v3 `checksum-with-ipv4-pseudoheader` switch.
 FRR10_ROOT = Path(os.environ.get("TINYVRRP_FRR10_ROOT", "/opt/tinyvrrp-lab/frr-trixie"))
@@ -52,12 +55,16 @@ def explain(lab: "Lab") -> str:
     return "\n".join(f"--- {n.kind} r{n.router} ---\n{n.log_tail()}" for n in lab.nodes)
 
 
-def assert_steady(lab: "Lab", router: int, routers=(1, 2)):
-    """One holder, `router`, for a while, and the client reaches the VIP."""
+def assert_steady(lab: "Lab", router: int, routers=(1, 2), vip: str | None = None):
+    """One holder of `vip` (default: the first IPv4 VIP), `router`, for a
+    while, and the client reaches it."""
+    vip = vip or lab.vip()
     for _ in range(5):
-        assert lab.holders(routers=list(routers)) == [router], explain(lab)
+        assert lab.holders(vip=vip, routers=list(routers)) == [router], \
+            f"holders of {vip}: {lab.holders(vip=vip, routers=list(routers))}, want [{router}]\n" \
+            + explain(lab)
         time.sleep(0.1)
-    assert wait_until(lambda: lab.ping(), 3.0), "the client cannot reach the VIP"
+    assert wait_until(lambda: lab.ping(vip), 3.0), f"the client cannot reach {vip}"
 
 
 def frr10_missing() -> list[str]:
@@ -80,6 +87,32 @@ def frr_command(daemon: str, frr10: bool) -> list[str]:
 
 def run(*cmd: str, check: bool = True) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, check=check, capture_output=True, text=True)
+
+
+def family_of(address: str) -> int:
+    """4 or 6, for an address with or without a /prefix."""
+    return 6 if ":" in address else 4
+
+
+def canonical(address: str) -> str:
+    """An address without its /prefix, in the form `ip` prints it."""
+    return ipaddress.ip_address(address.split("/")[0].split("%")[0]).compressed
+
+
+def virtual_mac(vrid: int, family: int = 4) -> str:
+    """RFC 5798 §7.3: 00:00:5e:00:01:VRID (IPv4), 00:00:5e:00:02:VRID (IPv6)."""
+    return f"00:00:5e:00:0{1 if family == 4 else 2}:{vrid:02x}"
+
+
+def tinyvrrp_macvlan(vrid: int, family: int = 4) -> str:
+    """The macvlan tinyvrrp creates for `vmac on`."""
+    return f"vrrp{family}.{vrid}"
+
+
+def keepalived_macvlan(vrid: int, family: int = 4) -> str:
+    """The name the lab gives keepalived's `use_vmac` interface (keepalived's
+    default, vrrp.VRID, would clash for an IPv4 and an IPv6 instance)."""
+    return f"ka{family}.{vrid}"
 
 
 def wait_until(predicate, timeout: float, interval: float = 0.02):
@@ -111,6 +144,20 @@ class Params:
     checksum_as_v2: bool = False
     # tinyvrrp `garp-delay`, in ms; None keeps its default (5 s).
     garp_delay_ms: int | None = None
+    # tinyvrrp `garp-repeat`; None keeps its default (5).
+    garp_repeat: int | None = None
+    # The instance's name (tinyvrrp, keepalived).
+    name: str = "lan"
+    # RFC 5798 §7.3 virtual MAC: tinyvrrp `vmac on`, keepalived `use_vmac`.
+    # FRR always uses one.
+    vmac: bool = False
+    # tinyvrrp `notify SCRIPT`.
+    notify: str | None = None
+
+    @property
+    def family(self) -> int:
+        """4 or 6: the family of the VIPs (one instance holds one family)."""
+        return family_of(self.vips[0]) if self.vips else 4
 
     def master_down_s(self, master_advert_ms: int | None = None) -> float:
         """RFC 5798 §6.1 Master_Down_Interval of a backup with these params."""
@@ -128,7 +175,7 @@ class Params:
     def tinyvrrp_config(self) -> str:
         advert = f"{self.advert_ms // 1000}s" if self.version == 2 else f"{self.advert_ms}ms"
         lines = [
-            "instance lan",
+            f"instance {self.name}",
             "  interface eth0",
             f"  vrid {self.vrid}",
             f"  priority {self.priority}",
@@ -146,7 +193,39 @@ class Params:
             lines.append("  v3-checksum as-v2")
         if self.garp_delay_ms is not None:
             lines.append(f"  garp-delay {self.garp_delay_ms}ms")
+        if self.garp_repeat is not None:
+            lines.append(f"  garp-repeat {self.garp_repeat}")
+        if self.vmac:
+            lines.append("  vmac on")
+        if self.notify:
+            lines.append(f"  notify {self.notify}")
         return "\n".join(lines) + "\n"
+
+    def tinyvrrp_uci(self) -> str:
+        """The same instance in OpenWrt's UCI syntax (/etc/config/tinyvrrp)."""
+        advert = f"{self.advert_ms // 1000}s" if self.version == 2 else f"{self.advert_ms}ms"
+        options = [
+            ("option", "interface", "eth0"),
+            ("option", "vrid", self.vrid),
+            ("option", "priority", self.priority),
+            ("option", "advert", advert),
+            ("option", "version", self.version),
+            *(("list", "vip", vip) for vip in self.vips),
+            ("option", "preempt", int(self.preempt)),
+            *(("list", "unicast-peer", peer) for peer in self.unicast_peers),
+        ]
+        if self.unicast_src:
+            options.append(("option", "unicast-src", self.unicast_src))
+        if self.garp_delay_ms is not None:
+            options.append(("option", "garp-delay", f"{self.garp_delay_ms}ms"))
+        if self.garp_repeat is not None:
+            options.append(("option", "garp-repeat", self.garp_repeat))
+        if self.vmac:
+            options.append(("option", "vmac", 1))
+        if self.notify:
+            options.append(("option", "notify", self.notify))
+        body = "".join(f"\t{kind} {key} '{value}'\n" for kind, key, value in options)
+        return f"config instance '{self.name}'\n{body}"
 
     def keepalived_config(self) -> str:
         advert = self.advert_ms / 1000
@@ -160,10 +239,16 @@ class Params:
         if self.unicast_peers:
             peers = "".join(f"        {peer}\n" for peer in self.unicast_peers)
             extra += f"    unicast_peer {{\n{peers}    }}\n"
+        if self.family == 6:
+            # keepalived 2.2.7 takes an instance's family from its VIPs;
+            # native_ipv6 says it outright (and refuses an IPv4 VIP).
+            extra += "    native_ipv6\n"
+        if self.vmac:
+            extra += f"    use_vmac {keepalived_macvlan(self.vrid, self.family)}\n"
         return f"""global_defs {{
     vrrp_version {self.version}
 }}
-vrrp_instance lan {{
+vrrp_instance {self.name} {{
     state BACKUP
     interface eth0
     virtual_router_id {self.vrid}
@@ -185,7 +270,8 @@ vrrp_instance lan {{
             f" vrrp {vrid} version {self.version}",
             f" vrrp {vrid} priority {self.priority}",
             f" vrrp {vrid} advertisement-interval {self.advert_ms}",
-            *(f" vrrp {vrid} ip {vip.split('/')[0]}" for vip in self.vips),
+            *(f" vrrp {vrid} {'ipv6' if family_of(vip) == 6 else 'ip'} {vip.split('/')[0]}"
+              for vip in self.vips),
         ]
         if not self.preempt:
             lines.append(f" no vrrp {vrid} preempt")
@@ -195,18 +281,30 @@ vrrp_instance lan {{
         return "\n".join(lines) + "\n!\n"
 
 
-def frr_macvlan(vrid: int) -> str:
+def frr_macvlan(vrid: int, family: int = 4) -> str:
     """FRR finds a virtual router's interface by its virtual MAC (RFC 5798
-    §7.3); the name is ours."""
-    return f"vrrp4-{vrid}"
+    §7.3: 00:00:5e:00:01:VRID for IPv4, 00:00:5e:00:02:VRID for IPv6), one
+    macvlan per family; the name is ours."""
+    return f"vrrp{family}-{vrid}"
+
+
+def frr_macvlan_ll(router: int) -> str:
+    """The link-local address the lab gives FRR's IPv6 macvlan on `router`:
+    FRR sends IPv6 adverts from it, so it must differ between routers (an
+    EUI-64 one from the shared virtual MAC would not; FRR's docs ask for
+    addrgenmode random, the lab sets a fixed one)."""
+    return f"fe80::b:{router}"
 
 
 class Node:
     """A VRRP daemon running in a router namespace."""
 
     def __init__(self, lab: "Lab", router: int, kind: str, params: Params, argv=None,
-                 frr10: bool = False):
+                 frr10: bool = False, more: list[Params] | None = None, uci: bool = False):
+        """`more`: further instances in the same config (tinyvrrp);
+        `uci`: tinyvrrp's config in UCI syntax."""
         self.lab, self.router, self.kind, self.params = lab, router, kind, params
+        self.instances = [params, *(more or [])]
         self.frr10 = frr10
         self.dir = lab.dir / f"{kind}-r{router}-{next(_COUNTER)}"
         self.dir.mkdir()
@@ -219,7 +317,8 @@ class Node:
             return
         if kind == "tinyvrrp":
             conf = self.dir / "tinyvrrp.conf"
-            conf.write_text(params.tinyvrrp_config())
+            render = Params.tinyvrrp_uci if uci else Params.tinyvrrp_config
+            conf.write_text("".join(render(instance) for instance in self.instances))
             self.config = conf
             argv = argv or [tinyvrrp_bin(), "run", "--config", str(conf)]
             cmd = ["ip", "netns", "exec", ns, *argv]
@@ -239,10 +338,9 @@ class Node:
     def _start_frr(self, ns: str):
         """zebra and vrrpd in the foreground, with their own path space
         (-N) and a macvlan carrying the virtual MAC and the VIPs
-        (DESIGN.md §3). The daemons run as user frr, so our files are
+        (vrrpd finds a virtual router's interface by its virtual MAC). The daemons run as user frr, so our files are
         readable by it."""
         params = self.params
-        macvlan = frr_macvlan(params.vrid)
         # A restart on this router: FRR as a whole comes back, as after a reboot.
         for earlier in self.lab.nodes:
             if earlier.kind == "frr" and earlier.router == self.router:
@@ -250,14 +348,33 @@ class Node:
                     if proc.poll() is None:
                         proc.kill()
                         proc.wait()
-        run("ip", "-n", ns, "link", "del", macvlan, check=False)
-        run("ip", "-n", ns, "link", "add", macvlan, "link", "eth0", "type", "macvlan", "mode", "bridge")
-        run("ip", "-n", ns, "link", "set", macvlan, "address", f"00:00:5e:00:01:{params.vrid:02x}")
-        for vip in params.vips:
-            run("ip", "-n", ns, "addr", "add", vip, "dev", macvlan)
-        # Down to the segment until vrrpd says otherwise (zebra clears it).
-        run("ip", "-n", ns, "link", "set", macvlan, "protodown", "on", check=False)
-        run("ip", "-n", ns, "link", "set", macvlan, "up")
+        for family in (4, 6):
+            run("ip", "-n", ns, "link", "del", frr_macvlan(params.vrid, family), check=False)
+        # FRR leaves ARP to the kernel: as its deployments do, eth0 answers
+        # only for its own addresses (not the VIP on the macvlan, even while
+        # protodown) and names its own address in the requests it sends.
+        run("ip", "netns", "exec", ns, "sysctl", "-qw",
+            "net.ipv4.conf.eth0.arp_ignore=1", "net.ipv4.conf.eth0.arp_announce=2")
+        for family in sorted({family_of(vip) for vip in params.vips}):
+            macvlan = frr_macvlan(params.vrid, family)
+            run("ip", "-n", ns, "link", "add", macvlan, "link", "eth0", "type", "macvlan",
+                "mode", "bridge")
+            run("ip", "-n", ns, "link", "set", macvlan, "address", virtual_mac(params.vrid, family))
+            if family == 6:
+                run("ip", "-n", ns, "link", "set", macvlan, "addrgenmode", "none")
+            for vip in params.vips:
+                if family_of(vip) == family:
+                    run("ip", "-n", ns, "addr", "add", vip, "dev", macvlan,
+                        *(["nodad"] if family == 6 else []))
+            if family == 6:
+                # vrrpd sends IPv6 adverts from a link-local of the macvlan:
+                # the one the kernel lists first, the newest. Added last, that
+                # is the router's own, not the link-local VIP.
+                run("ip", "-n", ns, "addr", "add", f"{frr_macvlan_ll(self.router)}/64",
+                    "dev", macvlan, "nodad")
+            # Down to the segment until vrrpd says otherwise (zebra clears it).
+            run("ip", "-n", ns, "link", "set", macvlan, "protodown", "on", check=False)
+            run("ip", "-n", ns, "link", "set", macvlan, "up")
         for directory in (self.lab.dir, self.dir):
             directory.chmod(0o755)
         conf = self.dir / "vrrpd.conf"
@@ -287,13 +404,20 @@ class Node:
              "-i", str(run_dir / "vrrpd.pid"), "--log", "stdout"],
             stdout=log, stderr=subprocess.STDOUT)
 
-    def holds_vip(self) -> bool:
+    def holds_vip(self, vip: str | None = None) -> bool:
         """FRR keeps the VIP on its macvlan and has zebra set protodown on
         it while backup; it holds the address when the macvlan is up."""
-        out = run("ip", "-n", self.lab.router_ns(self.router), "-d", "-j", "link", "show",
-                  frr_macvlan(self.params.vrid), check=False).stdout
-        links = json.loads(out) if out.strip() else []
-        return bool(links) and links[0].get("operstate") == "UP" and not links[0].get("proto_down")
+        return self.router in self.lab.holders(vip or self.params.vips[0], routers=[self.router])
+
+    def advert_source(self) -> str:
+        """The source address of this node's adverts: IPv4, the router's
+        eth0 address; IPv6, eth0's link-local, except FRR, which sends from
+        its macvlan's link-local."""
+        if self.params.family == 4:
+            return self.lab.router_ip(self.router)
+        if self.kind == "frr":
+            return frr_macvlan_ll(self.router)
+        return self.lab.router_ll(self.router)
 
     def pids(self) -> list[int]:
         """The daemon's processes: keepalived forks a VRRP child."""
@@ -322,10 +446,11 @@ class Node:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def status(self, line: str = "instance") -> dict[str, str]:
+    def status(self, line: str = "instance", name: str | None = None) -> dict[str, str]:
         """tinyvrrp's SIGUSR1 status: its newest `status instance=...` (or
-        `status interface=...`) line as key=value pairs."""
-        marker = f"status {line}="
+        `status interface=...`) line as key=value pairs; with `name`, that
+        instance's (or interface's) line."""
+        marker = f"status {line}=" + (f"{name} " if name else "")
         before = self.log.read_text().count(marker)
         self.signal(10)
         assert wait_until(lambda: self.log.read_text().count(marker) > before, 3.0)
@@ -359,6 +484,36 @@ class Lab:
     def client_ip(self) -> str:
         return f"10.213.{self.net}.50"
 
+    # IPv6, the same on every lab (each lab is its own segment): router i is
+    # fe80::a:i and 2001:db8:1::i, the client fe80::a:50 and 2001:db8:1::50.
+    # Each eth0 has exactly that one link-local (addrgenmode none): the
+    # source of its IPv6 adverts. An IPv6 instance's VIPs are fe80::1 (RFC
+    # 5798 §5.2.9: the first is link-local), then 2001:db8:1::100+n. DAD is
+    # off in every namespace, so addresses are usable at once.
+    def router_ip6(self, router: int) -> str:
+        return f"2001:db8:1::{router}"
+
+    def router_ll(self, router: int) -> str:
+        return f"fe80::a:{router}"
+
+    def client_ip6(self) -> str:
+        return "2001:db8:1::50"
+
+    def client_ll(self) -> str:
+        return "fe80::a:50"
+
+    def vip6(self, n: int = 0) -> str:
+        """The n-th global IPv6 VIP."""
+        return f"2001:db8:1::{100 + n}"
+
+    def vip6_ll(self) -> str:
+        """The link-local VIP, first in an IPv6 instance's list."""
+        return "fe80::1"
+
+    def vips6(self, count: int = 1) -> list[str]:
+        """An IPv6 instance's VIP list: the link-local, then `count` global."""
+        return [f"{self.vip6_ll()}/64", *(f"{self.vip6(n)}/64" for n in range(count))]
+
     def switch_ns(self) -> str:
         return f"tv{self.id}sw"
 
@@ -385,21 +540,43 @@ class Lab:
         run("ip", "-n", sw, "link", "add", "br0", "type", "bridge",
             "stp_state", "0", "mcast_snooping", "0", "forward_delay", "0")
         run("ip", "-n", sw, "link", "set", "br0", "up")
-        hosts = [(self.router_ns(r), self.router_ip(r)) for r in range(1, self.routers + 1)]
-        hosts.append((self.client_ns(), self.client_ip()))
-        for index, (ns, address) in enumerate(hosts):
-            self._add_ns(ns)
-            port = f"p{index}"
-            run("ip", "link", "add", "eth0", "netns", ns, "type", "veth",
-                "peer", "name", port, "netns", sw)
-            run("ip", "-n", sw, "link", "set", port, "master", "br0", "up")
-            run("ip", "-n", ns, "addr", "add", f"{address}/24", "dev", "eth0")
-            run("ip", "-n", ns, "link", "set", "eth0", "up")
+        for router in range(1, self.routers + 1):
+            self._add_ns(self.router_ns(router))
+            # A router forwards IPv6 (keepalived and the kernel set the R
+            # flag in their Neighbor Advertisements from that).
+            self._sysctl(self.router_ns(router), "net.ipv6.conf.all.forwarding=1")
+            self.create_link(router)
+        self._add_ns(self.client_ns())
+        self._add_host_link(self.client_ns(), f"p{self.routers}")
+        self._add_addresses(self.client_ns(), self.client_ip(), self.client_ll(), self.client_ip6())
 
     def _add_ns(self, ns: str):
         run("ip", "netns", "add", ns)
         self.namespaces.append(ns)
         run("ip", "-n", ns, "link", "set", "lo", "up")
+        # No duplicate address detection: link-local addresses (and IPv6
+        # VIPs) are usable at once, not "tentative" for a second or more.
+        self._sysctl(ns, "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0")
+
+    @staticmethod
+    def _sysctl(ns: str, *settings: str):
+        run("ip", "netns", "exec", ns, "sysctl", "-q", "-w", *settings)
+
+    def _add_host_link(self, ns: str, port: str):
+        """eth0 in `ns` on switch port `port`, up, with no address yet and no
+        kernel-made link-local (addrgenmode none)."""
+        run("ip", "link", "add", "eth0", "netns", ns, "type", "veth", "peer", "name", port,
+            "netns", self.switch_ns())
+        run("ip", "-n", self.switch_ns(), "link", "set", port, "master", "br0", "up")
+        run("ip", "-n", ns, "link", "set", "eth0", "addrgenmode", "none")
+        self._sysctl(ns, "net.ipv6.conf.eth0.accept_dad=0")
+        run("ip", "-n", ns, "link", "set", "eth0", "up")
+
+    @staticmethod
+    def _add_addresses(ns: str, ip4: str, ll: str, ip6: str):
+        run("ip", "-n", ns, "addr", "add", f"{ip4}/24", "dev", "eth0")
+        for address in (ll, ip6):
+            run("ip", "-n", ns, "addr", "add", f"{address}/64", "dev", "eth0", "nodad")
 
     def close(self):
         for node in self.nodes:
@@ -422,19 +599,27 @@ class Lab:
         shutil.rmtree(self.dir, ignore_errors=True)
 
     # Daemons.
-    def tinyvrrp(self, router: int, argv=None, **params) -> Node:
-        """tinyvrrp with a config from params, or run as `argv` says."""
-        params.setdefault("vips", [f"{self.vip()}/24"])
-        return Node(self, router, "tinyvrrp", Params(**params), argv)
+    def params(self, family: int = 4, **params) -> Params:
+        """Params with the lab's VIPs of `family` unless `vips` is given:
+        IPv4 the first VIP /24, IPv6 `vips6()` (link-local, then global)."""
+        params.setdefault("vips", [f"{self.vip()}/24"] if family == 4 else self.vips6())
+        return Params(**params)
 
-    def keepalived(self, router: int, **params) -> Node:
-        params.setdefault("vips", [f"{self.vip()}/24"])
-        return Node(self, router, "keepalived", Params(**params))
+    def tinyvrrp(self, router: int, argv=None, family: int = 4,
+                 instances: list[Params] | None = None, uci: bool = False, **params) -> Node:
+        """tinyvrrp with a config from params (or from several `instances`,
+        e.g. `lab.params(4, name="lan4")` and `lab.params(6, name="lan6")`),
+        in UCI syntax with `uci`; or run as `argv` says."""
+        if instances:
+            return Node(self, router, "tinyvrrp", instances[0], argv, more=instances[1:], uci=uci)
+        return Node(self, router, "tinyvrrp", self.params(family, **params), argv, uci=uci)
 
-    def frr(self, router: int, frr10: bool = False, **params) -> Node:
+    def keepalived(self, router: int, family: int = 4, **params) -> Node:
+        return Node(self, router, "keepalived", self.params(family, **params))
+
+    def frr(self, router: int, frr10: bool = False, family: int = 4, **params) -> Node:
         """FRR vrrpd: Debian 12's 8.4, or with `frr10` Debian 13's 10.x."""
-        params.setdefault("vips", [f"{self.vip()}/24"])
-        return Node(self, router, "frr", Params(**params), frr10=frr10)
+        return Node(self, router, "frr", self.params(family, **params), frr10=frr10)
 
     def exec(self, router: int, *cmd: str, env=None) -> subprocess.CompletedProcess:
         """Runs a command in a router's namespace; does not raise on failure.
@@ -451,17 +636,18 @@ class Lab:
         network restart: a new interface under the old name, up, with its
         address unless `address` is false (then add_address gives it), on
         switch port `port` (default: the router's own, which must be gone)."""
-        ns, port = self.router_ns(router), port or f"p{router - 1}"
-        run("ip", "link", "add", "eth0", "netns", ns, "type", "veth", "peer", "name", port,
-            "netns", self.switch_ns())
-        run("ip", "-n", self.switch_ns(), "link", "set", port, "master", "br0", "up")
-        run("ip", "-n", ns, "link", "set", "eth0", "up")
+        self._add_host_link(self.router_ns(router), port or f"p{router - 1}")
         if address:
             self.add_address(router)
 
     def add_address(self, router: int):
-        run("ip", "-n", self.router_ns(router), "addr", "add", f"{self.router_ip(router)}/24",
-            "dev", "eth0")
+        """The router's addresses on eth0: IPv4, then link-local and global IPv6."""
+        self._add_addresses(self.router_ns(router), self.router_ip(router),
+                            self.router_ll(router), self.router_ip6(router))
+
+    def add_ipv4(self, router: int, address: str, dev: str = "eth0"):
+        """One more IPv4 address (with /prefix) on a router's interface."""
+        run("ip", "-n", self.router_ns(router), "addr", "add", address, "dev", dev)
 
     def set_port(self, router: int, up: bool):
         """Sets the router's switch port down or up: its eth0 loses or
@@ -480,38 +666,101 @@ class Lab:
             "ip", "daddr", str(MULTICAST_GROUP), "drop")
 
     # Observations.
-    def addresses(self, router: int) -> list[str]:
-        out = run("ip", "-n", self.router_ns(router), "-4", "-o", "addr", "show", "dev", "eth0").stdout
+    def addresses(self, router: int, family: int = 4, dev: str = "eth0") -> list[str]:
+        """A router's addresses of `family` on `dev` (IPv6: link-local too),
+        without prefix; [] if `dev` does not exist."""
+        out = run("ip", "-n", self.router_ns(router), f"-{family}", "-o", "addr", "show",
+                  "dev", dev, check=False).stdout
         return [line.split()[3].split("/")[0] for line in out.splitlines()]
 
+    def links(self, ns: str) -> list[dict]:
+        """`ip -d -j addr show` of a namespace: every interface with its
+        flags, operstate, proto_down, linkinfo, address and addr_info."""
+        out = run("ip", "-n", ns, "-d", "-j", "addr", "show", check=False).stdout
+        return json.loads(out) if out.strip() else []
+
+    def link(self, router: int, name: str) -> dict | None:
+        """One interface of a router as `links` shows it, or None."""
+        return next((l for l in self.links(self.router_ns(router)) if l["ifname"] == name), None)
+
+    def holds(self, router: int, vip: str) -> bool:
+        """Whether `router` answers for `vip`: eth0 carries it, or a macvlan
+        (a virtual MAC's: tinyvrrp `vmac on`, keepalived `use_vmac`, FRR)
+        carries it and is up and not protodown (FRR's backup state)."""
+        vip = canonical(vip)
+        for link in self.links(self.router_ns(router)):
+            if vip not in (a.get("local") for a in link.get("addr_info", [])):
+                continue
+            if link["ifname"] == "eth0":
+                return True
+            if (link.get("linkinfo", {}).get("info_kind") == "macvlan"
+                    and "UP" in link.get("flags", []) and not link.get("proto_down")):
+                return True
+        return False
+
     def holders(self, vip: str | None = None, routers=None) -> list[int]:
-        """Routers whose eth0 carries the VIP."""
+        """Routers that hold the VIP (see `holds`); default: the first IPv4 VIP."""
         vip = vip or self.vip()
         routers = routers or range(1, self.routers + 1)
-        frr = {n.router: n for n in self.nodes if n.kind == "frr"}
-        return [r for r in routers
-                if (frr[r].holds_vip() if r in frr else vip in self.addresses(r))]
+        return [r for r in routers if self.holds(r, vip)]
 
-    def wait_holder(self, router: int, timeout: float, routers=None, settle: float = 0.3) -> bool:
+    def wait_holder(self, router: int, timeout: float, routers=None, settle: float = 0.3,
+                    vip: str | None = None) -> bool:
         """Waits until `router`, and no other of `routers`, holds the VIP and
         still does `settle` seconds later (a daemon starting up may hold it
         for a moment before it hears the master)."""
         deadline = time.monotonic() + timeout
-        while wait_until(lambda: self.holders(routers=routers) == [router],
+        while wait_until(lambda: self.holders(vip=vip, routers=routers) == [router],
                          deadline - time.monotonic()):
             time.sleep(settle)
-            if self.holders(routers=routers) == [router]:
+            if self.holders(vip=vip, routers=routers) == [router]:
                 return True
         return False
 
     def ping(self, address: str | None = None, count: int = 1) -> bool:
-        address = address or self.vip()
-        result = run("ip", "netns", "exec", self.client_ns(), "ping", "-c", str(count),
-                     "-W", "1", "-i", "0.2", address, check=False)
+        """The client pings `address` (default: the first IPv4 VIP); IPv6
+        with `ping -6`, a link-local one through eth0."""
+        address = canonical(address or self.vip())
+        if family_of(address) == 6:
+            target = f"{address}%eth0" if address.startswith("fe80:") else address
+            argv = ["ping", "-6", target]
+        else:
+            argv = ["ping", address]
+        result = run("ip", "netns", "exec", self.client_ns(), *argv[:-1], "-c", str(count),
+                     "-W", "1", "-i", "0.2", argv[-1], check=False)
         return result.returncode == 0
 
-    def mac(self, router: int) -> str:
-        out = run("ip", "-n", self.router_ns(router), "-o", "link", "show", "dev", "eth0").stdout
+    def ping6(self, address: str | None = None, count: int = 1) -> bool:
+        """`ping -6` from the client to `address` (default: the global IPv6 VIP)."""
+        return self.ping(address or self.vip6(), count)
+
+    def neighbour(self, address: str) -> dict | None:
+        """The client's neighbour entry for `address` (`ip neigh`/`ip -6
+        neigh` as JSON: dst, lladdr, state list, and "router" for IPv6
+        entries of routers), or None."""
+        address = canonical(address)
+        out = run("ip", "-n", self.client_ns(), "-j", f"-{family_of(address)}", "neigh", "show",
+                  "to", address, "dev", "eth0", check=False).stdout
+        entries = [e for e in (json.loads(out) if out.strip() else []) if e.get("dst") == address]
+        return entries[0] if entries else None
+
+    def neighbour_mac(self, address: str) -> str | None:
+        """The MAC the client's neighbour cache names for `address`, or None
+        (no entry, or one still unresolved / failed)."""
+        entry = self.neighbour(address)
+        return entry.get("lladdr") if entry else None
+
+    def flush_neighbours(self):
+        """Empties the client's neighbour caches (ARP and IPv6)."""
+        run("ip", "-n", self.client_ns(), "neigh", "flush", "dev", "eth0", check=False)
+        run("ip", "-n", self.client_ns(), "-6", "neigh", "flush", "dev", "eth0", check=False)
+
+    def mac(self, router: int, dev: str = "eth0") -> str:
+        out = run("ip", "-n", self.router_ns(router), "-o", "link", "show", "dev", dev).stdout
+        return out.split("link/ether")[1].split()[0]
+
+    def client_mac(self) -> str:
+        out = run("ip", "-n", self.client_ns(), "-o", "link", "show", "dev", "eth0").stdout
         return out.split("link/ether")[1].split()[0]
 
     def capture(self) -> "Capture":
@@ -520,18 +769,31 @@ class Lab:
 
 @dataclass
 class Event:
+    """One frame of interest. `src`/`dst` are IP addresses (ARP: sender and
+    target protocol addresses are `src` and `target`)."""
+
     time: float
-    kind: str  # "vrrp" or "arp"
+    kind: str  # "vrrp", "arp", "ns" or "na" (ICMPv6 Neighbor Solicitation / Advertisement)
     src: str
     src_mac: str
     version: int = 0
     vrid: int = 0
     priority: int = 0
     interval: int = 0  # v3: centiseconds; v2: seconds
-    ttl: int = 0
+    ttl: int = 0  # IPv4 TTL or IPv6 hop limit
     addresses: list[str] = field(default_factory=list)
     arp_op: int = 0
-    target: str = ""
+    target: str = ""  # ARP target address; NS/NA target address
+    family: int = 4
+    dst: str = ""
+    dst_mac: str = ""
+    # Neighbor Advertisement flags (RFC 4861 §4.4) and its target
+    # link-layer address option ("" if absent); NS: the source link-layer
+    # address option.
+    router: bool = False
+    solicited: bool = False
+    override: bool = False
+    lladdr: str = ""
 
 
 class Capture:
@@ -544,7 +806,7 @@ class Capture:
     def __enter__(self) -> "Capture":
         self.proc = subprocess.Popen(
             ["ip", "netns", "exec", self.lab.switch_ns(), "tcpdump", "-i", "br0", "-U", "--immediate-mode",
-             "-w", str(self.path), "ip proto 112 or arp"],
+             "-w", str(self.path), "ip proto 112 or arp or ip6 proto 112 or icmp6"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.lab.captures.append(self.proc)
         if not wait_until(lambda: self.path.exists() and self.path.stat().st_size >= 24, 5):
@@ -572,8 +834,23 @@ def _mac(b: bytes) -> str:
     return ":".join(f"{x:02x}" for x in b)
 
 
+def _ip6(b: bytes) -> str:
+    return ipaddress.IPv6Address(b).compressed
+
+
+def _nd_option(options: bytes, wanted: int) -> str:
+    """The MAC in a source (1) or target (2) link-layer address option."""
+    while len(options) >= 8 and options[1] > 0:
+        length = options[1] * 8
+        if options[0] == wanted and length >= 8:
+            return _mac(options[2:8])
+        options = options[length:]
+    return ""
+
+
 def parse_pcap(data: bytes) -> list[Event]:
-    """Ethernet pcap (microsecond or nanosecond) to VRRP and ARP events."""
+    """Ethernet pcap (microsecond or nanosecond) to VRRP (IPv4 and IPv6),
+    ARP and ICMPv6 NS/NA events."""
     magic = data[:4]
     if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1"):
         endian = "<"
@@ -589,12 +866,12 @@ def parse_pcap(data: bytes) -> list[Event]:
         if len(frame) < 14:
             continue
         ethertype = struct.unpack(">H", frame[12:14])[0]
-        src_mac = _mac(frame[6:12])
+        src_mac, dst_mac = _mac(frame[6:12]), _mac(frame[0:6])
         payload = frame[14:]
         if ethertype == 0x0806 and len(payload) >= 28:
             events.append(Event(when, "arp", _ip(payload[14:18]), src_mac,
                                 arp_op=struct.unpack(">H", payload[6:8])[0],
-                                target=_ip(payload[24:28])))
+                                target=_ip(payload[24:28]), dst_mac=dst_mac))
         elif ethertype == 0x0800 and len(payload) >= 28 and payload[9] == 112:
             ihl = (payload[0] & 0x0F) * 4
             vrrp = payload[ihl:]
@@ -604,7 +881,30 @@ def parse_pcap(data: bytes) -> list[Event]:
             addresses = [_ip(vrrp[8 + 4 * i:12 + 4 * i]) for i in range(count)]
             events.append(Event(when, "vrrp", _ip(payload[12:16]), src_mac, version=version,
                                 vrid=vrrp[1], priority=vrrp[2], interval=interval,
-                                ttl=payload[8], addresses=addresses))
+                                ttl=payload[8], addresses=addresses, dst=_ip(payload[16:20]),
+                                dst_mac=dst_mac))
+        elif ethertype == 0x86DD and len(payload) >= 48:
+            next_header, hop_limit = payload[6], payload[7]
+            src, dst, body = _ip6(payload[8:24]), _ip6(payload[24:40]), payload[40:]
+            common = dict(family=6, ttl=hop_limit, dst=dst, dst_mac=dst_mac)
+            if next_header == 112 and len(body) >= 8:
+                count = body[3]
+                addresses = [_ip6(body[8 + 16 * i:24 + 16 * i]) for i in range(count)]
+                events.append(Event(when, "vrrp", src, src_mac, version=body[0] >> 4,
+                                    vrid=body[1], priority=body[2],
+                                    interval=struct.unpack(">H", body[4:6])[0] & 0x0FFF,
+                                    addresses=addresses, **common))
+            elif next_header == 58 and len(body) >= 24 and body[0] in (135, 136):
+                target, options = _ip6(body[8:24]), body[24:]
+                if body[0] == 136:
+                    events.append(Event(when, "na", src, src_mac, target=target,
+                                        router=bool(body[4] & 0x80),
+                                        solicited=bool(body[4] & 0x40),
+                                        override=bool(body[4] & 0x20),
+                                        lladdr=_nd_option(options, 2), **common))
+                else:
+                    events.append(Event(when, "ns", src, src_mac, target=target,
+                                        lladdr=_nd_option(options, 1), **common))
     return events
 
 
@@ -624,14 +924,26 @@ class Timeline:
         return self.new_first_advert - self.old_last_advert
 
 
+def is_announcement(event: Event, vip: str) -> bool:
+    """A new master's announcement of `vip`: a gratuitous ARP (IPv4) or an
+    unsolicited Neighbor Advertisement (IPv6)."""
+    vip = canonical(vip)
+    if event.kind == "arp":
+        return event.src == vip and event.target == vip
+    return event.kind == "na" and event.target == vip and not event.solicited
+
+
 def timeline(events: list[Event], old: str, new: str, vip: str, after: float = 0.0) -> Timeline:
-    """Old master's last non-zero advert, new master's first advert and GARP."""
+    """Old master's last non-zero advert, new master's first advert and GARP
+    (for an IPv6 VIP: unsolicited NA). `old`/`new` are advert sources (IPv6:
+    the routers' link-local addresses)."""
+    old, new = canonical(old), canonical(new)
     adverts = [e for e in events if e.kind == "vrrp" and e.time >= after]
     old_adverts = [e.time for e in adverts if e.src == old and e.priority > 0]
     zero = [e.time for e in adverts if e.src == old and e.priority == 0]
     new_first = next((e.time for e in adverts if e.src == new
                       and (not old_adverts or e.time > old_adverts[-1])), None)
-    garp = next((e.time for e in events if e.kind == "arp" and e.src == vip and e.target == vip
+    garp = next((e.time for e in events if is_announcement(e, vip)
                  and new_first is not None and e.time >= new_first - 0.001), None)
     return Timeline(old_adverts[-1] if old_adverts else None, new_first, garp,
                     zero[0] if zero else None)

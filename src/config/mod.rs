@@ -1,0 +1,305 @@
+//! The line config: one directive per line, `#` comments, indentation
+//! cosmetic, `instance NAME` starts a block that runs to the next one.
+//!
+//! Parsing is two steps so other front ends can share the second: text
+//! becomes [`Directive`]s (key, value, line), and directives become a
+//! validated [`Config`] that keeps the line of everything a later check (an
+//! interface missing at start) may need to blame.
+//!
+//! This module holds the validated types and the second step, [`build`],
+//! with its checks across instances. The front ends (the tiny format and
+//! UCI) are in `syntax`, one instance block's keys in `block`, and the
+//! syntax of single values in `values`.
+
+mod block;
+mod syntax;
+mod values;
+
+pub use syntax::{tokenize, tokenize_uci, Directive};
+
+use core::fmt;
+use core::net::IpAddr;
+use core::time::Duration;
+
+use crate::proto::fsm::{Params, PRIORITY_OWNER};
+use crate::proto::wire::{Checksum, Family, V2Auth, Version};
+
+use block::Block;
+use syntax::is_uci;
+use values::valid_name;
+
+const MAX_INSTANCE_NAME: usize = 32;
+
+/// A config error, shown as `file:line: message`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: String,
+    pub line: usize,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.file, self.line, self.message)
+    }
+}
+
+/// A virtual address with the prefix it is installed with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Vip {
+    pub address: IpAddr,
+    pub prefix: u8,
+}
+
+impl fmt::Display for Vip {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.address, self.prefix)
+    }
+}
+
+/// One `instance` block, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceConfig {
+    pub name: String,
+    pub line: usize,
+    pub interface: String,
+    pub interface_line: usize,
+    pub vrid: u8,
+    pub priority: u8,
+    pub advert_cs: u16,
+    pub version: Version,
+    pub vips: Vec<Vip>,
+    pub preempt: bool,
+    /// Run on every state change as `SCRIPT INSTANCE NAME STATE PRIORITY`.
+    pub notify: Option<String>,
+    /// `v3-checksum`: what our v3 checksum covers.
+    pub checksum: Checksum,
+    /// `auth-pass`: v2 simple password, at most 8 octets.
+    pub auth_pass: Option<String>,
+    /// `unicast-peer`: send adverts to these and accept only theirs.
+    pub unicast_peers: Vec<IpAddr>,
+    /// `unicast-src`: our advert source instead of the primary address,
+    /// with its line for the check at start that it is on the interface.
+    pub unicast_src: At<IpAddr>,
+    /// `garp-repeat`: gratuitous ARPs sent per VIP in each round.
+    pub garp_repeat: u8,
+    /// `garp-delay`: the second round after becoming master, in ms (0: none).
+    pub garp_delay_ms: u32,
+    /// `vmac`: the VIPs live on a macvlan with the RFC 5798 §7.3 virtual MAC.
+    pub vmac: bool,
+}
+
+impl InstanceConfig {
+    /// The family of the VIPs, and so of the virtual router.
+    pub fn family(&self) -> Family {
+        self.vips
+            .first()
+            .map_or(Family::Ipv4, |vip| Family::of(vip.address))
+    }
+
+    /// Protocol parameters once the interface's primary address is known.
+    pub fn params(&self, primary: IpAddr) -> Params {
+        Params {
+            version: self.version,
+            vrid: self.vrid,
+            priority: self.priority,
+            advert_interval_cs: self.advert_cs,
+            preempt: self.preempt,
+            // The advert source is also the tie-breaker (RFC 5798 §6.4.3).
+            primary: self.unicast_src.map_or(primary, |(src, _)| src),
+            vips: self.vips.iter().map(|vip| vip.address).collect(),
+            checksum: self.checksum,
+            auth: self.auth_pass.as_ref().map_or(V2Auth::NONE, |secret| {
+                V2Auth::simple_password(secret.as_bytes())
+            }),
+            unicast_peers: self.unicast_peers.clone(),
+            garp_delay: (self.garp_delay_ms > 0)
+                .then(|| Duration::from_millis(u64::from(self.garp_delay_ms))),
+        }
+    }
+}
+
+impl fmt::Display for InstanceConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "instance {}: interface {}, vrid {}, {}, version {}, priority {}{}, advert {}ms, preempt {}, vip",
+            self.name,
+            self.interface,
+            self.vrid,
+            self.family().name(),
+            self.version.number(),
+            self.priority,
+            if self.priority == PRIORITY_OWNER { " (address owner)" } else { "" },
+            u32::from(self.advert_cs) * 10,
+            if self.preempt { "on" } else { "off" },
+        )?;
+        for vip in &self.vips {
+            write!(f, " {vip}")?;
+        }
+        if let Some(script) = &self.notify {
+            write!(f, ", notify {script}")?;
+        }
+        if self.version == Version::V3 && self.checksum == Checksum::MessageOnly {
+            write!(f, ", v3-checksum as-v2")?;
+        }
+        if self.auth_pass.is_some() {
+            write!(f, ", auth-pass set")?;
+        }
+        if !self.unicast_peers.is_empty() {
+            write!(f, ", unicast-peer")?;
+            for peer in &self.unicast_peers {
+                write!(f, " {peer}")?;
+            }
+        }
+        if let Some((src, _)) = self.unicast_src {
+            write!(f, ", unicast-src {src}")?;
+        }
+        write!(
+            f,
+            ", garp-repeat {}, garp-delay {}ms",
+            self.garp_repeat, self.garp_delay_ms
+        )?;
+        if self.vmac {
+            write!(f, ", vmac {}", vmac_name(self.family(), self.vrid))?;
+        }
+        Ok(())
+    }
+}
+
+/// The name of the macvlan that carries an instance's virtual MAC:
+/// `vrrp4.VRID` or `vrrp6.VRID`. Predictable, so firewall rules and
+/// scripts can name it; unique per family and VRID, which the config
+/// checks across interfaces.
+pub fn vmac_name(family: Family, vrid: u8) -> String {
+    let digit = match family {
+        Family::Ipv4 => 4,
+        Family::Ipv6 => 6,
+    };
+    format!("vrrp{digit}.{vrid}")
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Config {
+    pub instances: Vec<InstanceConfig>,
+}
+
+/// Parses either syntax. All errors are reported, in line order.
+pub fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> {
+    if is_uci(text) {
+        build(file, &tokenize_uci(file, text)?)
+    } else {
+        build(file, &tokenize(text))
+    }
+}
+
+/// Turns directives into a validated config.
+pub fn build(file: &str, directives: &[Directive]) -> Result<Config, Vec<ConfigError>> {
+    let mut errors = Errors {
+        file,
+        list: Vec::new(),
+    };
+    let mut blocks: Vec<Block> = Vec::new();
+    for directive in directives {
+        if directive.key == "instance" {
+            match directive.args.as_slice() {
+                [name] if valid_name(name) => blocks.push(Block::new(name, directive.line)),
+                [_] => errors.at(
+                    directive.line,
+                    format!("instance name must be 1..{MAX_INSTANCE_NAME} of A-Z a-z 0-9 _ - ."),
+                ),
+                _ => errors.at(directive.line, "expected: instance NAME".into()),
+            }
+            continue;
+        }
+        match blocks.last_mut() {
+            Some(block) => block.apply(directive, &mut errors),
+            None => errors.at(
+                directive.line,
+                format!("'{}' outside an instance block", directive.key),
+            ),
+        }
+    }
+    let mut instances: Vec<InstanceConfig> = Vec::new();
+    for block in blocks {
+        if let Some(instance) = block.finish(&mut errors) {
+            if let Some(other) = instances.iter().find(|i| i.name == instance.name) {
+                errors.at(
+                    instance.line,
+                    format!(
+                        "instance '{}' already defined at line {}",
+                        instance.name, other.line
+                    ),
+                );
+            } else if let Some(other) = instances.iter().find(|i| {
+                i.interface == instance.interface
+                    && i.vrid == instance.vrid
+                    && i.family() == instance.family()
+            }) {
+                // RFC 5798 §7.3: IPv4 and IPv6 virtual routers with one VRID
+                // are distinct (their virtual MACs differ); one family may
+                // use a VRID once per interface.
+                errors.at(
+                    instance.line,
+                    format!(
+                        "vrid {} on {} ({}) is already used by instance '{}' at line {}",
+                        instance.vrid,
+                        instance.interface,
+                        instance.family().name(),
+                        other.name,
+                        other.line
+                    ),
+                );
+            } else if let Some(other) = instances.iter().find(|i| {
+                instance.vmac
+                    && i.vmac
+                    && i.vrid == instance.vrid
+                    && i.family() == instance.family()
+            }) {
+                errors.at(
+                    instance.line,
+                    format!(
+                        "vmac {} is already used by instance '{}' at line {}",
+                        vmac_name(instance.family(), instance.vrid),
+                        other.name,
+                        other.line
+                    ),
+                );
+            } else {
+                instances.push(instance);
+            }
+        }
+    }
+    if instances.is_empty() && errors.list.is_empty() {
+        errors.at(1, "no instance defined".into());
+    }
+    if errors.list.is_empty() {
+        Ok(Config { instances })
+    } else {
+        errors.list.sort_by_key(|e| e.line);
+        Err(errors.list)
+    }
+}
+
+struct Errors<'a> {
+    file: &'a str,
+    list: Vec<ConfigError>,
+}
+
+impl Errors<'_> {
+    fn at(&mut self, line: usize, message: String) {
+        self.list.push(ConfigError {
+            file: self.file.to_string(),
+            line,
+            message,
+        });
+    }
+}
+
+/// A value and the line it came from.
+pub type At<T> = Option<(T, usize)>;
+
+/// fe80::/10 (RFC 4291 §2.5.6).
+pub fn is_link_local(address: IpAddr) -> bool {
+    matches!(address, IpAddr::V6(a) if a.segments()[0] & 0xffc0 == 0xfe80)
+}

@@ -1,0 +1,125 @@
+//! The syntax of single values: names, numbers, durations, addresses.
+
+use core::net::IpAddr;
+
+use crate::proto::wire::{Version, MAX_ADVER_INT_CS};
+
+use super::{Vip, MAX_INSTANCE_NAME};
+
+/// Linux IFNAMSIZ less the terminating NUL.
+const MAX_INTERFACE_NAME: usize = 15;
+
+/// `on`/`off`, and UCI's booleans too, so `option preempt '0'` works as
+/// LuCI writes it.
+pub(super) fn parse_switch(key: &str, value: &str) -> Result<bool, String> {
+    match value {
+        "on" | "1" | "yes" | "true" | "enabled" => Ok(true),
+        "off" | "0" | "no" | "false" | "disabled" => Ok(false),
+        _ => Err(format!("{key} must be on or off, not '{value}'")),
+    }
+}
+
+pub(super) fn valid_name(name: &str) -> bool {
+    (1..=MAX_INSTANCE_NAME).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
+}
+
+pub(super) fn parse_interface(value: &str) -> Result<String, String> {
+    if value.len() > MAX_INTERFACE_NAME || value.contains('/') || value == "." || value == ".." {
+        return Err(format!("'{value}' is not a valid interface name"));
+    }
+    Ok(value.to_string())
+}
+
+pub(super) fn parse_int(value: &str, min: u32, max: u32, what: &str) -> Result<u32, String> {
+    match value.parse::<u32>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(format!("{what} must be {min}..{max}, not '{value}'")),
+    }
+}
+
+/// `100ms`, `1s`: a whole number with a unit.
+pub(super) fn parse_duration_ms(key: &str, value: &str) -> Result<u32, String> {
+    let (digits, scale) = if let Some(ms) = value.strip_suffix("ms") {
+        (ms, 1)
+    } else if let Some(s) = value.strip_suffix('s') {
+        (s, 1000)
+    } else {
+        return Err(format!("{key} needs a unit, ms or s: '{value}'"));
+    };
+    digits
+        .parse::<u32>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+        .ok_or_else(|| format!("'{value}' is not a whole number of ms or s"))
+}
+
+/// RFC 5798 §5.2.7: v3 intervals are 12-bit centiseconds; RFC 3768 §5.3.7:
+/// v2 intervals are whole seconds in one octet.
+pub(super) fn check_advert(version: Version, ms: u32) -> Result<u16, String> {
+    match version {
+        Version::V3 => {
+            let max_ms = u32::from(MAX_ADVER_INT_CS) * 10;
+            if ms % 10 != 0 || !(10..=max_ms).contains(&ms) {
+                return Err(format!(
+                    "advert for version 3 must be 10ms..{max_ms}ms in 10 ms steps, not {ms}ms"
+                ));
+            }
+            Ok((ms / 10) as u16)
+        }
+        Version::V2 => {
+            if ms % 1000 != 0 || !(1000..=255_000).contains(&ms) {
+                return Err(format!(
+                    "advert for version 2 must be whole seconds 1s..255s, not {ms}ms"
+                ));
+            }
+            Ok((ms / 10) as u16)
+        }
+    }
+}
+
+/// A unicast peer or source: a host address of either family.
+pub(super) fn parse_unicast(value: &str) -> Result<IpAddr, String> {
+    let address: IpAddr = value
+        .parse()
+        .map_err(|_| format!("'{value}' is not an IPv4 or IPv6 address"))?;
+    if address.is_unspecified() || address.is_multicast() || is_broadcast(address) {
+        return Err(format!("{address} cannot be a unicast address"));
+    }
+    Ok(address)
+}
+
+fn is_broadcast(address: IpAddr) -> bool {
+    matches!(address, IpAddr::V4(a) if a.is_broadcast())
+}
+
+pub(super) fn parse_vip(value: &str) -> Result<Vip, String> {
+    let (address, prefix) = match value.split_once('/') {
+        Some((address, prefix)) => (address, Some(prefix)),
+        None => (value, None),
+    };
+    let address: IpAddr = address
+        .parse()
+        .map_err(|_| format!("'{value}' is not an IPv4 or IPv6 address"))?;
+    let max_prefix = match address {
+        IpAddr::V4(_) => 32,
+        IpAddr::V6(_) => 128,
+    };
+    let prefix = match prefix {
+        None => max_prefix,
+        Some(p) => match p.parse::<u8>() {
+            Ok(n) if (1..=max_prefix).contains(&n) => n,
+            _ => return Err(format!("prefix must be 1..{max_prefix} in '{value}'")),
+        },
+    };
+    if address.is_unspecified()
+        || address.is_multicast()
+        || is_broadcast(address)
+        || address.is_loopback()
+    {
+        return Err(format!("{address} cannot be a virtual address"));
+    }
+    Ok(Vip { address, prefix })
+}

@@ -1,0 +1,343 @@
+//! The state machine's outputs turned into syscalls: adverts,
+//! announcements (gratuitous ARP, unsolicited NA) and notify scripts. The VIPs are not placed by actions but
+//! reconciled: an instance wants all of them on its interface while it is
+//! Master and none otherwise, and after every state-machine call the daemon
+//! brings what it has applied in line with that.
+
+use core::net::IpAddr;
+use core::time::Duration;
+use std::io;
+
+use log::{error, info, warn};
+
+use super::Daemon;
+use crate::config::Vip;
+use crate::notify::Call;
+use crate::proto::fsm::{Output, StateKind};
+use crate::proto::time::Instant;
+
+/// A failed address change is tried again after this long.
+const VIP_RETRY: Duration = Duration::from_secs(1);
+
+/// One address change, as reconciliation asks for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Change {
+    Add,
+    Remove,
+}
+
+/// The VIPs one instance has put on its interface, and what it last wanted
+/// there.
+#[derive(Debug, Default)]
+pub(super) struct VipPlacement {
+    /// Added by us and not removed since: all that we ever remove.
+    applied: Vec<Vip>,
+    /// The desired set the last changes were made for.
+    target: Vec<Vip>,
+    /// After a failed change, when to try again. The same desired set is
+    /// not tried before then, so a master advertising every 10 ms does not
+    /// ask the kernel a hundred times a second.
+    retry_at: Option<Instant>,
+}
+
+impl VipPlacement {
+    /// When a failed change is due to be tried again.
+    pub(super) fn retry_at(&self) -> Option<Instant> {
+        self.retry_at
+    }
+
+    /// Makes `desired` the set in place, through `apply`, which makes one
+    /// change and says whether it worked: removes what was applied and is
+    /// no longer desired, then adds what is missing. Does nothing when
+    /// `desired` is what the last call wanted, unless a retry is due.
+    /// Returns the VIPs it added.
+    pub(super) fn reconcile(
+        &mut self,
+        now: Instant,
+        desired: impl Iterator<Item = Vip> + Clone,
+        mut apply: impl FnMut(Change, Vip) -> bool,
+    ) -> Vec<Vip> {
+        let retry_due = self.retry_at.is_some_and(|at| at <= now);
+        if !retry_due && desired.clone().eq(self.target.iter().copied()) {
+            return Vec::new();
+        }
+        self.target.clear();
+        self.target.extend(desired);
+        let mut failed = false;
+        // Removals first: a VIP whose prefix a reload changed is the same
+        // address removed and added again.
+        let (mut applied, stale): (Vec<Vip>, Vec<Vip>) = self
+            .applied
+            .drain(..)
+            .partition(|vip| self.target.contains(vip));
+        for vip in stale {
+            if !apply(Change::Remove, vip) {
+                failed = true;
+                applied.push(vip);
+            }
+        }
+        let mut added = Vec::new();
+        for &vip in &self.target {
+            if applied.contains(&vip) {
+                continue;
+            }
+            if apply(Change::Add, vip) {
+                applied.push(vip);
+                added.push(vip);
+            } else {
+                failed = true;
+            }
+        }
+        self.applied = applied;
+        self.retry_at = failed.then(|| now + VIP_RETRY);
+        added
+    }
+}
+
+impl Daemon {
+    /// Carries out what one state-machine event asked for, in the order of
+    /// RFC 5798 §6.4: the advert, then the VIPs placed to match the new
+    /// state, then their announcements, then the notify scripts. A new
+    /// master's virtual MAC interface comes up before its first advert; a
+    /// former master's goes down once its VIPs are gone.
+    pub(super) fn execute(&mut self, slot: usize, now: Instant, output: &Output) {
+        let holds_vips = self.instances[slot].fsm.holds_vips();
+        if holds_vips {
+            self.set_vmac_up(slot, true);
+        }
+        if let Some(priority) = output.advert {
+            self.send_advert(slot, priority);
+        }
+        self.reconcile_vips(slot, now);
+        if output.announce {
+            let vips: Vec<IpAddr> = self.instances[slot]
+                .config
+                .vips
+                .iter()
+                .map(|vip| vip.address)
+                .collect();
+            self.announce(slot, &vips);
+        }
+        if !holds_vips {
+            self.set_vmac_up(slot, false);
+        }
+        if let Some(transition) = output.transition {
+            self.notify(slot, now, transition.to);
+        }
+    }
+
+    /// Brings the instance's VIPs in line with its state: all of them while
+    /// Master, none otherwise, on its interface or on its virtual MAC
+    /// interface. Addresses it did not add are left alone: the interface's
+    /// primary address, and an address owner's own addresses (RFC 5798
+    /// §5.2.4), there before we start and after we stop. Returns the VIPs
+    /// added.
+    pub(super) fn reconcile_vips(&mut self, slot: usize, now: Instant) -> Vec<Vip> {
+        let instance = &mut self.instances[slot];
+        let link = &self.links[instance.link];
+        let master = instance.fsm.holds_vips();
+        let (index, device) = match &instance.vmac {
+            Some(vmac) => (vmac.index, vmac.name.as_str()),
+            None => (link.index, link.name.as_str()),
+        };
+        let owned = &instance.owned;
+        let desired =
+            instance.config.vips.iter().copied().filter(|vip| {
+                master && vip.address != link.primary && !owned.contains(&vip.address)
+            });
+        let netlink = &mut self.netlink;
+        let name = &instance.config.name;
+        instance.vips.reconcile(now, desired, |change, vip| {
+            let result = match change {
+                Change::Add => netlink.add_address(index, vip.address, vip.prefix),
+                Change::Remove => netlink.del_address(index, vip.address, vip.prefix),
+            };
+            if let Err(e) = &result {
+                let verb = match change {
+                    Change::Add => "add",
+                    Change::Remove => "remove",
+                };
+                error!("{name}: could not {verb} {vip} on {device}: {e}; retrying");
+            }
+            result.is_ok()
+        })
+    }
+
+    /// Sends one advert to the multicast group, or to each unicast peer.
+    /// With a virtual MAC it leaves from the macvlan, so its Ethernet source
+    /// is the virtual MAC (RFC 5798 §7.3).
+    fn send_advert(&mut self, slot: usize, priority: u8) {
+        let instance = &mut self.instances[slot];
+        let link = &self.links[instance.link];
+        let params = instance.fsm.params();
+        let advert = params.advert(priority);
+        let group = [link.family.multicast_group()];
+        let destinations = if params.unicast_peers.is_empty() {
+            &group[..]
+        } else {
+            &params.unicast_peers[..]
+        };
+        for &dst in destinations {
+            let sent = match (&instance.vmac, &link.socket) {
+                (Some(vmac), _) => self.frames.send_advert(vmac.index, &advert, params.primary),
+                (None, Some(socket)) => socket.send(&advert, params.primary, dst),
+                (None, None) => Err(io::Error::from(io::ErrorKind::NotConnected)),
+            };
+            match sent {
+                Ok(()) => instance.counters.adverts_tx += 1,
+                Err(e) => {
+                    instance.counters.send_errors += 1;
+                    warn!("{}: advert to {dst} not sent: {e}", instance.config.name);
+                }
+            }
+        }
+    }
+
+    /// RFC 5798 §6.4.1: a gratuitous ARP (IPv4) or an unsolicited Neighbor
+    /// Advertisement (IPv6) for each of `vips`, from the virtual MAC when
+    /// there is one.
+    pub(super) fn announce(&self, slot: usize, vips: &[IpAddr]) {
+        let instance = &self.instances[slot];
+        let link = &self.links[instance.link];
+        let (index, mac) = match &instance.vmac {
+            Some(vmac) => (vmac.index, vmac.mac),
+            None => (link.index, link.mac),
+        };
+        // keepalived's `vrrp_garp_master_repeat`: several at once, since one
+        // lost frame would leave a neighbour pointing at the old master.
+        for &vip in vips {
+            for _ in 0..instance.config.garp_repeat {
+                if let Err(e) = self.frames.announce(index, mac, vip, link.primary) {
+                    warn!(
+                        "{}: announcement of {vip} not sent: {e}",
+                        instance.config.name
+                    );
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Logs the new state and queues the instance's script and the
+    /// `--notify-all` one, with keepalived's arguments.
+    fn notify(&mut self, slot: usize, now: Instant, state: StateKind) {
+        let config = &self.instances[slot].config;
+        info!("{}: entering {} state", config.name, state.name());
+        let args = [
+            "INSTANCE".to_string(),
+            config.name.clone(),
+            state.notify_word().to_string(),
+            config.priority.to_string(),
+        ];
+        for script in [&config.notify, &self.notify_all].into_iter().flatten() {
+            let call = Call {
+                script: script.clone(),
+                args: args.to_vec(),
+            };
+            self.notifier.push(call, now);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vip(last: u8) -> Vip {
+        Vip {
+            address: [10, 0, 0, last].into(),
+            prefix: 24,
+        }
+    }
+
+    fn at(ms: u64) -> Instant {
+        Instant::from_micros(ms * 1000)
+    }
+
+    /// Reconciles against `desired`, recording the changes; those for VIPs
+    /// in `failing` fail.
+    fn run(
+        placement: &mut VipPlacement,
+        now: Instant,
+        desired: &[Vip],
+        failing: &[Vip],
+    ) -> (Vec<(Change, Vip)>, Vec<Vip>) {
+        let mut changes = Vec::new();
+        let added = placement.reconcile(now, desired.iter().copied(), |change, vip| {
+            changes.push((change, vip));
+            !failing.contains(&vip)
+        });
+        (changes, added)
+    }
+
+    #[test]
+    fn master_adds_all_then_nothing_until_the_state_changes() {
+        let mut p = VipPlacement::default();
+        let (changes, added) = run(&mut p, at(0), &[vip(1), vip(2)], &[]);
+        assert_eq!(changes, [(Change::Add, vip(1)), (Change::Add, vip(2))]);
+        assert_eq!(added, [vip(1), vip(2)]);
+        assert_eq!(run(&mut p, at(10), &[vip(1), vip(2)], &[]).0, []);
+        let (changes, added) = run(&mut p, at(20), &[], &[]);
+        assert_eq!(
+            changes,
+            [(Change::Remove, vip(1)), (Change::Remove, vip(2))]
+        );
+        assert_eq!(added, []);
+        assert_eq!(p.retry_at(), None);
+    }
+
+    #[test]
+    fn a_failed_add_is_retried_at_the_deadline_not_before() {
+        let mut p = VipPlacement::default();
+        let (_, added) = run(&mut p, at(0), &[vip(1), vip(2)], &[vip(2)]);
+        assert_eq!(added, [vip(1)]);
+        assert_eq!(p.retry_at(), Some(at(0) + VIP_RETRY));
+        assert_eq!(run(&mut p, at(500), &[vip(1), vip(2)], &[]).0, []);
+        let (changes, added) = run(&mut p, at(1000), &[vip(1), vip(2)], &[]);
+        assert_eq!(changes, [(Change::Add, vip(2))]);
+        assert_eq!(added, [vip(2)]);
+        assert_eq!(p.retry_at(), None);
+    }
+
+    #[test]
+    fn stepping_down_removes_only_what_was_added_and_does_not_wait_for_a_retry() {
+        let mut p = VipPlacement::default();
+        run(&mut p, at(0), &[vip(1), vip(2)], &[vip(2)]);
+        let (changes, _) = run(&mut p, at(100), &[], &[]);
+        assert_eq!(changes, [(Change::Remove, vip(1))]);
+        assert_eq!(p.retry_at(), None);
+    }
+
+    #[test]
+    fn a_failed_removal_stays_applied_and_is_retried() {
+        let mut p = VipPlacement::default();
+        run(&mut p, at(0), &[vip(1)], &[]);
+        run(&mut p, at(100), &[], &[vip(1)]);
+        assert_eq!(p.retry_at(), Some(at(100) + VIP_RETRY));
+        let (changes, _) = run(&mut p, at(1100), &[], &[]);
+        assert_eq!(changes, [(Change::Remove, vip(1))]);
+        assert_eq!(p.retry_at(), None);
+    }
+
+    #[test]
+    fn a_new_list_removes_the_dropped_first_and_adds_only_the_new() {
+        let mut p = VipPlacement::default();
+        run(&mut p, at(0), &[vip(1), vip(2)], &[]);
+        let (changes, added) = run(&mut p, at(100), &[vip(2), vip(3)], &[]);
+        assert_eq!(changes, [(Change::Remove, vip(1)), (Change::Add, vip(3))]);
+        assert_eq!(added, [vip(3)]);
+    }
+
+    #[test]
+    fn a_changed_prefix_is_removed_and_added_again() {
+        let mut p = VipPlacement::default();
+        run(&mut p, at(0), &[vip(1)], &[]);
+        let host = Vip {
+            prefix: 32,
+            ..vip(1)
+        };
+        let (changes, added) = run(&mut p, at(100), &[host], &[]);
+        assert_eq!(changes, [(Change::Remove, vip(1)), (Change::Add, host)]);
+        assert_eq!(added, [host]);
+    }
+}

@@ -1,0 +1,220 @@
+//! The instances: each one's config, state machine and counters, started,
+//! updated in place by a reload, and fed the adverts for its VRID.
+
+use core::net::IpAddr;
+
+use log::{debug, info, warn};
+
+use super::effects::VipPlacement;
+use super::links::LinkId;
+use super::resolve::Resolved;
+use super::vmac::Vmac;
+use super::Daemon;
+use crate::config::InstanceConfig;
+use crate::proto::fsm::{AdvertDrop, Instance, Params, PRIORITY_OWNER};
+use crate::proto::time::Instant;
+use crate::proto::wire::{Checksum, Received};
+
+/// What a `priority 255` instance runs as when it does not own all its
+/// VIPs: the highest priority that still takes part in the election.
+const PRIORITY_HIGHEST_NON_OWNER: u8 = PRIORITY_OWNER - 1;
+
+/// What happened to an instance's adverts, for status.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InstanceCounters {
+    /// Adverts for its VRID that passed the link's checks.
+    pub adverts_rx: u64,
+    pub adverts_tx: u64,
+    pub send_errors: u64,
+    /// Adverts dropped by the checks of RFC 5798 §7.1 that need the
+    /// configuration, by [`AdvertDrop::index`].
+    pub drops: [u64; AdvertDrop::ALL.len()],
+    /// Adverts whose checksum was valid only in the form we do not send: the
+    /// peer's `v3-checksum` setting differs, so it drops our adverts.
+    pub checksum_form_mismatch: u64,
+}
+
+/// One instance: its config, its state machine and its counters.
+pub(super) struct Runtime {
+    pub(super) config: InstanceConfig,
+    pub(super) fsm: Instance,
+    pub(super) link: LinkId,
+    pub(super) counters: InstanceCounters,
+    /// The VIPs it has put on its interface.
+    pub(super) vips: VipPlacement,
+    /// The VIPs that are its interface's own addresses (an address owner's,
+    /// RFC 5798 §5.2.4): never added or removed by us.
+    pub(super) owned: Vec<IpAddr>,
+    /// Its macvlan with the virtual MAC (`vmac on`).
+    pub(super) vmac: Option<Vmac>,
+}
+
+impl Runtime {
+    /// The protocol parameters with the interface's advert source. A
+    /// `priority 255` that owns not all of its VIPs runs as 254: an owner
+    /// takes over at once and ignores every advert (RFC 5798 §6.4.1,
+    /// §7.1), which is only safe for the router whose addresses they are.
+    pub(super) fn params(&self, primary: IpAddr) -> Params {
+        params(&self.config, &self.owned, primary)
+    }
+}
+
+/// See [`Runtime::params`].
+fn params(config: &InstanceConfig, owned: &[IpAddr], primary: IpAddr) -> Params {
+    let mut params = config.params(primary);
+    let owns_all = !owned.is_empty() && owned.len() == config.vips.len();
+    if !owns_all && params.priority == PRIORITY_OWNER {
+        params.priority = PRIORITY_HIGHEST_NON_OWNER;
+    }
+    params
+}
+
+impl Daemon {
+    /// Opens the interface's socket if needed, removes stale VIPs and starts
+    /// the state machine (RFC 5798 §6.4.1).
+    pub(super) fn start_instance(
+        &mut self,
+        resolved: Resolved,
+        now: Instant,
+    ) -> std::io::Result<()> {
+        let link = self.attach(&resolved, now)?;
+        let Resolved {
+            config,
+            addresses,
+            owned,
+            ..
+        } = resolved;
+        let primary = self.links[link].primary;
+        let index = self.links[link].index;
+        // A VIP left behind by a crashed run would answer ARP for an address
+        // another router now owns. An owner's own addresses are not VIPs
+        // left behind.
+        for vip in &config.vips {
+            let present = addresses.iter().any(|a| a.address == vip.address);
+            if present && vip.address != primary && !owned.contains(&vip.address) {
+                info!(
+                    "{}: removing stale {} from {}",
+                    config.name, vip, config.interface
+                );
+                if let Err(e) = self.netlink.del_address(index, vip.address, vip.prefix) {
+                    warn!("{}: could not remove stale {vip}: {e}", config.name);
+                }
+            }
+        }
+        let vmac = if config.vmac {
+            let interface = config.interface.clone();
+            Some(self.create_vmac(&config, &interface, index)?)
+        } else {
+            None
+        };
+        let params = params(&config, &owned, primary);
+        if config.priority == PRIORITY_OWNER && params.priority != PRIORITY_OWNER {
+            warn!(
+                "{}:{}: {}: priority 255 means the address owner (RFC 5798 §5.2.4), but not every vip is an address of {}; running as priority {}",
+                self.file,
+                config.line,
+                config.name,
+                config.interface,
+                params.priority
+            );
+        }
+        info!(
+            "{}: starting on {} ({} from {primary}), vrid {}, priority {}",
+            config.name,
+            config.interface,
+            config.family().name(),
+            config.vrid,
+            params.priority
+        );
+        self.instances.push(Runtime {
+            config,
+            fsm: Instance::new(params),
+            link,
+            counters: InstanceCounters::default(),
+            vips: VipPlacement::default(),
+            owned,
+            vmac,
+        });
+        let slot = self.instances.len() - 1;
+        let output = if self.links[link].up {
+            self.instances[slot].fsm.startup(now)
+        } else {
+            let config = &self.instances[slot].config;
+            warn!("{}: {} is down", config.name, config.interface);
+            self.instances[slot].fsm.handle_link(now, false)
+        };
+        self.execute(slot, now, &output);
+        Ok(())
+    }
+
+    /// Applies new settings to a running instance in place. A master moves
+    /// its addresses to the new list and announces the new ones.
+    pub(super) fn update_instance(&mut self, slot: usize, config: InstanceConfig, now: Instant) {
+        let instance = &mut self.instances[slot];
+        if instance.config == config {
+            return;
+        }
+        info!("{}: settings changed by reload", config.name);
+        let primary = self.links[instance.link].primary;
+        instance.config = config;
+        let params = instance.params(primary);
+        instance.fsm.reconfigure(params);
+        let added: Vec<IpAddr> = self
+            .reconcile_vips(slot, now)
+            .iter()
+            .map(|vip| vip.address)
+            .collect();
+        self.announce(slot, &added);
+    }
+
+    /// Stops an instance (RFC 5798 §6.4.3 Shutdown) and forgets it.
+    pub(super) fn stop_instance(&mut self, slot: usize, now: Instant) {
+        let output = self.instances[slot].fsm.shutdown();
+        self.execute(slot, now, &output);
+        self.remove_vmac(slot);
+        self.instances.remove(slot);
+    }
+
+    /// An advert for the instance's VRID that passed the link's checks.
+    pub(super) fn handle_advert(&mut self, slot: usize, now: Instant, received: &Received) {
+        let instance = &mut self.instances[slot];
+        instance.counters.adverts_rx += 1;
+        let params = instance.fsm.params();
+        // Another version is a version mismatch, counted by the FSM.
+        if received.advert.version == params.version && received.advert.checksum != params.checksum
+        {
+            if instance.counters.checksum_form_mismatch == 0 {
+                warn!(
+                    "{}: {} sends v3 checksums {} the pseudo-header, we send them {}; it will drop ours (set v3-checksum to match)",
+                    instance.config.name,
+                    received.src,
+                    checksum_words(received.advert.checksum),
+                    checksum_words(params.checksum),
+                );
+            }
+            instance.counters.checksum_form_mismatch += 1;
+        }
+        match instance
+            .fsm
+            .handle_advert(now, received.src, &received.advert)
+        {
+            Ok(output) => self.execute(slot, now, &output),
+            Err(reason) => {
+                instance.counters.drops[reason.index()] += 1;
+                debug!(
+                    "{}: dropped advert from {}: {}",
+                    instance.config.name,
+                    received.src,
+                    reason.name()
+                );
+            }
+        }
+    }
+}
+
+fn checksum_words(form: Checksum) -> &'static str {
+    match form {
+        Checksum::PseudoHeader => "with",
+        Checksum::MessageOnly => "without",
+    }
+}

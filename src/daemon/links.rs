@@ -1,0 +1,394 @@
+//! The interfaces in use, each attached once per address family however
+//! many instances run on it: its socket, its state and its receive
+//! counters. A link keeps its [`LinkId`] for as long as it is in use,
+//! through a re-attach to an interface created again, so instances and the
+//! poll set can name it.
+
+use core::net::IpAddr;
+use core::ops::{Index, IndexMut};
+use core::time::Duration;
+use std::io;
+
+use log::{debug, info, warn};
+
+use super::effects::VipPlacement;
+use super::resolve::{primary_address, Resolved};
+use super::Daemon;
+use crate::proto::time::Instant;
+use crate::proto::wire::{self, Family, RxError};
+use crate::sys::netlink::{LinkChange, LinkEvents};
+use crate::sys::{self, VrrpSocket};
+
+/// An interface created again without its address yet (IPv4, or an IPv6
+/// link-local still in DAD) is looked at again after this long.
+const REATTACH_RETRY: Duration = Duration::from_secs(1);
+
+/// Names a link in use. Never reused: a link dropped by a reload and
+/// attached again gets a new one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LinkId(u32);
+
+/// One interface and family with at least one instance on it.
+pub(super) struct Link {
+    pub(super) name: String,
+    pub(super) family: Family,
+    pub(super) index: u32,
+    pub(super) mac: [u8; 6],
+    /// The advert source: the primary IPv4 address, or the IPv6 link-local
+    /// address (RFC 5798 §5.1.1.1, §5.1.2.1); unspecified while waiting.
+    pub(super) primary: IpAddr,
+    /// Up and with carrier; while not, its instances are in Fault.
+    pub(super) up: bool,
+    /// Created again, or without a usable address yet, and waiting until we
+    /// can bind to it (said once).
+    pub(super) reattach_waiting: bool,
+    /// None while waiting for an address to bind to.
+    pub(super) socket: Option<VrrpSocket>,
+    pub(super) rx: RxCounters,
+}
+
+/// What a link received and dropped before any instance saw it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RxCounters {
+    /// Adverts for a VRID no instance on the link has.
+    pub unknown_vrid: u64,
+    /// Packets that failed a check of RFC 5798 §7.1 (RFC 3768 §7.1 for v2)
+    /// the bytes alone show, by [`RxError::index`].
+    pub errors: [u64; RxError::ALL.len()],
+}
+
+/// The links in use, in the order they were attached.
+#[derive(Default)]
+pub(super) struct Links {
+    next: u32,
+    entries: Vec<(LinkId, Link)>,
+}
+
+impl Links {
+    fn get(&self, id: LinkId) -> Option<&Link> {
+        self.entries.iter().find(|(i, _)| *i == id).map(|(_, l)| l)
+    }
+
+    fn get_mut(&mut self, id: LinkId) -> Option<&mut Link> {
+        self.entries
+            .iter_mut()
+            .find(|(i, _)| *i == id)
+            .map(|(_, l)| l)
+    }
+
+    pub(super) fn ids(&self) -> impl Iterator<Item = LinkId> + '_ {
+        self.entries.iter().map(|(id, _)| *id)
+    }
+
+    pub(super) fn iter(&self) -> impl Iterator<Item = &Link> {
+        self.entries.iter().map(|(_, l)| l)
+    }
+
+    /// The links (one per family) bound to the interface with this kernel
+    /// index.
+    pub(super) fn by_index(&self, index: u32) -> Vec<LinkId> {
+        self.entries
+            .iter()
+            .filter(|(_, l)| l.index == index)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    fn insert(&mut self, link: Link) -> LinkId {
+        let id = LinkId(self.next);
+        self.next += 1;
+        self.entries.push((id, link));
+        id
+    }
+
+    /// Drops the links for which `keep` is false, closing their sockets.
+    pub(super) fn retain(&mut self, mut keep: impl FnMut(LinkId) -> bool) {
+        self.entries.retain(|(id, _)| keep(*id));
+    }
+}
+
+/// Instances hold the id of a link in use; a link is only dropped once no
+/// instance holds its id, so a lookup by id cannot miss.
+impl Index<LinkId> for Links {
+    type Output = Link;
+
+    fn index(&self, id: LinkId) -> &Link {
+        self.get(id).expect("a link in use")
+    }
+}
+
+impl IndexMut<LinkId> for Links {
+    fn index_mut(&mut self, id: LinkId) -> &mut Link {
+        self.get_mut(id).expect("a link in use")
+    }
+}
+
+impl Daemon {
+    /// The link for a resolved interface and family: the one already bound
+    /// to it, or a new one with its own socket. Without a usable address
+    /// yet (an IPv6 link-local in DAD), the link waits, down, and is looked
+    /// at again like an interface created again.
+    pub(super) fn attach(&mut self, resolved: &Resolved, now: Instant) -> io::Result<LinkId> {
+        let family = resolved.config.family();
+        let existing = self.links.by_index(resolved.link.index);
+        if let Some(&id) = existing.iter().find(|&&id| self.links[id].family == family) {
+            return Ok(id);
+        }
+        let name = &resolved.config.interface;
+        let socket = match resolved.primary {
+            Some(primary) => Some(VrrpSocket::open(name, resolved.link.index, primary)?),
+            None => {
+                warn!(
+                    "{name}: no {} link-local address yet; waiting",
+                    family.name()
+                );
+                self.reattach_at = Some(now + REATTACH_RETRY);
+                None
+            }
+        };
+        Ok(self.links.insert(Link {
+            name: name.clone(),
+            family,
+            index: resolved.link.index,
+            mac: resolved.link.mac,
+            primary: resolved.primary.unwrap_or(match family {
+                Family::Ipv4 => IpAddr::V4(core::net::Ipv4Addr::UNSPECIFIED),
+                Family::Ipv6 => IpAddr::V6(core::net::Ipv6Addr::UNSPECIFIED),
+            }),
+            up: resolved.link.up && socket.is_some(),
+            reattach_waiting: socket.is_none(),
+            socket,
+            rx: RxCounters::default(),
+        }))
+    }
+
+    /// Closes sockets of interfaces no instance uses any more.
+    pub(super) fn drop_unused_links(&mut self) {
+        let instances = &self.instances;
+        self.links
+            .retain(|id| instances.iter().any(|instance| instance.link == id));
+    }
+
+    /// Reads every queued datagram of a link: each that passes the checks of
+    /// RFC 5798 §7.1 goes to the instance of its VRID, each that does not is
+    /// counted on the link.
+    pub(super) fn receive(&mut self, id: LinkId) {
+        loop {
+            let now = sys::now();
+            // A reload may have dropped the link after the poll.
+            let Some(link) = self.links.get_mut(id) else {
+                return;
+            };
+            let Some(socket) = &link.socket else {
+                return;
+            };
+            let datagram = match socket.recv(&mut self.buf) {
+                Ok(Some(datagram)) => datagram,
+                Ok(None) => return,
+                Err(e) => {
+                    warn!("{}: receive failed: {e}", link.name);
+                    return;
+                }
+            };
+            let received = match datagram.and_then(|datagram| wire::parse(&datagram)) {
+                Ok(received) => received,
+                Err(reason) => {
+                    link.rx.errors[reason.index()] += 1;
+                    debug!("{}: dropped packet: {}", link.name, reason.name());
+                    continue;
+                }
+            };
+            if received.src == link.primary {
+                continue;
+            }
+            let Some(slot) = self
+                .instances
+                .iter()
+                .position(|i| i.link == id && i.config.vrid == received.advert.vrid)
+            else {
+                link.rx.unknown_vrid += 1;
+                continue;
+            };
+            self.handle_advert(slot, now, &received);
+        }
+    }
+
+    /// Link changes from the kernel: instances on a link that went down
+    /// enter Fault; when it comes back they start again.
+    pub(super) fn handle_link_changes(&mut self) {
+        let now = sys::now();
+        let changes = match self.link_watch.read() {
+            Ok(LinkEvents::Changes(changes)) => changes,
+            Ok(LinkEvents::Lost) => {
+                warn!("link changes were lost; looking every interface up again");
+                self.look_up_links(now)
+            }
+            Err(e) => {
+                warn!("cannot read link changes: {e}");
+                return;
+            }
+        };
+        for change in changes {
+            self.set_link_state(change, now);
+        }
+    }
+
+    /// The current state of every link in use. A link that was deleted, or
+    /// replaced by a new one of the same name, counts as down until
+    /// `reattach` binds to its successor.
+    fn look_up_links(&mut self, now: Instant) -> Vec<LinkChange> {
+        let mut changes = Vec::new();
+        for link in self.links.iter() {
+            let up = match self.netlink.link(&link.name) {
+                Ok(Some(found)) if found.index == link.index => found.up,
+                Ok(Some(_)) => {
+                    self.reattach_at = Some(now);
+                    false
+                }
+                Ok(None) => false,
+                Err(e) => {
+                    warn!("{}: cannot look the link up: {e}", link.name);
+                    link.up
+                }
+            };
+            changes.push(LinkChange {
+                index: link.index,
+                up,
+                name: None,
+            });
+        }
+        changes
+    }
+
+    fn set_link_state(&mut self, change: LinkChange, now: Instant) {
+        let ids = self.links.by_index(change.index);
+        if ids.is_empty() {
+            // A new index under a name in use: the interface was deleted and
+            // created again (netifd does so to br-lan on a network restart).
+            if let Some(name) = &change.name {
+                if self.links.iter().any(|l| &l.name == name) {
+                    self.reattach_at.get_or_insert(now);
+                }
+            }
+            return;
+        }
+        for id in ids {
+            // A link still waiting for its address comes up through
+            // `reattach`, once it has a socket.
+            if self.links[id].socket.is_some() {
+                self.set_link_up(id, change.up, now);
+            }
+        }
+    }
+
+    /// Records whether a link in use is up; on a change its instances enter
+    /// or leave Fault.
+    fn set_link_up(&mut self, id: LinkId, up: bool, now: Instant) {
+        let link = &mut self.links[id];
+        if link.up == up {
+            return;
+        }
+        link.up = up;
+        if up {
+            info!("{}: link up", link.name);
+        } else {
+            warn!("{}: link down", link.name);
+        }
+        for slot in 0..self.instances.len() {
+            if self.instances[slot].link == id {
+                let output = self.instances[slot].fsm.handle_link(now, up);
+                self.execute(slot, now, &output);
+            }
+        }
+    }
+
+    /// Binds to interfaces in use that were deleted and created again, or
+    /// that had no usable address; their instances waited in Fault and keep
+    /// going (keepalived re-attaches the same way). One still without an
+    /// address (IPv4, or an IPv6 link-local past DAD) is tried again later.
+    pub(super) fn reattach(&mut self, now: Instant) {
+        let ids: Vec<LinkId> = self.links.ids().collect();
+        for id in ids {
+            match self.rebind(id, now) {
+                Ok(Some(up)) => self.set_link_up(id, up, now),
+                Ok(None) => {}
+                Err(e) => {
+                    let link = &mut self.links[id];
+                    if !link.reattach_waiting {
+                        warn!("{}: cannot attach to the new interface yet: {e}", link.name);
+                    }
+                    link.reattach_waiting = true;
+                    self.reattach_at = Some(now + REATTACH_RETRY);
+                }
+            }
+        }
+        if self.reload_after_reattach && !self.links.iter().any(|l| l.reattach_waiting) {
+            self.reload_after_reattach = false;
+            info!("reload: the re-created interface is attached; reloading now");
+            self.reload();
+        }
+    }
+
+    /// Moves a link to the interface that now has its name. Returns whether
+    /// the new one is up, or None when nothing changed.
+    fn rebind(&mut self, id: LinkId, now: Instant) -> io::Result<Option<bool>> {
+        let name = self.links[id].name.clone();
+        let Some(found) = self.netlink.link(&name)? else {
+            return Ok(None);
+        };
+        let Some(config) = self
+            .instances
+            .iter()
+            .find(|i| i.link == id)
+            .map(|i| &i.config)
+        else {
+            return Ok(None);
+        };
+        let link = &self.links[id];
+        if found.index == link.index && link.socket.is_some() {
+            return Ok(None);
+        }
+        let family = link.family;
+        let addresses = self.netlink.addresses(found.index)?;
+        let primary = primary_address(&addresses, config).ok_or_else(|| {
+            let what = match family {
+                Family::Ipv4 => "no IPv4 address",
+                Family::Ipv6 => "no IPv6 link-local address past DAD",
+            };
+            io::Error::new(io::ErrorKind::AddrNotAvailable, what)
+        })?;
+        let socket = VrrpSocket::open(&name, found.index, primary)?;
+        info!(
+            "{name}: attached to index {} ({} from {primary})",
+            found.index,
+            family.name()
+        );
+        // The old interface may live on under another name (renamed, or its
+        // deletion not read yet): leave it as if it went down, VIPs and all.
+        self.set_link_up(id, false, now);
+        let link = &mut self.links[id];
+        link.index = found.index;
+        link.mac = found.mac;
+        link.primary = primary;
+        link.socket = Some(socket);
+        link.reattach_waiting = false;
+        for instance in self.instances.iter_mut().filter(|i| i.link == id) {
+            instance.fsm.reconfigure(instance.params(primary));
+        }
+        // A macvlan goes with the interface it sits on: the virtual MAC
+        // interfaces of this link's instances are created again on the new
+        // one, with nothing on them yet.
+        for slot in 0..self.instances.len() {
+            let instance = &self.instances[slot];
+            if instance.link != id || !instance.config.vmac {
+                continue;
+            }
+            let config = instance.config.clone();
+            let vmac = self.create_vmac(&config, &name, found.index)?;
+            let instance = &mut self.instances[slot];
+            instance.vmac = Some(vmac);
+            instance.vips = VipPlacement::default();
+        }
+        Ok(Some(found.up))
+    }
+}

@@ -1,0 +1,257 @@
+//! The event loop: reads sockets, timers and signals, feeds the protocol
+//! core with `now`, and carries out the actions it returns through `sys`.
+//!
+//! What the loop drives lives beside it: `resolve` (each instance's
+//! interface and addresses, looked up at start and on reload), `links`
+//! (interfaces, attached by a stable id), `instance` (one state machine
+//! each and its counters), `effects` (actions turned into syscalls),
+//! `reload` (SIGHUP) and `status` (SIGUSR1).
+
+mod effects;
+mod instance;
+mod links;
+mod reload;
+mod resolve;
+pub mod status;
+mod vmac;
+
+use core::time::Duration;
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+
+use log::{info, warn};
+use rustix::process::Signal;
+
+use crate::config::{Config, ConfigError};
+use crate::notify::Notifier;
+use crate::proto::time::Instant;
+use crate::sys::netlink::{LinkWatch, Netlink};
+use crate::sys::{self, FrameSender};
+
+use instance::Runtime;
+use links::{LinkId, Links};
+
+/// Large enough for any advert on a 1500-octet link; longer ones are truncated
+/// by the kernel and counted.
+const RECV_BUFFER: usize = 2048;
+
+/// Why the daemon could not start.
+#[derive(Debug)]
+pub enum StartError {
+    /// The config names something this system lacks (`file:line: message`).
+    Config(Vec<ConfigError>),
+    Io(io::Error),
+}
+
+impl From<io::Error> for StartError {
+    fn from(e: io::Error) -> StartError {
+        StartError::Io(e)
+    }
+}
+
+pub struct Daemon {
+    /// The config file, read again on SIGHUP.
+    file: String,
+    netlink: Netlink,
+    link_watch: LinkWatch,
+    frames: FrameSender,
+    /// Sysctls changed for virtual MACs, put back at exit.
+    sysctls: vmac::Sysctls,
+    signals: OwnedFd,
+    links: Links,
+    instances: Vec<Runtime>,
+    notifier: Notifier,
+    /// Run on every state change of every instance, after the instance's own.
+    notify_all: Option<String>,
+    /// When to look for interfaces in use that were deleted and created again.
+    reattach_at: Option<Instant>,
+    /// A reload failed while an interface was being re-created; it is tried
+    /// again once that interface is attached.
+    reload_after_reattach: bool,
+    buf: Vec<u8>,
+}
+
+/// What a descriptor in the poll set is for. Links are named by their id,
+/// so a token stays right however the set of links changes.
+#[derive(Clone, Copy)]
+enum Token {
+    Signals,
+    LinkWatch,
+    Link(LinkId),
+}
+
+/// What a signal asks for.
+enum Request {
+    Continue,
+    Exit,
+}
+
+impl Daemon {
+    /// Resolves interfaces and opens sockets. Nothing is sent and nothing is
+    /// changed before every instance's interface has been found.
+    pub fn start(
+        file: &str,
+        config: Config,
+        notify_all: Option<String>,
+    ) -> Result<Daemon, StartError> {
+        let mut netlink = Netlink::open()?;
+        // Subscribed before the links are looked up, so no change between
+        // the lookup and the loop is missed.
+        let link_watch = LinkWatch::open()?;
+        let resolved = resolve::resolve(&mut netlink, file, config)?;
+        let signals = sys::ffi::signal_fd(&[
+            Signal::TERM.as_raw(),
+            Signal::INT.as_raw(),
+            Signal::HUP.as_raw(),
+            Signal::USR1.as_raw(),
+        ])?;
+        if let Err(e) = sys::tighten_timer_slack() {
+            warn!("could not reduce timer slack: {e}");
+        }
+        let mut daemon = Daemon {
+            file: file.to_string(),
+            netlink,
+            link_watch,
+            frames: FrameSender::open()?,
+            sysctls: vmac::Sysctls::default(),
+            signals,
+            links: Links::default(),
+            instances: Vec::new(),
+            notifier: Notifier::default(),
+            notify_all,
+            reattach_at: None,
+            reload_after_reattach: false,
+            buf: vec![0; RECV_BUFFER],
+        };
+        let now = sys::now();
+        for instance in resolved {
+            daemon.start_instance(instance, now)?;
+        }
+        Ok(daemon)
+    }
+
+    /// Runs until SIGTERM or SIGINT, then hands over mastership and returns.
+    pub fn run(&mut self) -> io::Result<()> {
+        loop {
+            let now = sys::now();
+            self.run_timers(now);
+            self.notifier.poll(now);
+            let timeout = self
+                .next_deadline()
+                .into_iter()
+                .chain(self.notifier.poll_at(now))
+                .min()
+                .map(|at| at.saturating_since(now));
+            for token in self.wait(timeout)? {
+                match token {
+                    Token::Signals => {
+                        if let Request::Exit = self.handle_signals()? {
+                            self.shutdown();
+                            return Ok(());
+                        }
+                        // A reload may have changed the links and the
+                        // timers; poll afresh.
+                        break;
+                    }
+                    Token::LinkWatch => self.handle_link_changes(),
+                    Token::Link(id) => self.receive(id),
+                }
+            }
+        }
+    }
+
+    /// Sleeps until a descriptor of the poll set is readable or `timeout`
+    /// passes. Returns the readable ones, signals first.
+    fn wait(&self, timeout: Option<Duration>) -> io::Result<Vec<Token>> {
+        let (tokens, fds): (Vec<Token>, Vec<BorrowedFd<'_>>) = [Token::Signals, Token::LinkWatch]
+            .into_iter()
+            .chain(self.links.ids().map(Token::Link))
+            .filter_map(|token| Some((token, self.fd(token)?)))
+            .unzip();
+        let readable = sys::wait_readable(&fds, timeout)?;
+        Ok(tokens
+            .into_iter()
+            .zip(readable)
+            .filter_map(|(token, ready)| ready.then_some(token))
+            .collect())
+    }
+
+    /// The descriptor behind a token; none for a link still waiting for an
+    /// address to bind to.
+    fn fd(&self, token: Token) -> Option<BorrowedFd<'_>> {
+        match token {
+            Token::Signals => Some(self.signals.as_fd()),
+            Token::LinkWatch => Some(self.link_watch.as_fd()),
+            Token::Link(id) => self.links[id].socket.as_ref().map(AsFd::as_fd),
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        self.instances
+            .iter()
+            .flat_map(|i| [i.fsm.poll_at(), i.vips.retry_at()])
+            .chain([self.reattach_at])
+            .flatten()
+            .min()
+    }
+
+    fn run_timers(&mut self, now: Instant) {
+        if self.reattach_at.is_some_and(|at| at <= now) {
+            self.reattach_at = None;
+            self.reattach(now);
+        }
+        for slot in 0..self.instances.len() {
+            if self.instances[slot]
+                .fsm
+                .poll_at()
+                .is_some_and(|at| at <= now)
+            {
+                let output = self.instances[slot].fsm.handle_timeout(now);
+                self.execute(slot, now, &output);
+            }
+            if self.instances[slot]
+                .vips
+                .retry_at()
+                .is_some_and(|at| at <= now)
+            {
+                self.reconcile_vips(slot, now);
+            }
+        }
+    }
+
+    fn handle_signals(&mut self) -> io::Result<Request> {
+        // struct signalfd_siginfo is 128 bytes; ssi_signo comes first.
+        let mut info = [0u8; 128];
+        let mut request = Request::Continue;
+        loop {
+            match rustix::io::read(&self.signals, &mut info) {
+                Ok(n) if n == info.len() => {}
+                Ok(_) | Err(rustix::io::Errno::AGAIN) => return Ok(request),
+                Err(e) => return Err(e.into()),
+            }
+            let signo = i32::from_ne_bytes([info[0], info[1], info[2], info[3]]);
+            if signo == Signal::TERM.as_raw() || signo == Signal::INT.as_raw() {
+                info!("signal {signo}: shutting down");
+                request = Request::Exit;
+            } else if signo == Signal::USR1.as_raw() {
+                self.log_status();
+            } else if signo == Signal::HUP.as_raw() {
+                info!("SIGHUP: reloading {}", self.file);
+                self.reload();
+            }
+        }
+    }
+
+    /// RFC 5798 §6.4.3 Shutdown for every instance, then the virtual MAC
+    /// interfaces go and the sysctls changed for them are put back.
+    fn shutdown(&mut self) {
+        let now = sys::now();
+        for slot in 0..self.instances.len() {
+            let output = self.instances[slot].fsm.shutdown();
+            self.execute(slot, now, &output);
+            self.remove_vmac(slot);
+        }
+        self.sysctls.restore();
+        self.notifier.drain(sys::now);
+    }
+}

@@ -1,0 +1,281 @@
+//! SIGHUP: a changed config applied without disturbing what did not change.
+//! Which instances to keep, stop and start is a pure [`plan`], tested
+//! without root; the daemon then carries it out.
+
+use log::{error, info};
+
+use super::resolve::{self, Resolved};
+use super::{Daemon, StartError};
+use crate::config::InstanceConfig;
+use crate::sys;
+
+/// An instance as a reload sees it: its config and the kernel index of the
+/// interface it runs on (running) or would run on (new).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Bound<'a> {
+    pub(super) config: &'a InstanceConfig,
+    pub(super) link_index: u32,
+}
+
+impl Bound<'_> {
+    /// The same instance: it keeps its state and takes the new settings.
+    /// The interface name alone is not enough: one deleted and created
+    /// again under that name is another link, with new sockets.
+    fn same_as(&self, other: &Bound<'_>) -> bool {
+        self.config.name == other.config.name
+            && self.config.interface == other.config.interface
+            && self.config.vrid == other.config.vrid
+            && self.config.version == other.config.version
+            && self.config.family() == other.config.family()
+            && self.config.vmac == other.config.vmac
+            && self.link_index == other.link_index
+    }
+}
+
+/// What a reload does, by position in the running and the new lists.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) struct Plan {
+    /// `(running, new)`: updated in place, in the new config's order.
+    pub(super) keep: Vec<(usize, usize)>,
+    /// Running instances the new config no longer has, in ascending order.
+    pub(super) stop: Vec<usize>,
+    /// New instances, in the new config's order.
+    pub(super) start: Vec<usize>,
+}
+
+/// Matches each new instance with the running one it is the same as (at
+/// most one: the config allows a VRID once per interface); the running ones
+/// left over stop and the new ones left over start.
+pub(super) fn plan(running: &[Bound<'_>], new: &[Bound<'_>]) -> Plan {
+    let mut plan = Plan::default();
+    let mut kept = vec![false; running.len()];
+    for (n, new) in new.iter().enumerate() {
+        let same = (0..running.len()).find(|&r| !kept[r] && running[r].same_as(new));
+        match same {
+            Some(r) => {
+                kept[r] = true;
+                plan.keep.push((r, n));
+            }
+            None => plan.start.push(n),
+        }
+    }
+    plan.stop = (0..running.len()).filter(|&r| !kept[r]).collect();
+    plan
+}
+
+impl Daemon {
+    /// SIGHUP: apply a changed config without disturbing what did not change.
+    /// An instance keeps its state when its interface, VRID and version stay
+    /// the same; others are stopped (priority 0) or started. A config that
+    /// does not parse or names a missing interface changes nothing.
+    pub(super) fn reload(&mut self) {
+        // Link changes queued before the lookups below are older than them,
+        // and an interface created again is attached first, so that its
+        // instances count as unchanged.
+        self.handle_link_changes();
+        if self.reattach_at.take().is_some() {
+            self.reattach(sys::now());
+        }
+        if let Some(resolved) = self.read_config() {
+            self.apply_reload(resolved);
+        }
+    }
+
+    /// The config file read, parsed and resolved again; None (logged) when
+    /// the running config stays.
+    fn read_config(&mut self) -> Option<Vec<Resolved>> {
+        let config = match std::fs::read_to_string(&self.file) {
+            Ok(text) => crate::config::parse(&self.file, &text),
+            Err(e) => {
+                error!(
+                    "reload: cannot read {}: {e}; keeping the running config",
+                    self.file
+                );
+                return None;
+            }
+        };
+        match config
+            .map_err(StartError::Config)
+            .and_then(|config| resolve::resolve(&mut self.netlink, &self.file, config))
+        {
+            Ok(resolved) => Some(resolved),
+            Err(StartError::Config(errors)) => {
+                for e in errors {
+                    error!("reload: {e}");
+                }
+                if self.links.iter().any(|l| l.reattach_waiting) {
+                    info!("reload: trying again once the re-created interface is attached");
+                    self.reload_after_reattach = true;
+                } else {
+                    error!("reload: keeping the running config");
+                }
+                None
+            }
+            Err(StartError::Io(e)) => {
+                error!("reload: {e}; keeping the running config");
+                None
+            }
+        }
+    }
+
+    /// Carries out the [`plan`] for the resolved new config.
+    fn apply_reload(&mut self, resolved: Vec<Resolved>) {
+        let running: Vec<Bound<'_>> = self
+            .instances
+            .iter()
+            .map(|i| Bound {
+                config: &i.config,
+                link_index: self.links[i.link].index,
+            })
+            .collect();
+        let new: Vec<Bound<'_>> = resolved
+            .iter()
+            .map(|r| Bound {
+                config: &r.config,
+                link_index: r.link.index,
+            })
+            .collect();
+        let plan = plan(&running, &new);
+        let now = sys::now();
+        let mut resolved: Vec<Option<Resolved>> = resolved.into_iter().map(Some).collect();
+        for &(slot, new) in &plan.keep {
+            if let Some(new) = resolved[new].take() {
+                self.update_instance(slot, new.config, now);
+            }
+        }
+        // From the highest slot down, so the lower ones stay where they are.
+        for &slot in plan.stop.iter().rev() {
+            info!("{}: removed by reload", self.instances[slot].config.name);
+            self.stop_instance(slot, now);
+        }
+        self.drop_unused_links();
+        for new in plan.start.iter().filter_map(|&new| resolved[new].take()) {
+            if let Err(e) = self.start_instance(new, now) {
+                error!("reload: cannot start an instance: {e}");
+            }
+        }
+        info!("reload: {} instances running", self.instances.len());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Parses one config; each instance's interface `ethN` has index N.
+    fn configs(text: &str) -> Vec<InstanceConfig> {
+        crate::config::parse("test.conf", text)
+            .expect("a valid config")
+            .instances
+    }
+
+    fn bound(configs: &[InstanceConfig]) -> Vec<Bound<'_>> {
+        configs
+            .iter()
+            .map(|config| Bound {
+                config,
+                link_index: config.interface[3..].parse().expect("ethN"),
+            })
+            .collect()
+    }
+
+    fn instance(name: &str, interface: &str, vrid: u8, extra: &str) -> String {
+        format!(
+            "instance {name}\n  interface {interface}\n  vrid {vrid}\n  vip 10.0.0.{vrid}\n{extra}"
+        )
+    }
+
+    #[test]
+    fn unchanged_instances_are_all_kept() {
+        let old = configs(&(instance("a", "eth1", 1, "") + &instance("b", "eth2", 2, "")));
+        let plan = plan(&bound(&old), &bound(&old));
+        assert_eq!(
+            plan,
+            Plan {
+                keep: vec![(0, 0), (1, 1)],
+                stop: vec![],
+                start: vec![],
+            }
+        );
+    }
+
+    #[test]
+    fn changed_settings_keep_the_instance() {
+        let old = configs(&instance("a", "eth1", 1, "  priority 150\n"));
+        let new = configs(&instance(
+            "a",
+            "eth1",
+            1,
+            "  priority 140\n  vip 10.0.0.9\n  preempt off\n",
+        ));
+        assert_eq!(plan(&bound(&old), &bound(&new)).keep, [(0, 0)]);
+    }
+
+    #[test]
+    fn removed_stop_and_added_start_in_config_order() {
+        let old = configs(
+            &(instance("a", "eth1", 1, "")
+                + &instance("b", "eth1", 2, "")
+                + &instance("c", "eth1", 3, "")),
+        );
+        let new = configs(
+            &(instance("d", "eth1", 4, "")
+                + &instance("b", "eth1", 2, "")
+                + &instance("e", "eth2", 5, "")),
+        );
+        assert_eq!(
+            plan(&bound(&old), &bound(&new)),
+            Plan {
+                keep: vec![(1, 1)],
+                stop: vec![0, 2],
+                start: vec![0, 2],
+            }
+        );
+    }
+
+    #[test]
+    fn a_new_name_interface_vrid_or_version_is_another_instance() {
+        let old = configs(&instance("a", "eth1", 1, ""));
+        for new in [
+            instance("renamed", "eth1", 1, ""),
+            instance("a", "eth2", 1, ""),
+            instance("a", "eth1", 7, ""),
+            instance("a", "eth1", 1, "  version 2\n"),
+        ] {
+            let new = configs(&new);
+            let plan = plan(&bound(&old), &bound(&new));
+            assert_eq!(
+                (plan.keep, plan.stop, plan.start),
+                (vec![], vec![0], vec![0])
+            );
+        }
+    }
+
+    #[test]
+    fn an_interface_created_again_is_another_link() {
+        let old = configs(&instance("a", "eth1", 1, ""));
+        let running = bound(&old);
+        let mut new = running.clone();
+        new[0].link_index = 9;
+        let plan = plan(&running, &new);
+        assert_eq!(
+            (plan.keep, plan.stop, plan.start),
+            (vec![], vec![0], vec![0])
+        );
+    }
+
+    #[test]
+    fn an_empty_side_starts_or_stops_everything() {
+        let some = configs(&(instance("a", "eth1", 1, "") + &instance("b", "eth2", 2, "")));
+        let started = plan(&[], &bound(&some));
+        assert_eq!(
+            (started.keep, started.stop, started.start),
+            (vec![], vec![], vec![0, 1])
+        );
+        let stopped = plan(&bound(&some), &[]);
+        assert_eq!(
+            (stopped.keep, stopped.stop, stopped.start),
+            (vec![], vec![0, 1], vec![])
+        );
+    }
+}

@@ -1,0 +1,159 @@
+//! Resolution, at start and on every reload: each instance's interface
+//! looked up, its primary address chosen and the addresses it owns found,
+//! before any link is attached.
+
+use core::net::IpAddr;
+
+use super::StartError;
+use crate::config::{is_link_local, Config, ConfigError, InstanceConfig};
+use crate::proto::fsm::PRIORITY_OWNER;
+use crate::proto::wire::Family;
+use crate::sys::netlink::{self, AddressEntry, Netlink};
+
+/// An instance whose interface exists, with what start needs to know.
+pub(super) struct Resolved {
+    pub(super) config: InstanceConfig,
+    pub(super) link: netlink::Link,
+    /// None: an IPv6 interface whose link-local address is not usable yet;
+    /// the instance waits in Fault for it.
+    pub(super) primary: Option<IpAddr>,
+    pub(super) addresses: Vec<AddressEntry>,
+    /// The VIPs that are the interface's own addresses, for an address
+    /// owner (RFC 5798 §5.2.4): never added, never removed.
+    pub(super) owned: Vec<IpAddr>,
+}
+
+/// Looks up every instance's interface and primary address. Errors carry the
+/// line of the `interface` directive.
+pub(super) fn resolve(
+    netlink: &mut Netlink,
+    file: &str,
+    config: Config,
+) -> Result<Vec<Resolved>, StartError> {
+    let mut errors = Vec::new();
+    let mut resolved = Vec::new();
+    for instance in config.instances {
+        let error = |message: String| ConfigError {
+            file: file.to_string(),
+            line: instance.interface_line,
+            message,
+        };
+        let Some(link) = netlink.link(&instance.interface)? else {
+            errors.push(error(format!(
+                "interface '{}' does not exist",
+                instance.interface
+            )));
+            continue;
+        };
+        let addresses = netlink.addresses(link.index)?;
+        if let Some((src, line)) = instance.unicast_src {
+            if !addresses.iter().any(|a| a.address == src) {
+                errors.push(ConfigError {
+                    file: file.to_string(),
+                    line,
+                    message: format!(
+                        "unicast-src {src} is not an address of interface '{}'",
+                        instance.interface
+                    ),
+                });
+                continue;
+            }
+        }
+        let owned = owned_addresses(&addresses, &instance);
+        if let Some(message) = owner_problem(&addresses, &instance, &owned) {
+            errors.push(error(message));
+            continue;
+        }
+        let primary = primary_address(&addresses, &instance);
+        if primary.is_none() && instance.family() == Family::Ipv4 {
+            errors.push(error(format!(
+                "interface '{}' has no IPv4 address",
+                instance.interface
+            )));
+            continue;
+        }
+        resolved.push(Resolved {
+            config: instance,
+            link,
+            primary,
+            addresses,
+            owned,
+        });
+    }
+    if errors.is_empty() {
+        Ok(resolved)
+    } else {
+        Err(StartError::Config(errors))
+    }
+}
+
+/// The source address for adverts. IPv4 (RFC 5798 §5.1.1.1: "the primary
+/// IPv4 address of the interface"): the first primary address that is not
+/// one of our VIPs, or, for an address owner, the owned address itself.
+/// IPv6 (RFC 5798 §5.1.2.1: "the IPv6 link-local address of the
+/// interface"): the first link-local address past DAD that is not a VIP.
+pub(super) fn primary_address(
+    addresses: &[AddressEntry],
+    instance: &InstanceConfig,
+) -> Option<IpAddr> {
+    let family = instance.family();
+    let is_vip = |a: &AddressEntry| instance.vips.iter().any(|v| v.address == a.address);
+    let usable: Vec<&AddressEntry> = addresses
+        .iter()
+        .filter(|a| Family::of(a.address) == family && !a.tentative)
+        .filter(|a| family == Family::Ipv4 || is_link_local(a.address))
+        .collect();
+    usable
+        .iter()
+        .find(|a| !a.secondary && !is_vip(a))
+        .or_else(|| usable.iter().find(|a| !is_vip(a)))
+        .or_else(|| usable.first())
+        .map(|a| a.address)
+}
+
+/// RFC 5798 §5.2.4: priority 255 is the router that owns the addresses, as
+/// addresses of its own interface. Those it finds there at start are its
+/// own; tinyvrrp never removes them.
+fn owned_addresses(addresses: &[AddressEntry], instance: &InstanceConfig) -> Vec<IpAddr> {
+    if instance.priority != PRIORITY_OWNER {
+        return Vec::new();
+    }
+    instance
+        .vips
+        .iter()
+        .map(|vip| vip.address)
+        .filter(|vip| addresses.iter().any(|a| a.address == *vip))
+        .collect()
+}
+
+/// What keeps an instance from running on this interface as configured:
+/// a non-owner whose VIP is the interface's only address of its family
+/// would remove that address as a backup (RFC 5798 §6.4.2), leaving the
+/// interface without one.
+fn owner_problem(
+    addresses: &[AddressEntry],
+    instance: &InstanceConfig,
+    owned: &[IpAddr],
+) -> Option<String> {
+    if instance.priority == PRIORITY_OWNER {
+        return None;
+    }
+    let family = instance.family();
+    let of_family: Vec<&AddressEntry> = addresses
+        .iter()
+        .filter(|a| Family::of(a.address) == family)
+        .filter(|a| family == Family::Ipv4 || is_link_local(a.address))
+        .collect();
+    let only = match of_family.as_slice() {
+        [only] => only.address,
+        _ => return None,
+    };
+    let vip = instance.vips.iter().find(|v| v.address == only)?;
+    debug_assert!(owned.is_empty());
+    Some(format!(
+        "vip {vip} is the only {} address of interface '{}': a backup would remove it; give '{}' an address of its own, or make this router the address owner (priority 255)",
+        family.name(),
+        instance.interface,
+        instance.interface
+    ))
+}

@@ -1,0 +1,201 @@
+//! The state and counters of every instance and interface, as one
+//! snapshot: SIGUSR1 logs it, one line per instance and per interface, in
+//! the form tests and operators parse (see README, "Status").
+
+use core::fmt;
+use core::net::IpAddr;
+
+use log::info;
+
+use super::Daemon;
+use crate::proto::fsm::{AdvertDrop, StateKind};
+use crate::proto::wire::{Family, RxError, Version};
+
+pub use super::instance::InstanceCounters;
+pub use super::links::RxCounters;
+
+/// Everything status reports, copied out of the daemon.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    pub instances: Vec<InstanceStatus>,
+    pub links: Vec<LinkStatus>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceStatus {
+    pub name: String,
+    pub interface: String,
+    pub family: Family,
+    pub vrid: u8,
+    pub version: Version,
+    pub state: StateKind,
+    /// The priority it runs with (254 for a `priority 255` that does not
+    /// own its addresses).
+    pub priority: u8,
+    /// The current master as far as the instance knows (itself when Master).
+    pub master: Option<IpAddr>,
+    pub counters: InstanceCounters,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkStatus {
+    pub name: String,
+    pub family: Family,
+    pub primary: IpAddr,
+    /// Up and with carrier.
+    pub up: bool,
+    pub counters: RxCounters,
+}
+
+impl Snapshot {
+    /// The status lines, instances first, then interfaces.
+    pub fn lines(&self) -> impl Iterator<Item = String> + '_ {
+        let instances = self.instances.iter().map(ToString::to_string);
+        instances.chain(self.links.iter().map(ToString::to_string))
+    }
+}
+
+/// `status instance=NAME interface=... checksum_form_mismatch=N`.
+impl fmt::Display for InstanceStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "status instance={} interface={} family={} vrid={} version={} state={} priority={} master=",
+            self.name,
+            self.interface,
+            self.family.name(),
+            self.vrid,
+            self.version.number(),
+            self.state.name(),
+            self.priority,
+        )?;
+        match self.master {
+            Some(master) => write!(f, "{master}")?,
+            None => f.write_str("none")?,
+        }
+        let counters = &self.counters;
+        write!(
+            f,
+            " advert_rx={} advert_tx={} send_errors={}",
+            counters.adverts_rx, counters.adverts_tx, counters.send_errors
+        )?;
+        for reason in AdvertDrop::ALL {
+            write!(f, " {}={}", reason.name(), counters.drops[reason.index()])?;
+        }
+        write!(
+            f,
+            " checksum_form_mismatch={}",
+            counters.checksum_form_mismatch
+        )
+    }
+}
+
+/// `status interface=NAME primary=... rx_checksum=N`.
+impl fmt::Display for LinkStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "status interface={} family={} primary={} link={} unknown_vrid={}",
+            self.name,
+            self.family.name(),
+            self.primary,
+            if self.up { "up" } else { "down" },
+            self.counters.unknown_vrid
+        )?;
+        for reason in RxError::ALL {
+            write!(
+                f,
+                " rx_{}={}",
+                reason.name(),
+                self.counters.errors[reason.index()]
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl Daemon {
+    /// The state and counters of every instance and of every link in use.
+    pub fn status(&self) -> Snapshot {
+        let instances = self.instances.iter().map(|instance| InstanceStatus {
+            name: instance.config.name.clone(),
+            interface: instance.config.interface.clone(),
+            family: instance.config.family(),
+            vrid: instance.config.vrid,
+            version: instance.config.version,
+            state: instance.fsm.kind(),
+            priority: instance.fsm.params().priority,
+            master: instance.fsm.master(),
+            counters: instance.counters.clone(),
+        });
+        let links = self.links.iter().map(|link| LinkStatus {
+            name: link.name.clone(),
+            family: link.family,
+            primary: link.primary,
+            up: link.up,
+            counters: link.rx.clone(),
+        });
+        Snapshot {
+            instances: instances.collect(),
+            links: links.collect(),
+        }
+    }
+
+    /// SIGUSR1: one line per instance and per interface.
+    pub(super) fn log_status(&self) {
+        for line in self.status().lines() {
+            info!("{line}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The lines of README's "Status" example, which tests/netns parse.
+    #[test]
+    fn lines_have_the_documented_keys_in_order() {
+        let mut instance = InstanceStatus {
+            name: "lan".into(),
+            interface: "eth0".into(),
+            family: Family::Ipv4,
+            vrid: 51,
+            version: Version::V3,
+            state: StateKind::Master,
+            priority: 150,
+            master: Some([10, 0, 0, 2].into()),
+            counters: InstanceCounters {
+                adverts_rx: 13,
+                adverts_tx: 10,
+                ..InstanceCounters::default()
+            },
+        };
+        let link = LinkStatus {
+            name: "eth0".into(),
+            family: Family::Ipv4,
+            primary: [10, 0, 0, 2].into(),
+            up: true,
+            counters: RxCounters::default(),
+        };
+        let snapshot = Snapshot {
+            instances: vec![instance.clone()],
+            links: vec![link],
+        };
+        let lines: Vec<String> = snapshot.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "status instance=lan interface=eth0 family=ipv4 vrid=51 version=3 state=MASTER priority=150 master=10.0.0.2 advert_rx=13 advert_tx=10 send_errors=0 version_mismatch=0 interval_mismatch=0 address_list_mismatch=0 owner_ignores_advert=0 auth_mismatch=0 not_a_unicast_peer=0 checksum_form_mismatch=0",
+                "status interface=eth0 family=ipv4 primary=10.0.0.2 link=up unknown_vrid=0 rx_truncated=0 rx_oversized=0 rx_ip_header=0 rx_ttl=0 rx_version=0 rx_type=0 rx_count=0 rx_checksum=0",
+            ]
+        );
+        instance.state = StateKind::Fault;
+        instance.master = None;
+        instance.counters.drops[AdvertDrop::Auth.index()] = 4;
+        let line = instance.to_string();
+        assert!(line.contains(" state=FAULT "), "{line}");
+        assert!(line.contains(" master=none "), "{line}");
+        assert!(line.contains(" auth_mismatch=4 "), "{line}");
+    }
+}
