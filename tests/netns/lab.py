@@ -914,6 +914,8 @@ class Timeline:
 
     old_last_advert: float | None
     new_first_advert: float | None
+    # The new master's first announcement: gratuitous ARP (IPv4) or
+    # unsolicited NA (IPv6) for the VIP.
     new_first_garp: float | None
     priority_zero: float | None
 
@@ -922,6 +924,14 @@ class Timeline:
         if self.old_last_advert is None or self.new_first_advert is None:
             return None
         return self.new_first_advert - self.old_last_advert
+
+    @property
+    def announce_delay(self) -> float | None:
+        """New master's first advert to its first announcement (negative if
+        it announced first)."""
+        if self.new_first_advert is None or self.new_first_garp is None:
+            return None
+        return self.new_first_garp - self.new_first_advert
 
 
 def is_announcement(event: Event, vip: str) -> bool:
@@ -933,17 +943,31 @@ def is_announcement(event: Event, vip: str) -> bool:
     return event.kind == "na" and event.target == vip and not event.solicited
 
 
-def timeline(events: list[Event], old: str, new: str, vip: str, after: float = 0.0) -> Timeline:
+def timeline(events: list[Event], old: str, new: str, vip: str | list[str], after: float = 0.0,
+             new_mac: str | None = None) -> Timeline:
     """Old master's last non-zero advert, new master's first advert and GARP
     (for an IPv6 VIP: unsolicited NA). `old`/`new` are advert sources (IPv6:
-    the routers' link-local addresses)."""
+    the routers' link-local addresses). `vip`: one VIP, or several (an
+    announcement of any counts). An announcement is matched by its target,
+    not its IP source (keepalived sends NAs from the VIP, tinyvrrp from its
+    link-local). Without `new_mac`, the first from anyone from 1 ms before
+    the new master's first advert on; with `new_mac`, the first whose
+    Ethernet source is `new_mac`, from the old master's last advert on (one
+    sent before the new master's first advert counts too)."""
     old, new = canonical(old), canonical(new)
+    vips = [vip] if isinstance(vip, str) else list(vip)
     adverts = [e for e in events if e.kind == "vrrp" and e.time >= after]
     old_adverts = [e.time for e in adverts if e.src == old and e.priority > 0]
     zero = [e.time for e in adverts if e.src == old and e.priority == 0]
     new_first = next((e.time for e in adverts if e.src == new
                       and (not old_adverts or e.time > old_adverts[-1])), None)
-    garp = next((e.time for e in events if is_announcement(e, vip)
-                 and new_first is not None and e.time >= new_first - 0.001), None)
+    if new_mac is None:
+        since = new_first - 0.001 if new_first is not None else None
+    else:
+        since = old_adverts[-1] if old_adverts else after
+    garp = next((e.time for e in events
+                 if since is not None and e.time >= since
+                 and (new_mac is None or e.src_mac == new_mac.lower())
+                 and any(is_announcement(e, v) for v in vips)), None)
     return Timeline(old_adverts[-1] if old_adverts else None, new_first, garp,
                     zero[0] if zero else None)
