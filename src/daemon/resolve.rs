@@ -60,7 +60,7 @@ pub(super) fn resolve(
             }
         }
         let owned = owned_addresses(&addresses, &instance);
-        if let Some(message) = owner_problem(&addresses, &instance, &owned) {
+        if let Some(message) = owner_problem(&addresses, &instance) {
             errors.push(error(message));
             continue;
         }
@@ -130,11 +130,7 @@ fn owned_addresses(addresses: &[AddressEntry], instance: &InstanceConfig) -> Vec
 /// a non-owner whose VIP is the interface's only address of its family
 /// would remove that address as a backup (RFC 5798 §6.4.2), leaving the
 /// interface without one.
-fn owner_problem(
-    addresses: &[AddressEntry],
-    instance: &InstanceConfig,
-    owned: &[IpAddr],
-) -> Option<String> {
+fn owner_problem(addresses: &[AddressEntry], instance: &InstanceConfig) -> Option<String> {
     if instance.priority == PRIORITY_OWNER {
         return None;
     }
@@ -149,7 +145,6 @@ fn owner_problem(
         _ => return None,
     };
     let vip = instance.vips.iter().find(|v| v.address == only)?;
-    debug_assert!(owned.is_empty());
     Some(format!(
         "vip {vip} is the only {} address of interface '{}': a backup would remove it; give '{}' an address of its own, or make this router the address owner (priority 255)",
         family.name(),
