@@ -664,6 +664,8 @@ class Lab:
             "{ type filter hook forward priority 0; }")
         run(*sw, "add", "rule", "bridge", "vrrp_filter", "forward",
             "ip", "daddr", str(MULTICAST_GROUP), "drop")
+        run(*sw, "add", "rule", "bridge", "vrrp_filter", "forward",
+            "ip6", "daddr", str(MULTICAST_GROUP6), "drop")
 
     # Observations.
     def addresses(self, router: int, family: int = 4, dev: str = "eth0") -> list[str]:

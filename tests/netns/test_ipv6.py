@@ -263,6 +263,54 @@ def test_interface_deleted_and_created_again_is_reattached_when_its_link_local_c
         assert all(n.alive() for n in nodes.values())
 
 
+def start_unicast_pair(lab, kinds):
+    ll = {1: lab.router_ll(1), 2: lab.router_ll(2)}
+    return {r: getattr(lab, kinds[r])(r, family=6, priority={1: 150, 2: 100}[r],
+                                      unicast_src=ll[r], unicast_peers=[ll[3 - r]])
+            for r in (1, 2)}
+
+
+@pytest.mark.parametrize("backup", ["tinyvrrp", "keepalived"])
+def test_unicast_peers_over_ipv6_where_multicast_is_filtered(backup):
+    with Lab(routers=2) as lab:
+        vip = lab.vip6()
+        lab.block_multicast()
+        nodes = start_unicast_pair(lab, {1: "tinyvrrp", 2: backup})
+        assert lab.wait_holder(1, ELECTION_TIMEOUT, vip=vip), explain(lab)
+        assert_steady(lab, 1, vip=vip)
+        nodes[1].kill9()
+        assert lab.wait_holder(2, ELECTION_TIMEOUT, routers=[2], vip=vip), explain(lab)
+        assert wait_until(lambda: lab.ping6(), 3.0)
+
+
+def test_keepalived_ipv6_unicast_adverts_with_hop_limit_64_are_dropped_and_counted():
+    """keepalived 2.2.7 sends IPv6 unicast adverts with hop limit 64.
+    RFC 5798 §5.1.2.3 wants 255 and §7.1 has the receiver discard any
+    other: our backup counts them under rx_ttl and, hearing no valid
+    advert, becomes master too (README, Interop)."""
+    with Lab(routers=2) as lab:
+        vip = lab.vip6()
+        lab.block_multicast()
+        with lab.capture() as capture:
+            nodes = start_unicast_pair(lab, {1: "keepalived", 2: "tinyvrrp"})
+            assert wait_until(lambda: lab.holders(vip) == [1, 2], ELECTION_TIMEOUT), explain(lab)
+        theirs = [e for e in capture.events() if e.kind == "vrrp" and e.src == lab.router_ll(1)]
+        assert theirs and {e.ttl for e in theirs} == {64}, theirs[:3]
+        link = nodes[2].status("interface")
+        assert int(link["rx_ttl"]) > 0, link
+        assert nodes[2].status()["advert_rx"] == "0"
+
+
+def test_filtered_ipv6_multicast_really_splits_a_multicast_pair():
+    """The control for the unicast test: the filter does stop ff02::12."""
+    with Lab(routers=2) as lab:
+        vip = lab.vip6()
+        lab.block_multicast()
+        lab.tinyvrrp(1, family=6, priority=150)
+        lab.tinyvrrp(2, family=6, priority=100)
+        assert wait_until(lambda: lab.holders(vip) == [1, 2], ELECTION_TIMEOUT), explain(lab)
+
+
 def test_sighup_reload_changes_vips_and_priority_without_a_flap():
     with Lab(routers=2) as lab:
         vip = lab.vip6()
