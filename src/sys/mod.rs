@@ -95,7 +95,11 @@ impl VrrpSocket {
             IpAddr::V6(primary) => {
                 rustix::net::bind(&fd, &SocketAddrV6::new(primary, 0, 0, index))?;
                 sockopt::set_ipv6_multicast_loop(&fd, false)?;
-                sockopt::set_ipv6_multicast_if(&fd, index)?;
+                // No IPV6_MULTICAST_IF: SO_BINDTODEVICE, the bind's scope and
+                // each sendto's scope already pick the interface, and the
+                // kernel reads the multicast interface only when none of them
+                // does. qemu-user (10.0) refuses the option with ENOPROTOOPT,
+                // which kept router images from starting IPv6 instances there.
                 sockopt::set_ipv6_multicast_hops(&fd, u32::from(TTL))?;
                 sockopt::set_ipv6_unicast_hops(&fd, Some(TTL))?;
                 sockopt::set_ipv6_add_membership(&fd, &MULTICAST_GROUP_V6, index)?;

@@ -300,9 +300,13 @@ class Node:
     """A VRRP daemon running in a router namespace."""
 
     def __init__(self, lab: "Lab", router: int, kind: str, params: Params, argv=None,
-                 frr10: bool = False, more: list[Params] | None = None, uci: bool = False):
+                 frr10: bool = False, more: list[Params] | None = None, uci: bool = False,
+                 program: list[str] | None = None):
         """`more`: further instances in the same config (tinyvrrp);
-        `uci`: tinyvrrp's config in UCI syntax."""
+        `uci`: tinyvrrp's config in UCI syntax; `program`: how to run
+        tinyvrrp, default `[tinyvrrp_bin()]` (e.g. `["qemu-mips-static",
+        IMAGE]`: qemu-user runs the guest in its own process, so the
+        process's pid takes the signals)."""
         self.lab, self.router, self.kind, self.params = lab, router, kind, params
         self.instances = [params, *(more or [])]
         self.frr10 = frr10
@@ -320,7 +324,7 @@ class Node:
             render = Params.tinyvrrp_uci if uci else Params.tinyvrrp_config
             conf.write_text("".join(render(instance) for instance in self.instances))
             self.config = conf
-            argv = argv or [tinyvrrp_bin(), "run", "--config", str(conf)]
+            argv = argv or [*(program or [tinyvrrp_bin()]), "run", "--config", str(conf)]
             cmd = ["ip", "netns", "exec", ns, *argv]
         else:
             conf = self.dir / "keepalived.conf"
@@ -606,13 +610,18 @@ class Lab:
         return Params(**params)
 
     def tinyvrrp(self, router: int, argv=None, family: int = 4,
-                 instances: list[Params] | None = None, uci: bool = False, **params) -> Node:
+                 instances: list[Params] | None = None, uci: bool = False,
+                 program: list[str] | None = None, **params) -> Node:
         """tinyvrrp with a config from params (or from several `instances`,
         e.g. `lab.params(4, name="lan4")` and `lab.params(6, name="lan6")`),
-        in UCI syntax with `uci`; or run as `argv` says."""
+        in UCI syntax with `uci`, started as `program` (default: the host
+        binary; e.g. `["qemu-mips-static", IMAGE]` for a router image under
+        qemu-user); or run as `argv` says."""
         if instances:
-            return Node(self, router, "tinyvrrp", instances[0], argv, more=instances[1:], uci=uci)
-        return Node(self, router, "tinyvrrp", self.params(family, **params), argv, uci=uci)
+            return Node(self, router, "tinyvrrp", instances[0], argv, more=instances[1:], uci=uci,
+                        program=program)
+        return Node(self, router, "tinyvrrp", self.params(family, **params), argv, uci=uci,
+                    program=program)
 
     def keepalived(self, router: int, family: int = 4, **params) -> Node:
         return Node(self, router, "keepalived", self.params(family, **params))
