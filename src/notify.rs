@@ -76,9 +76,9 @@ impl Notifier {
                     }
                     Ok(None) if now >= running.deadline => {
                         error!(
-                            "notify: {} still running after {:?}; killed",
+                            "notify: {} still running after {} ms; killed",
                             describe(&running.call),
-                            self.timeout
+                            self.timeout.as_millis() as u64
                         );
                         let _ = running.child.kill();
                         let _ = running.child.wait();

@@ -477,7 +477,7 @@ fn one_vrid_may_serve_each_family_once_per_interface() {
 fn ipv6_errors_carry_file_and_line() {
     assert_eq!(
         errors("instance a\ninterface eth0\nvrid 1\nvip 10.0.0.1\nvip fe80::1/64\n"),
-        vec!["t.conf:5: vip fe80::1/64 is ipv6 but the instance's first vip is ipv4; write one instance per family (they may share the vrid)"]
+        vec!["t.conf:5: vip fe80::1/64: an instance holds one family; write one per family (they may share the vrid)"]
     );
     assert_eq!(
         errors("instance a\ninterface eth0\nvrid 1\nversion 2\nadvert 1s\nvip fe80::1/64\n"),
@@ -497,7 +497,7 @@ fn ipv6_errors_carry_file_and_line() {
     );
     assert_eq!(
         errors("instance a\ninterface eth0\nvrid 1\nvip fe80::1/64\nunicast-peer 10.0.0.2\n"),
-        vec!["t.conf:5: 10.0.0.2 is not ipv6 like the vips"]
+        vec!["t.conf:5: 10.0.0.2: not the family of the vips"]
     );
     assert_eq!(
         errors(

@@ -261,9 +261,7 @@ fn check_families(block: &Block, version: Version, errors: &mut Errors<'_>) {
             errors.at(
                 *line,
                 format!(
-                    "vip {vip} is {} but the instance's first vip is {}; write one instance per family (they may share the vrid)",
-                    Family::of(vip.address).name(),
-                    family.name()
+                    "vip {vip}: an instance holds one family; write one per family (they may share the vrid)"
                 ),
             );
         }
@@ -290,10 +288,7 @@ fn check_families(block: &Block, version: Version, errors: &mut Errors<'_>) {
         .chain(block.unicast_src.iter())
         .filter(|(address, _)| Family::of(*address) != family);
     for (address, line) in wrong_family {
-        errors.at(
-            *line,
-            format!("{address} is not {} like the vips", family.name()),
-        );
+        errors.at(*line, format!("{address}: not the family of the vips"));
     }
     if let (Some((true, line)), Some(_)) = (block.vmac, block.unicast_peers.first()) {
         errors.at(

@@ -4,7 +4,6 @@
 //! Master and none otherwise, and after every state-machine call the daemon
 //! brings what it has applied in line with that.
 
-use core::net::IpAddr;
 use core::time::Duration;
 use std::io;
 
@@ -110,13 +109,7 @@ impl Daemon {
         }
         self.reconcile_vips(slot, now);
         if output.announce {
-            let vips: Vec<IpAddr> = self.instances[slot]
-                .config
-                .vips
-                .iter()
-                .map(|vip| vip.address)
-                .collect();
-            self.announce(slot, &vips);
+            self.announce(slot, None);
         }
         if !holds_vips {
             self.set_vmac_up(slot, false);
@@ -196,8 +189,10 @@ impl Daemon {
     /// RFC 5798 §6.4.1: a gratuitous ARP (IPv4) or an unsolicited Neighbor
     /// Advertisement (IPv6) for each of `vips`, from the virtual MAC when
     /// there is one.
-    pub(super) fn announce(&self, slot: usize, vips: &[IpAddr]) {
+    /// `vips`: these, or all of the instance's.
+    pub(super) fn announce(&self, slot: usize, vips: Option<&[Vip]>) {
         let instance = &self.instances[slot];
+        let vips = vips.unwrap_or(&instance.config.vips);
         let link = &self.links[instance.link];
         let (index, mac) = match &instance.vmac {
             Some(vmac) => (vmac.index, vmac.mac),
@@ -205,13 +200,10 @@ impl Daemon {
         };
         // keepalived's `vrrp_garp_master_repeat`: several at once, since one
         // lost frame would leave a neighbour pointing at the old master.
-        for &vip in vips {
+        for vip in vips {
             for _ in 0..instance.config.garp_repeat {
-                if let Err(e) = self.frames.announce(index, mac, vip, link.primary) {
-                    warn!(
-                        "{}: announcement of {vip} not sent: {e}",
-                        instance.config.name
-                    );
+                if let Err(e) = self.frames.announce(index, mac, vip.address, link.primary) {
+                    warn!("{}: announcing {vip}: {e}", instance.config.name);
                     break;
                 }
             }

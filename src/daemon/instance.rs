@@ -8,7 +8,7 @@ use log::{debug, info, warn};
 use super::effects::VipPlacement;
 use super::links::LinkId;
 use super::resolve::Resolved;
-use super::vmac::Vmac;
+use super::vmac::{create_vmac, Vmac};
 use super::Daemon;
 use crate::config::InstanceConfig;
 use crate::proto::fsm::{AdvertDrop, Instance, Params, PRIORITY_OWNER};
@@ -92,39 +92,34 @@ impl Daemon {
         for vip in &config.vips {
             let present = addresses.iter().any(|a| a.address == vip.address);
             if present && vip.address != primary && !owned.contains(&vip.address) {
-                info!(
-                    "{}: removing stale {} from {}",
-                    config.name, vip, config.interface
-                );
+                info!("{}: removing stale {vip}", config.interface);
                 if let Err(e) = self.netlink.del_address(index, vip.address, vip.prefix) {
-                    warn!("{}: could not remove stale {vip}: {e}", config.name);
+                    warn!("{}: cannot remove stale {vip}: {e}", config.interface);
                 }
             }
         }
         let vmac = if config.vmac {
-            let interface = config.interface.clone();
-            Some(self.create_vmac(&config, &interface, index)?)
+            let (netlink, sysctls) = (&mut self.netlink, &mut self.sysctls);
+            Some(create_vmac(
+                netlink,
+                sysctls,
+                &config,
+                &config.interface,
+                index,
+            )?)
         } else {
             None
         };
         let params = params(&config, &owned, primary);
         if config.priority == PRIORITY_OWNER && params.priority != PRIORITY_OWNER {
             warn!(
-                "{}:{}: {}: priority 255 means the address owner (RFC 5798 §5.2.4), but not every vip is an address of {}; running as priority {}",
-                self.file,
-                config.line,
-                config.name,
-                config.interface,
-                params.priority
+                "{}:{}: priority 255 means the address owner (RFC 5798 §5.2.4), but not every vip is on {}; running as priority 254",
+                self.file, config.line, config.interface
             );
         }
         info!(
-            "{}: starting on {} ({} from {primary}), vrid {}, priority {}",
-            config.name,
-            config.interface,
-            config.family().name(),
-            config.vrid,
-            params.priority
+            "{}: starting on {} from {primary}, priority {}",
+            config.name, config.interface, params.priority
         );
         self.instances.push(Runtime {
             config,
@@ -159,12 +154,8 @@ impl Daemon {
         instance.config = config;
         let params = instance.params(primary);
         instance.fsm.reconfigure(params);
-        let added: Vec<IpAddr> = self
-            .reconcile_vips(slot, now)
-            .iter()
-            .map(|vip| vip.address)
-            .collect();
-        self.announce(slot, &added);
+        let added = self.reconcile_vips(slot, now);
+        self.announce(slot, Some(&added));
     }
 
     /// Stops an instance (RFC 5798 §6.4.3 Shutdown) and forgets it.

@@ -13,6 +13,7 @@ use log::{debug, info, warn};
 
 use super::effects::VipPlacement;
 use super::resolve::{primary_address, Resolved};
+use super::vmac::create_vmac;
 use super::Daemon;
 use crate::proto::time::Instant;
 use crate::proto::wire::{self, Family, RxError};
@@ -378,16 +379,13 @@ impl Daemon {
         // A macvlan goes with the interface it sits on: the virtual MAC
         // interfaces of this link's instances are created again on the new
         // one, with nothing on them yet.
-        for slot in 0..self.instances.len() {
-            let instance = &self.instances[slot];
-            if instance.link != id || !instance.config.vmac {
-                continue;
+        let (netlink, sysctls) = (&mut self.netlink, &mut self.sysctls);
+        for instance in self.instances.iter_mut() {
+            if instance.link == id && instance.config.vmac {
+                let vmac = create_vmac(netlink, sysctls, &instance.config, &name, found.index)?;
+                instance.vmac = Some(vmac);
+                instance.vips = VipPlacement::default();
             }
-            let config = instance.config.clone();
-            let vmac = self.create_vmac(&config, &name, found.index)?;
-            let instance = &mut self.instances[slot];
-            instance.vmac = Some(vmac);
-            instance.vips = VipPlacement::default();
         }
         Ok(Some(found.up))
     }

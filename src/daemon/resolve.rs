@@ -146,9 +146,6 @@ fn owner_problem(addresses: &[AddressEntry], instance: &InstanceConfig) -> Optio
     };
     let vip = instance.vips.iter().find(|v| v.address == only)?;
     Some(format!(
-        "vip {vip} is the only {} address of interface '{}': a backup would remove it; give '{}' an address of its own, or make this router the address owner (priority 255)",
-        family.name(),
-        instance.interface,
-        instance.interface
+        "vip {vip} is the interface's only address of its family: a backup would remove it; give the interface an address of its own, or make this router the address owner (priority 255)"
     ))
 }

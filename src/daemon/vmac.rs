@@ -40,6 +40,24 @@ use super::Daemon;
 use crate::config::{vmac_name, InstanceConfig};
 use crate::proto::wire::Family;
 use crate::sys;
+use crate::sys::netlink::Netlink;
+
+/// The sysctls set on an IPv4 macvlan, as (family, key, value) under
+/// `net/FAMILY/conf/NAME/KEY`; see the module notes for why.
+const MACVLAN_IPV4_SYSCTLS: [(&str, &str, &str); 3] = [
+    ("ipv4", "arp_ignore", "1"),
+    ("ipv4", "rp_filter", "0"),
+    ("ipv6", "disable_ipv6", "1"),
+];
+/// The sysctls set on an IPv6 macvlan.
+const MACVLAN_IPV6_SYSCTLS: [(&str, &str, &str); 3] = [
+    ("ipv6", "addr_gen_mode", "1"),
+    ("ipv6", "accept_ra", "0"),
+    ("ipv6", "accept_dad", "0"),
+];
+/// The sysctls set on the parent of an IPv4 macvlan, put back at exit.
+const PARENT_IPV4_SYSCTLS: [(&str, &str, &str); 2] =
+    [("ipv4", "arp_ignore", "1"), ("ipv4", "arp_announce", "2")];
 
 /// An instance's macvlan.
 #[derive(Debug)]
@@ -80,65 +98,55 @@ impl Sysctls {
     }
 }
 
-impl Daemon {
-    /// Creates the instance's macvlan on `parent`, down, after removing a
-    /// leftover of the same name (a crashed run's), and sets the sysctls it
-    /// and its parent need.
-    pub(super) fn create_vmac(
-        &mut self,
-        config: &InstanceConfig,
-        parent: &str,
-        parent_index: u32,
-    ) -> io::Result<Vmac> {
-        let family = config.family();
-        let name = vmac_name(family, config.vrid);
-        if let Some(leftover) = self.netlink.link(&name)? {
-            info!("{}: removing leftover {name}", config.name);
-            self.netlink.delete_link(leftover.index)?;
-        }
-        let mac = family.virtual_mac(config.vrid);
-        let index = self.netlink.create_macvlan(parent_index, &name, mac)?;
-        let own: &[(&str, &str)] = match family {
-            Family::Ipv4 => &[
-                ("ipv4/conf/{}/arp_ignore", "1"),
-                ("ipv4/conf/{}/rp_filter", "0"),
-                ("ipv6/conf/{}/disable_ipv6", "1"),
-            ],
-            Family::Ipv6 => &[
-                ("ipv6/conf/{}/addr_gen_mode", "1"),
-                ("ipv6/conf/{}/accept_ra", "0"),
-                ("ipv6/conf/{}/accept_dad", "0"),
-            ],
-        };
-        for (path, value) in own {
-            let path = path.replace("{}", &name);
-            if let Err(e) = sys::write_sysctl(&path, value) {
-                warn!("{}: could not set {path} to {value}: {e}", config.name);
-            }
-        }
-        if family == Family::Ipv4 {
-            for (key, value) in [("arp_ignore", "1"), ("arp_announce", "2")] {
-                let path = format!("ipv4/conf/{parent}/{key}");
-                if let Err(e) = self.sysctls.set(&path, value) {
-                    warn!("{}: could not set {path} to {value}: {e}", config.name);
-                }
-            }
-            if sys::read_sysctl("ipv4/conf/all/rp_filter").is_ok_and(|v| v == "1") {
-                warn!(
-                    "{}: net.ipv4.conf.all.rp_filter is 1 (strict): packets to {name} will be dropped; set it to 0 or 2",
-                    config.name
-                );
-            }
-        }
-        info!("{}: virtual MAC {} on {name}", config.name, format_mac(mac));
-        Ok(Vmac {
-            name,
-            index,
-            mac,
-            up: false,
-        })
+/// Creates an instance's macvlan on `parent`, down, after removing a
+/// leftover of the same name (a crashed run's), and sets the sysctls it and
+/// its parent need.
+pub(super) fn create_vmac(
+    netlink: &mut Netlink,
+    sysctls: &mut Sysctls,
+    config: &InstanceConfig,
+    parent: &str,
+    parent_index: u32,
+) -> io::Result<Vmac> {
+    let family = config.family();
+    let name = vmac_name(family, config.vrid);
+    if let Some(leftover) = netlink.link(&name)? {
+        info!("{}: removing leftover {name}", config.name);
+        netlink.delete_link(leftover.index)?;
     }
+    let mac = family.virtual_mac(config.vrid);
+    let index = netlink.create_macvlan(parent_index, &name, mac)?;
+    let own = match family {
+        Family::Ipv4 => &MACVLAN_IPV4_SYSCTLS,
+        Family::Ipv6 => &MACVLAN_IPV6_SYSCTLS,
+    };
+    for (dir, key, value) in own {
+        let path = format!("{dir}/conf/{name}/{key}");
+        if let Err(e) = sys::write_sysctl(&path, value) {
+            warn!("{path}: {e}");
+        }
+    }
+    if family == Family::Ipv4 {
+        for (dir, key, value) in PARENT_IPV4_SYSCTLS {
+            let path = format!("{dir}/conf/{parent}/{key}");
+            if let Err(e) = sysctls.set(&path, value) {
+                warn!("{path}: {e}");
+            }
+        }
+        if sys::read_sysctl("ipv4/conf/all/rp_filter").is_ok_and(|v| v == "1") {
+            warn!("net.ipv4.conf.all.rp_filter is 1 (strict): packets to {name} are dropped");
+        }
+    }
+    info!("{}: virtual MAC on {name}", config.name);
+    Ok(Vmac {
+        name,
+        index,
+        mac,
+        up: false,
+    })
+}
 
+impl Daemon {
     /// Brings the instance's macvlan up or down, if it has one; a failure is
     /// logged and tried again at the next call.
     pub(super) fn set_vmac_up(&mut self, slot: usize, up: bool) {
@@ -151,12 +159,7 @@ impl Daemon {
         }
         match self.netlink.set_link_up(vmac.index, up) {
             Ok(()) => vmac.up = up,
-            Err(e) => warn!(
-                "{}: could not set {} {}: {e}",
-                instance.config.name,
-                vmac.name,
-                if up { "up" } else { "down" }
-            ),
+            Err(e) => warn!("{}: up={up}: {e}", vmac.name),
         }
     }
 
@@ -172,8 +175,4 @@ impl Daemon {
             }
         }
     }
-}
-
-fn format_mac(mac: [u8; 6]) -> String {
-    mac.map(|b| format!("{b:02x}")).join(":")
 }

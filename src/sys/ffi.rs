@@ -217,7 +217,7 @@ pub fn recv_ipv6(fd: impl AsFd, buf: &mut [u8]) -> io::Result<Option<Ipv6Receive
     let received = unsafe { recvmsg(fd.as_fd().as_raw_fd(), &mut msg, 0) };
     if received < 0 {
         let error = io::Error::last_os_error();
-        if error.kind() == io::ErrorKind::WouldBlock {
+        if error.raw_os_error() == Some(rustix::io::Errno::AGAIN.raw_os_error()) {
             return Ok(None);
         }
         return Err(error);
@@ -327,7 +327,7 @@ pub fn poll_readable(fds: &[BorrowedFd<'_>], timeout: Option<Timespec64>) -> io:
     };
     if result < 0 {
         let error = io::Error::last_os_error();
-        if error.kind() == io::ErrorKind::Interrupted {
+        if error.raw_os_error() == Some(rustix::io::Errno::INTR.raw_os_error()) {
             return Ok(vec![false; fds.len()]);
         }
         return Err(error);

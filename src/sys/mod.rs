@@ -315,7 +315,7 @@ impl FrameSender {
 /// Reads a sysctl under /proc/sys/net, e.g. `ipv4/conf/eth0/arp_ignore`.
 pub fn read_sysctl(path: &str) -> io::Result<String> {
     let text = std::fs::read_to_string(format!("/proc/sys/net/{path}"))?;
-    Ok(text.trim().to_string())
+    Ok(text.trim_end_matches('\n').to_string())
 }
 
 /// Writes a sysctl under /proc/sys/net.

@@ -123,7 +123,7 @@ impl Netlink {
         msg.ifinfo(AF_UNSPEC, 0);
         msg.attr(IFLA_IFNAME, &nul_terminated(name));
         let mut link = None;
-        let result = self.transact(msg, |kind, body| {
+        let result = self.transact(msg, &mut |kind, body| {
             if let Some(change) = link_change(kind, body) {
                 let mut mac = [0; 6];
                 for (kind, value) in attributes(&body[IFINFOMSG_LEN..]) {
@@ -150,7 +150,7 @@ impl Netlink {
         let mut msg = Message::new(RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP);
         msg.ifaddr(AF_UNSPEC, 0, 0, 0);
         let mut list = Vec::new();
-        self.transact(msg, |kind, body| {
+        self.transact(msg, &mut |kind, body| {
             if kind == RTM_NEWADDR {
                 list.extend(address_entry(index, body));
             }
@@ -200,7 +200,7 @@ impl Netlink {
                 msg.attr(IFA_ADDRESS, &a.octets());
             }
         }
-        self.transact(msg, |_, _| {})
+        self.transact(msg, &mut |_, _| {})
     }
 
     /// Creates a macvlan `name` on `parent` with the given MAC, in bridge
@@ -218,7 +218,7 @@ impl Netlink {
         info.attr(IFLA_INFO_KIND, b"macvlan");
         info.attr(IFLA_INFO_DATA | NLA_F_NESTED, &data.bytes);
         msg.attr(IFLA_LINKINFO | NLA_F_NESTED, &info.bytes);
-        self.transact(msg, |_, _| {})?;
+        self.transact(msg, &mut |_, _| {})?;
         self.link(name)?
             .map(|link| link.index)
             .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "macvlan vanished"))
@@ -228,22 +228,23 @@ impl Netlink {
     pub fn set_link_up(&mut self, index: u32, up: bool) -> io::Result<()> {
         let mut msg = Message::new(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK);
         msg.ifinfo_flags(index, if up { IFF_UP } else { 0 }, IFF_UP);
-        self.transact(msg, |_, _| {})
+        self.transact(msg, &mut |_, _| {})
     }
 
     /// Deletes a link; one already gone counts as success.
     pub fn delete_link(&mut self, index: u32) -> io::Result<()> {
         let mut msg = Message::new(RTM_DELLINK, NLM_F_REQUEST | NLM_F_ACK);
         msg.ifinfo(AF_UNSPEC, index);
-        match self.transact(msg, |_, _| {}) {
+        match self.transact(msg, &mut |_, _| {}) {
             Err(e) if e.raw_os_error() == Some(Errno::NODEV.raw_os_error()) => Ok(()),
             other => other,
         }
     }
 
     /// Sends one request and reads replies until the ack, the end of a dump,
-    /// or an error, handing each reply's type and body to `each`.
-    fn transact(&mut self, mut msg: Message, mut each: impl FnMut(u16, &[u8])) -> io::Result<()> {
+    /// or an error, handing each reply's type and body to `each` (a `dyn`,
+    /// so the loop exists once in the image, not once per request kind).
+    fn transact(&mut self, mut msg: Message, each: &mut dyn FnMut(u16, &[u8])) -> io::Result<()> {
         self.seq = self.seq.wrapping_add(1);
         let seq = self.seq;
         let bytes = msg.finish(seq);
