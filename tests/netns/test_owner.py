@@ -10,7 +10,7 @@ Bounds are generous: they fail on a real bug, not on a slow machine.
 import subprocess
 import time
 
-from lab import Lab, explain, missing_prerequisites, wait_until
+from lab import Lab, explain, missing_prerequisites, tinyvrrp_bin, wait_until
 
 MISSING = missing_prerequisites()
 
@@ -83,3 +83,25 @@ def test_owner_keeps_its_second_address_through_start_fault_reload_and_stop():
         assert owner.terminate() == 0
         assert wait_until(lambda: 2 in lab.holders(owned), TIMEOUT), explain(lab)
         assert_kept("after SIGTERM")
+
+
+def test_a_non_owner_whose_vip_is_the_interfaces_only_address_is_refused():
+    """A backup would remove the address and leave the interface without
+    one of that family: a file:line error at start, nothing changed."""
+    with Lab(routers=1) as lab:
+        ns = lab.router_ns(1)
+        # eth0 has one IPv4 address and one link-local address.
+        for family, vip in ((4, lab.router_ip(1)), (6, lab.router_ll(1))):
+            assert [a for a in lab.addresses(1, family=family)
+                    if family == 4 or a.startswith("fe80:")] == [vip]
+            conf = lab.dir / f"only{family}.conf"
+            prefix = "/24" if family == 4 else "/64"
+            conf.write_text(f"instance lan\n  interface eth0\n  vrid 9\n  priority 100\n"
+                            f"  vip {vip}{prefix}\n")
+            result = subprocess.run(["ip", "netns", "exec", ns, tinyvrrp_bin(), "run",
+                                     "--config", str(conf)],
+                                    capture_output=True, text=True, timeout=30)
+            assert result.returncode == 2, result
+            assert f"{conf}:2: vip {vip}{prefix} is the interface's only address" in result.stderr, \
+                result.stderr
+            assert vip in lab.addresses(1, family=family), "the address must stay"
