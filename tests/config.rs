@@ -506,6 +506,10 @@ fn ipv6_errors_carry_file_and_line() {
         vec!["t.conf:5: vmac needs multicast adverts: remove the unicast-peer lines or vmac"]
     );
     assert_eq!(
+        errors("instance a\ninterface eth0\nvrid 1\nvip fe80::1/64\nunicast-peer fe80::2\nunicast-src 2001:db8::1\n"),
+        vec!["t.conf:6: unicast-src 2001:db8::1: IPv6 adverts come from a link-local address"]
+    );
+    assert_eq!(
         errors("instance a\ninterface eth0\nvrid 1\nvip 10.0.0.1\nvmac maybe\n"),
         vec!["t.conf:5: vmac must be on or off, not 'maybe'"]
     );

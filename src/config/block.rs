@@ -290,6 +290,15 @@ fn check_families(block: &Block, version: Version, errors: &mut Errors<'_>) {
     for (address, line) in wrong_family {
         errors.at(*line, format!("{address}: not the family of the vips"));
     }
+    // RFC 5798 §5.1.2.1: IPv6 adverts come from a link-local address.
+    if let Some((src, line)) = block.unicast_src {
+        if family == Family::Ipv6 && Family::of(src) == family && !is_link_local(src) {
+            errors.at(
+                line,
+                format!("unicast-src {src}: IPv6 adverts come from a link-local address"),
+            );
+        }
+    }
     if let (Some((true, line)), Some(_)) = (block.vmac, block.unicast_peers.first()) {
         errors.at(
             line,

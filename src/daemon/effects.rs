@@ -46,15 +46,18 @@ impl VipPlacement {
     }
 
     /// Makes `desired` the set in place, through `apply`, which makes one
-    /// change and says whether it worked: removes what was applied and is
-    /// no longer desired, then adds what is missing. Does nothing when
-    /// `desired` is what the last call wanted, unless a retry is due.
-    /// Returns the VIPs it added.
+    /// change and says whether it failed (`None`), made it (`Some(true)`)
+    /// or found it made already (`Some(false)`): removes what was applied
+    /// and is no longer desired, then adds what is missing. An address that
+    /// was there already is someone else's (the system's, or another
+    /// instance's): never recorded as applied, so never removed by this
+    /// one. Does nothing when `desired` is what the last call wanted,
+    /// unless a retry is due. Returns the VIPs it added.
     pub(super) fn reconcile(
         &mut self,
         now: Instant,
         desired: impl Iterator<Item = Vip> + Clone,
-        mut apply: impl FnMut(Change, Vip) -> bool,
+        mut apply: impl FnMut(Change, Vip) -> Option<bool>,
     ) -> Vec<Vip> {
         let retry_due = self.retry_at.is_some_and(|at| at <= now);
         if !retry_due && desired.clone().eq(self.target.iter().copied()) {
@@ -70,7 +73,7 @@ impl VipPlacement {
             .drain(..)
             .partition(|vip| self.target.contains(vip));
         for vip in stale {
-            if !apply(Change::Remove, vip) {
+            if apply(Change::Remove, vip).is_none() {
                 failed = true;
                 applied.push(vip);
             }
@@ -80,11 +83,13 @@ impl VipPlacement {
             if applied.contains(&vip) {
                 continue;
             }
-            if apply(Change::Add, vip) {
-                applied.push(vip);
-                added.push(vip);
-            } else {
-                failed = true;
+            match apply(Change::Add, vip) {
+                Some(true) => {
+                    applied.push(vip);
+                    added.push(vip);
+                }
+                Some(false) => {}
+                None => failed = true,
             }
         }
         self.applied = applied;
@@ -143,7 +148,9 @@ impl Daemon {
         instance.vips.reconcile(now, desired, |change, vip| {
             let result = match change {
                 Change::Add => netlink.add_address(index, vip.address, vip.prefix),
-                Change::Remove => netlink.del_address(index, vip.address, vip.prefix),
+                Change::Remove => netlink
+                    .del_address(index, vip.address, vip.prefix)
+                    .map(|()| true),
             };
             if let Err(e) = &result {
                 let verb = match change {
@@ -152,7 +159,7 @@ impl Daemon {
                 };
                 error!("{name}: could not {verb} {vip} on {device}: {e}; retrying");
             }
-            result.is_ok()
+            result.ok()
         })
     }
 
@@ -219,7 +226,7 @@ impl Daemon {
             "INSTANCE".to_string(),
             config.name.clone(),
             state.notify_word().to_string(),
-            config.priority.to_string(),
+            self.instances[slot].fsm.params().priority.to_string(),
         ];
         for script in [&config.notify, &self.notify_all].into_iter().flatten() {
             let call = Call {
@@ -257,7 +264,7 @@ mod tests {
         let mut changes = Vec::new();
         let added = placement.reconcile(now, desired.iter().copied(), |change, vip| {
             changes.push((change, vip));
-            !failing.contains(&vip)
+            (!failing.contains(&vip)).then_some(true)
         });
         (changes, added)
     }
@@ -318,6 +325,20 @@ mod tests {
         let (changes, added) = run(&mut p, at(100), &[vip(2), vip(3)], &[]);
         assert_eq!(changes, [(Change::Remove, vip(1)), (Change::Add, vip(3))]);
         assert_eq!(added, [vip(3)]);
+    }
+
+    #[test]
+    fn an_address_that_was_there_already_is_never_removed() {
+        let mut p = VipPlacement::default();
+        let mut changes = Vec::new();
+        let added = p.reconcile(at(0), [vip(1), vip(2)].into_iter(), |change, v| {
+            changes.push((change, v));
+            Some(v != vip(2))
+        });
+        assert_eq!(added, [vip(1)], "vip 2 was someone else's");
+        let (changes, _) = run(&mut p, at(100), &[], &[]);
+        assert_eq!(changes, [(Change::Remove, vip(1))]);
+        assert_eq!(p.retry_at(), None);
     }
 
     #[test]

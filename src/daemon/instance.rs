@@ -90,10 +90,13 @@ impl Daemon {
         // another router now owns. An owner's own addresses are not VIPs
         // left behind.
         for vip in &config.vips {
-            let present = addresses.iter().any(|a| a.address == vip.address);
-            if present && vip.address != primary && !owned.contains(&vip.address) {
+            let Some(stale) = addresses.iter().find(|a| a.address == vip.address) else {
+                continue;
+            };
+            if vip.address != primary && !owned.contains(&vip.address) {
                 info!("{}: removing stale {vip}", config.interface);
-                if let Err(e) = self.netlink.del_address(index, vip.address, vip.prefix) {
+                // With the prefix it has, which a changed config may not.
+                if let Err(e) = self.netlink.del_address(index, stale.address, stale.prefix) {
                     warn!("{}: cannot remove stale {vip}: {e}", config.interface);
                 }
             }
@@ -111,12 +114,7 @@ impl Daemon {
             None
         };
         let params = params(&config, &owned, primary);
-        if config.priority == PRIORITY_OWNER && params.priority != PRIORITY_OWNER {
-            warn!(
-                "{}:{}: priority 255 means the address owner (RFC 5798 §5.2.4), but not every vip is on {}; running as priority 254",
-                self.file, config.line, config.interface
-            );
-        }
+        self.warn_if_not_owner(&config, params.priority);
         info!(
             "{}: starting on {} from {primary}, priority {}",
             config.name, config.interface, params.priority
@@ -144,18 +142,31 @@ impl Daemon {
 
     /// Applies new settings to a running instance in place. A master moves
     /// its addresses to the new list and announces the new ones.
-    pub(super) fn update_instance(&mut self, slot: usize, config: InstanceConfig, now: Instant) {
+    pub(super) fn update_instance(&mut self, slot: usize, new: Resolved, now: Instant) {
         let instance = &mut self.instances[slot];
-        if instance.config == config {
+        if instance.config == new.config && instance.owned == new.owned {
             return;
         }
-        info!("{}: settings changed by reload", config.name);
+        info!("{}: settings changed by reload", new.config.name);
         let primary = self.links[instance.link].primary;
-        instance.config = config;
+        instance.config = new.config;
+        instance.owned = new.owned;
         let params = instance.params(primary);
-        instance.fsm.reconfigure(params);
+        self.warn_if_not_owner(&self.instances[slot].config, params.priority);
+        self.instances[slot].fsm.reconfigure(params);
         let added = self.reconcile_vips(slot, now);
         self.announce(slot, Some(&added));
+    }
+
+    /// `priority 255` without owning every VIP runs as 254; say so with
+    /// the line to fix.
+    fn warn_if_not_owner(&self, config: &InstanceConfig, priority: u8) {
+        if config.priority == PRIORITY_OWNER && priority != PRIORITY_OWNER {
+            warn!(
+                "{}:{}: priority 255 means the address owner (RFC 5798 §5.2.4), but not every vip is on {}; running as priority 254",
+                self.file, config.line, config.interface
+            );
+        }
     }
 
     /// Stops an instance (RFC 5798 §6.4.3 Shutdown) and forgets it.

@@ -12,7 +12,7 @@ use std::io;
 use log::{debug, info, warn};
 
 use super::effects::VipPlacement;
-use super::resolve::{primary_address, Resolved};
+use super::resolve::{advert_source, Resolved};
 use super::vmac::create_vmac;
 use super::Daemon;
 use crate::proto::time::Instant;
@@ -351,7 +351,7 @@ impl Daemon {
         }
         let family = link.family;
         let addresses = self.netlink.addresses(found.index)?;
-        let primary = primary_address(&addresses, config).ok_or_else(|| {
+        let primary = advert_source(&addresses, config).ok_or_else(|| {
             let what = match family {
                 Family::Ipv4 => "no IPv4 address",
                 Family::Ipv6 => "no IPv6 link-local address past DAD",
@@ -359,6 +359,18 @@ impl Daemon {
             io::Error::new(io::ErrorKind::AddrNotAvailable, what)
         })?;
         let socket = VrrpSocket::open(&name, found.index, primary)?;
+        // A macvlan goes with the interface it sits on: the virtual MAC
+        // interfaces of this link's instances are made again on the new
+        // one, before anything is committed, so a failure leaves the link
+        // waiting and the next attempt starts afresh.
+        let mut vmacs = Vec::new();
+        let (netlink, sysctls) = (&mut self.netlink, &mut self.sysctls);
+        for (slot, instance) in self.instances.iter().enumerate() {
+            if instance.link == id && instance.config.vmac {
+                let vmac = create_vmac(netlink, sysctls, &instance.config, &name, found.index)?;
+                vmacs.push((slot, vmac));
+            }
+        }
         info!(
             "{name}: attached to index {} ({} from {primary})",
             found.index,
@@ -376,16 +388,10 @@ impl Daemon {
         for instance in self.instances.iter_mut().filter(|i| i.link == id) {
             instance.fsm.reconfigure(instance.params(primary));
         }
-        // A macvlan goes with the interface it sits on: the virtual MAC
-        // interfaces of this link's instances are created again on the new
-        // one, with nothing on them yet.
-        let (netlink, sysctls) = (&mut self.netlink, &mut self.sysctls);
-        for instance in self.instances.iter_mut() {
-            if instance.link == id && instance.config.vmac {
-                let vmac = create_vmac(netlink, sysctls, &instance.config, &name, found.index)?;
-                instance.vmac = Some(vmac);
-                instance.vips = VipPlacement::default();
-            }
+        for (slot, vmac) in vmacs {
+            let instance = &mut self.instances[slot];
+            instance.vmac = Some(vmac);
+            instance.vips = VipPlacement::default();
         }
         Ok(Some(found.up))
     }

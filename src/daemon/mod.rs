@@ -146,7 +146,7 @@ impl Daemon {
                 match token {
                     Token::Signals => {
                         if let Request::Exit = self.handle_signals()? {
-                            self.shutdown();
+                            // Dropping the daemon shuts it down.
                             return Ok(());
                         }
                         // A reload may have changed the links and the
@@ -243,7 +243,9 @@ impl Daemon {
     }
 
     /// RFC 5798 §6.4.3 Shutdown for every instance, then the virtual MAC
-    /// interfaces go and the sysctls changed for them are put back.
+    /// interfaces go and the sysctls changed for them are put back. Run on
+    /// drop: after SIGTERM, and also when start fails half way or the loop
+    /// stops on an error, so no VIP, macvlan or sysctl is left behind.
     fn shutdown(&mut self) {
         let now = sys::now();
         for slot in 0..self.instances.len() {
@@ -253,5 +255,11 @@ impl Daemon {
         }
         self.sysctls.restore();
         self.notifier.drain(sys::now);
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.shutdown();
     }
 }

@@ -138,15 +138,18 @@ impl Daemon {
         let plan = plan(&running, &new);
         let now = sys::now();
         let mut resolved: Vec<Option<Resolved>> = resolved.into_iter().map(Some).collect();
-        for &(slot, new) in &plan.keep {
-            if let Some(new) = resolved[new].take() {
-                self.update_instance(slot, new.config, now);
-            }
-        }
-        // From the highest slot down, so the lower ones stay where they are.
+        // Stopped first: a VIP that moves from a removed instance to a kept
+        // one is removed before the kept one adds it. From the highest slot
+        // down, so the lower ones stay where they are.
         for &slot in plan.stop.iter().rev() {
             info!("{}: removed by reload", self.instances[slot].config.name);
             self.stop_instance(slot, now);
+        }
+        for &(slot, new) in &plan.keep {
+            let stopped_below = plan.stop.iter().filter(|&&stopped| stopped < slot).count();
+            if let Some(new) = resolved[new].take() {
+                self.update_instance(slot - stopped_below, new, now);
+            }
         }
         self.drop_unused_links();
         for new in plan.start.iter().filter_map(|&new| resolved[new].take()) {

@@ -60,11 +60,19 @@ pub(super) fn resolve(
             }
         }
         let owned = owned_addresses(&addresses, &instance);
+        if instance.vmac && !owned.is_empty() {
+            // Its own addresses stay on the interface and answer with its
+            // MAC; announcing them at the virtual MAC would split clients.
+            errors.push(error(
+                "vmac: an address owner's addresses are the interface's own; use vmac off".into(),
+            ));
+            continue;
+        }
         if let Some(message) = owner_problem(&addresses, &instance) {
             errors.push(error(message));
             continue;
         }
-        let primary = primary_address(&addresses, &instance);
+        let primary = advert_source(&addresses, &instance);
         if primary.is_none() && instance.family() == Family::Ipv4 {
             errors.push(error(format!(
                 "interface '{}' has no IPv4 address",
@@ -87,15 +95,25 @@ pub(super) fn resolve(
     }
 }
 
+/// The address a link's socket sends from: the interface's primary
+/// address, or for IPv6 the `unicast-src` when there is one, since an IPv6
+/// socket sends from the address it is bound to.
+pub(super) fn advert_source(
+    addresses: &[AddressEntry],
+    instance: &InstanceConfig,
+) -> Option<IpAddr> {
+    match (instance.family(), instance.unicast_src) {
+        (Family::Ipv6, Some((src, _))) => Some(src),
+        _ => primary_address(addresses, instance),
+    }
+}
+
 /// The source address for adverts. IPv4 (RFC 5798 §5.1.1.1: "the primary
 /// IPv4 address of the interface"): the first primary address that is not
 /// one of our VIPs, or, for an address owner, the owned address itself.
 /// IPv6 (RFC 5798 §5.1.2.1: "the IPv6 link-local address of the
 /// interface"): the first link-local address past DAD that is not a VIP.
-pub(super) fn primary_address(
-    addresses: &[AddressEntry],
-    instance: &InstanceConfig,
-) -> Option<IpAddr> {
+fn primary_address(addresses: &[AddressEntry], instance: &InstanceConfig) -> Option<IpAddr> {
     let family = instance.family();
     let is_vip = |a: &AddressEntry| instance.vips.iter().any(|v| v.address == a.address);
     let usable: Vec<&AddressEntry> = addresses

@@ -158,13 +158,14 @@ impl Netlink {
         Ok(list)
     }
 
-    /// Adds an address (IPv6 without DAD); one that is already there counts
-    /// as success.
-    pub fn add_address(&mut self, index: u32, address: IpAddr, prefix: u8) -> io::Result<()> {
+    /// Adds an address (IPv6 without DAD): `Ok(true)` when added,
+    /// `Ok(false)` when it was there already.
+    pub fn add_address(&mut self, index: u32, address: IpAddr, prefix: u8) -> io::Result<bool> {
         let flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
         match self.change_address(RTM_NEWADDR, flags, index, address, prefix) {
-            Err(e) if e.raw_os_error() == Some(Errno::EXIST.raw_os_error()) => Ok(()),
-            other => other,
+            Ok(()) => Ok(true),
+            Err(e) if e.raw_os_error() == Some(Errno::EXIST.raw_os_error()) => Ok(false),
+            Err(e) => Err(e),
         }
     }
 

@@ -6,6 +6,7 @@ takeover at Master_Down_Interval where Skew_Time was due), not on a slow
 machine.
 """
 
+import signal
 import subprocess
 import time
 
@@ -289,3 +290,26 @@ def test_missing_interface_is_a_config_error_with_line_and_nothing_starts():
                                 capture_output=True, text=True)
         assert result.returncode == 0
         assert "instance lan: interface nope0, vrid 9" in result.stdout
+
+
+def test_reload_moving_a_vip_from_a_removed_instance_to_a_kept_one_keeps_it_in_place():
+    """Removed instances stop before kept ones take their new VIP lists:
+    the VIP that moves is removed by the one and added by the other, never
+    left out."""
+    with Lab(routers=1) as lab:
+        moving, kept = f"{lab.vip(1)}/24", f"{lab.vip(2)}/24"
+        node = lab.tinyvrrp(1, instances=[
+            lab.params(4, name="gone", vrid=1, vips=[moving]),
+            lab.params(4, name="kept", vrid=2, vips=[kept]),
+        ])
+        assert wait_until(lambda: {lab.vip(1), lab.vip(2)} <= set(lab.addresses(1)), 8.0), \
+            explain(lab.nodes)
+        node.config.write_text(lab.params(4, name="kept", vrid=2, vips=[kept, moving])
+                               .tinyvrrp_config())
+        node.signal(signal.SIGHUP)
+        assert wait_until(lambda: "reload: 1 instances running" in node.log.read_text(), 5.0), \
+            explain(lab.nodes)
+        for _ in range(5):
+            assert {lab.vip(1), lab.vip(2)} <= set(lab.addresses(1)), explain(lab.nodes)
+            time.sleep(0.1)
+        assert node.status(name="kept")["state"] == "MASTER"

@@ -105,3 +105,16 @@ def test_a_non_owner_whose_vip_is_the_interfaces_only_address_is_refused():
             assert f"{conf}:2: vip {vip}{prefix} is the interface's only address" in result.stderr, \
                 result.stderr
             assert vip in lab.addresses(1, family=family), "the address must stay"
+
+
+def test_an_owner_cannot_use_a_virtual_mac():
+    with Lab(routers=1) as lab:
+        conf = lab.dir / "owner-vmac.conf"
+        conf.write_text(f"instance lan\n  interface eth0\n  vrid 9\n  priority 255\n"
+                        f"  vip {lab.router_ip(1)}/24\n  vmac on\n")
+        result = subprocess.run(["ip", "netns", "exec", lab.router_ns(1), tinyvrrp_bin(), "run",
+                                 "--config", str(conf)], capture_output=True, text=True, timeout=30)
+        assert result.returncode == 2, result
+        assert f"{conf}:2: vmac: an address owner's addresses are the interface's own" \
+            in result.stderr, result.stderr
+        assert lab.link(1, "vrrp4.9") is None, "nothing may be created"
