@@ -153,11 +153,7 @@ impl Daemon {
                     .map(|()| true),
             };
             if let Err(e) = &result {
-                let verb = match change {
-                    Change::Add => "add",
-                    Change::Remove => "remove",
-                };
-                error!("{name}: could not {verb} {vip} on {device}: {e}; retrying");
+                error!("{name}: {vip} on {device}: {e}; retrying");
             }
             result.ok()
         })

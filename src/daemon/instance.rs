@@ -163,7 +163,7 @@ impl Daemon {
     fn warn_if_not_owner(&self, config: &InstanceConfig, priority: u8) {
         if config.priority == PRIORITY_OWNER && priority != PRIORITY_OWNER {
             warn!(
-                "{}:{}: priority 255 means the address owner (RFC 5798 §5.2.4), but not every vip is on {}; running as priority 254",
+                "{}:{}: priority 255 is the address owner, but not every vip is on {}; running as priority 254",
                 self.file, config.line, config.interface
             );
         }

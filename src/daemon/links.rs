@@ -131,8 +131,11 @@ impl Daemon {
     /// at again like an interface created again.
     pub(super) fn attach(&mut self, resolved: &Resolved, now: Instant) -> io::Result<LinkId> {
         let family = resolved.config.family();
-        let existing = self.links.by_index(resolved.link.index);
-        if let Some(&id) = existing.iter().find(|&&id| self.links[id].family == family) {
+        let index = resolved.link.index;
+        if let Some(id) = self.links.ids().find(|&id| {
+            let link = &self.links[id];
+            link.index == index && link.family == family
+        }) {
             return Ok(id);
         }
         let name = &resolved.config.interface;
@@ -351,13 +354,9 @@ impl Daemon {
         }
         let family = link.family;
         let addresses = self.netlink.addresses(found.index)?;
-        let primary = advert_source(&addresses, config).ok_or_else(|| {
-            let what = match family {
-                Family::Ipv4 => "no IPv4 address",
-                Family::Ipv6 => "no IPv6 link-local address past DAD",
-            };
-            io::Error::new(io::ErrorKind::AddrNotAvailable, what)
-        })?;
+        // IPv4: no address yet; IPv6: no link-local address past DAD.
+        let primary = advert_source(&addresses, config)
+            .ok_or_else(|| io::Error::from(io::ErrorKind::AddrNotAvailable))?;
         let socket = VrrpSocket::open(&name, found.index, primary)?;
         // A macvlan goes with the interface it sits on: the virtual MAC
         // interfaces of this link's instances are made again on the new

@@ -21,7 +21,7 @@
 //! - macvlan `ipv4/conf/NAME/rp_filter = 0`: the VIP's subnet route via the
 //!   parent comes first, so strict reverse-path filtering would drop every
 //!   packet a client sends to the virtual MAC. (The kernel uses the larger
-//!   of this and `conf/all/rp_filter`; a strict `all` is logged.)
+//!   of this and `conf/all/rp_filter`, which must not be 1 either.)
 //! - IPv4 macvlan `ipv6/conf/NAME/disable_ipv6 = 1`, IPv6 macvlan
 //!   `addr_gen_mode = 1` (none) and `accept_ra = 0`: no link-local or SLAAC
 //!   address derived from the virtual MAC, which every router shares, so no
@@ -92,7 +92,7 @@ impl Sysctls {
     pub(super) fn restore(&mut self) {
         for (path, value) in self.saved.drain(..) {
             if let Err(e) = sys::write_sysctl(&path, &value) {
-                warn!("could not restore {path} to {value}: {e}");
+                warn!("{path}: {e}");
             }
         }
     }
@@ -132,9 +132,6 @@ pub(super) fn create_vmac(
             if let Err(e) = sysctls.set(&path, value) {
                 warn!("{path}: {e}");
             }
-        }
-        if sys::read_sysctl("ipv4/conf/all/rp_filter").is_ok_and(|v| v == "1") {
-            warn!("net.ipv4.conf.all.rp_filter is 1 (strict): packets to {name} are dropped");
         }
     }
     info!("{}: virtual MAC on {name}", config.name);
