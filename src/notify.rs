@@ -7,12 +7,12 @@
 //! cannot hold back the next one. A failing script is logged, never fatal.
 
 use std::collections::VecDeque;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use log::{debug, error, warn};
 
 use crate::proto::time::Instant;
+use crate::sys::child::Child;
 
 /// How long one notify script may run before it is killed.
 pub const SCRIPT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -80,8 +80,9 @@ impl Notifier {
                             describe(&running.call),
                             self.timeout.as_millis() as u64
                         );
-                        let _ = running.child.kill();
-                        let _ = running.child.wait();
+                        if let Err(e) = running.child.kill() {
+                            warn!("notify: {}: {e}", describe(&running.call));
+                        }
                     }
                     Ok(None) => return,
                     Err(e) => warn!("notify: {}: {e}", describe(&running.call)),
@@ -91,11 +92,7 @@ impl Notifier {
             let Some(call) = self.queue.pop_front() else {
                 return;
             };
-            match Command::new(&call.script)
-                .args(&call.args)
-                .stdin(Stdio::null())
-                .spawn()
-            {
+            match Child::spawn(&call.script, &call.args) {
                 Ok(child) => {
                     self.running = Some(Running {
                         call,

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use tinyvrrp::notify::{Call, Notifier};
 use tinyvrrp::sys;
+use tinyvrrp::sys::child::Child;
 
 /// Each test writes scripts and then runs them. Run side by side (cargo
 /// test's threads), one test's fork can inherit the other's still-open
@@ -83,5 +84,70 @@ fn a_hanging_script_is_killed_and_the_next_one_runs() {
     assert!(
         took < Duration::from_secs(10),
         "the hanging script held the queue for {took:?}"
+    );
+}
+
+#[test]
+fn a_timeout_kills_what_the_script_started_too() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = scratch("group");
+    let pid_file = dir.join("pid");
+    // The script leaves a grandchild behind and hangs; the timeout must
+    // reach both, as they share the script's process group.
+    let hang = script(
+        &dir,
+        "hang",
+        &format!("sleep 30 &\necho $! > {}\nwait", pid_file.display()),
+    );
+    let mut notifier = Notifier::with_timeout(Duration::from_millis(300));
+    notifier.push(call(&hang, "MASTER"), sys::now());
+    notifier.drain(sys::now);
+    let grandchild = fs::read_to_string(&pid_file).unwrap();
+    let status = format!("/proc/{}/status", grandchild.trim());
+    // Killed; at most a zombie until init reaps it.
+    let alive = fs::read_to_string(&status)
+        .map(|s| {
+            !s.lines()
+                .any(|l| l.starts_with("State:") && l.contains('Z'))
+        })
+        .unwrap_or(false);
+    assert!(!alive, "the script's own child outlived the timeout");
+}
+
+#[test]
+fn a_script_starts_with_no_signal_blocked_and_sigpipe_at_its_default() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = scratch("signals");
+    let out = dir.join("status");
+    // The daemon blocks the signals it reads through a signalfd; a script
+    // must not inherit that, nor std's ignored SIGPIPE. `cp` (no shell,
+    // which might reset them itself) copies its own status.
+    let _fd = sys::ffi::signal_fd(&[rustix::process::Signal::USR2.as_raw()]).unwrap();
+    let args = [
+        "/proc/self/status".to_string(),
+        out.to_string_lossy().into_owned(),
+    ];
+    let child = Child::spawn("cp", &args).unwrap();
+    let started = sys::now();
+    while child.try_wait().unwrap().is_none() {
+        assert!(sys::now() - started < Duration::from_secs(10), "cp hangs");
+        sys::wait_readable(&[], Some(Duration::from_millis(5))).unwrap();
+    }
+    let status = fs::read_to_string(&out).unwrap();
+    let mask = |name: &str| {
+        let line = status.lines().find(|l| l.starts_with(name)).unwrap();
+        u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap()
+    };
+    assert_eq!(mask("SigBlk:"), 0, "{status}");
+    let sigpipe = 1u64 << (rustix::process::Signal::PIPE.as_raw() - 1);
+    assert_eq!(mask("SigIgn:") & sigpipe, 0, "{status}");
+    let decimal = |name: &str| {
+        let line = status.lines().find(|l| l.starts_with(name)).unwrap();
+        line.split_whitespace().nth(1).unwrap().to_string()
+    };
+    assert_eq!(
+        decimal("NSpgid:"),
+        decimal("Pid:"),
+        "a process group of its own"
     );
 }

@@ -1,6 +1,7 @@
 //! Everything that makes a system call. Small on purpose: sockets, netlink,
 //! sysctls, the clock and signals. Any `unsafe` lives here, each with a SAFETY note.
 
+pub mod child;
 pub mod ffi;
 pub mod netlink;
 
