@@ -1,8 +1,9 @@
 //! The state machine's outputs turned into syscalls: adverts,
-//! announcements (gratuitous ARP, unsolicited NA) and notify scripts. The VIPs are not placed by actions but
-//! reconciled: an instance wants all of them on its interface while it is
-//! Master and none otherwise, and after every state-machine call the daemon
-//! brings what it has applied in line with that.
+//! announcements (gratuitous ARP, unsolicited NA) and notify scripts. The
+//! VIPs are not placed by actions but reconciled: an instance wants all of
+//! them on its interface while it is Master and none otherwise, and after
+//! every state-machine call the daemon brings what it has applied in line
+//! with that.
 
 use core::time::Duration;
 use std::io;
@@ -190,9 +191,8 @@ impl Daemon {
     }
 
     /// RFC 5798 §6.4.1: a gratuitous ARP (IPv4) or an unsolicited Neighbor
-    /// Advertisement (IPv6) for each of `vips`, from the virtual MAC when
-    /// there is one.
-    /// `vips`: these, or all of the instance's.
+    /// Advertisement (IPv6) for each of `vips` (`None`: all of the
+    /// instance's), from the virtual MAC when there is one.
     pub(super) fn announce(&self, slot: usize, vips: Option<&[Vip]>) {
         let instance = &self.instances[slot];
         let vips = vips.unwrap_or(&instance.config.vips);
