@@ -540,3 +540,26 @@ fn ipv6_uci_form_parses_like_the_tiny_form() {
     .unwrap();
     assert_eq!(without_lines(&tiny), without_lines(&uci));
 }
+
+#[test]
+fn preempt_delay_is_a_duration_up_to_an_hour() {
+    let base = "instance a\ninterface eth0\nvrid 1\nvip 10.0.0.1\n";
+    let primary = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 21));
+    let default = &parse("t.conf", base).unwrap().instances[0];
+    assert_eq!(default.params(primary).preempt_delay, None);
+    let set = parse("t.conf", &format!("{base}preempt-delay 30s\n")).unwrap();
+    let set = &set.instances[0];
+    assert_eq!(
+        set.params(primary).preempt_delay,
+        Some(Duration::from_secs(30))
+    );
+    assert!(set.to_string().ends_with(", preempt-delay 30000ms"));
+    assert_eq!(
+        errors(&format!("{base}preempt-delay 2h\n")),
+        vec!["t.conf:5: preempt-delay needs a unit, ms or s: '2h'"]
+    );
+    assert_eq!(
+        errors(&format!("{base}preempt-delay 3601s\n")),
+        vec!["t.conf:5: preempt-delay must be 0s..3600s, not 3601000ms"]
+    );
+}

@@ -49,6 +49,7 @@ fn params(last_octet: u8, priority: u8, preempt: bool) -> Params {
         auth: V2Auth::NONE,
         unicast_peers: Vec::new(),
         garp_delay: None,
+        preempt_delay: None,
     }
 }
 
@@ -688,6 +689,49 @@ fn a_master_that_steps_down_sends_no_second_round() {
     assert_eq!(garps_from_0, 1);
 }
 
+#[test]
+fn preempt_delay_holds_a_returning_higher_priority_back_then_it_preempts() {
+    let mut delayed = params(1, 150, true);
+    delayed.preempt_delay = Some(Duration::from_secs(10));
+    let mut segment = Segment::new(vec![delayed, params(2, 120, true)]);
+    segment.start(1);
+    segment.run_until(at_ms(20_000));
+    assert_eq!(segment.masters(), vec![1]);
+    segment.start(0);
+    segment.run_until(at_ms(30_000));
+    // keepalived's preempt_delay: within the delay after start-up the
+    // lower-priority master is followed, as with preemption off.
+    assert_eq!(segment.masters(), vec![1]);
+    assert_eq!(segment.became_master(0, at_ms(20_000)), None);
+    segment.run_until(at_ms(40_000));
+    assert_eq!(segment.masters(), vec![0]);
+    assert_eq!(segment.vip_holders(), vec![0]);
+    // After the delay the lower adverts are discarded (RFC 5798 §6.4.2) and
+    // the backup takes over one Master_Down_Interval after the last one it
+    // accepted, which came before the delay ended.
+    let back = segment.became_master(0, at_ms(20_000)).unwrap();
+    assert!(
+        back > at_ms(30_000),
+        "preempted during the delay at {back:?}"
+    );
+    assert!(back <= at_ms(30_000) + master_down(150), "late: {back:?}");
+}
+
+#[test]
+fn preempt_delay_does_not_hold_back_an_election_without_a_master() {
+    let mut delayed = params(1, 150, true);
+    delayed.preempt_delay = Some(Duration::from_secs(10));
+    let mut segment = Segment::new(vec![delayed, params(2, 120, true)]);
+    segment.start(0);
+    segment.start(1);
+    segment.run_until(at_ms(10_000));
+    assert_eq!(segment.masters(), vec![0]);
+    assert_eq!(
+        segment.became_master(0, at_ms(0)).unwrap() - at_ms(0),
+        master_down(150)
+    );
+}
+
 /// The same scenarios for an IPv6 virtual router (RFC 5798 is one protocol
 /// for both families): link-local primaries, a link-local first VIP. The v2
 /// scenarios have no IPv6 form (RFC 3768 is IPv4 only).
@@ -721,6 +765,8 @@ mod ipv6 {
         a_backup_in_fault_stops_with_stop_and_an_owner_returns_as_master,
         a_new_master_repeats_its_gratuitous_arp_once_after_the_garp_delay,
         a_master_that_steps_down_sends_no_second_round,
+        preempt_delay_holds_a_returning_higher_priority_back_then_it_preempts,
+        preempt_delay_does_not_hold_back_an_election_without_a_master,
     );
 
     #[test]

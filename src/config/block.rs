@@ -18,8 +18,9 @@ const DEFAULT_ADVERT_CS: u16 = 100;
 const DEFAULT_GARP_REPEAT: u8 = 5;
 /// keepalived's `vrrp_garp_master_delay`: the second round, after 5 s.
 const DEFAULT_GARP_DELAY_MS: u32 = 5000;
-/// A second round later than this would only confuse (an hour).
-const MAX_GARP_DELAY_MS: u32 = 3_600_000;
+/// Longer `garp-delay` and `preempt-delay` values would only confuse (an
+/// hour).
+const MAX_DELAY_MS: u32 = 3_600_000;
 
 /// An instance block while its directives are read.
 pub(super) struct Block {
@@ -39,6 +40,7 @@ pub(super) struct Block {
     unicast_src: At<IpAddr>,
     garp_repeat: At<u8>,
     garp_delay_ms: At<u32>,
+    preempt_delay_ms: At<u32>,
     vmac: At<bool>,
     /// A line of this block was rejected: a key it names may look missing,
     /// so "has no ..." would only repeat that error.
@@ -64,6 +66,7 @@ impl Block {
             unicast_src: None,
             garp_repeat: None,
             garp_delay_ms: None,
+            preempt_delay_ms: None,
             vmac: None,
             had_errors: false,
         }
@@ -134,12 +137,15 @@ impl Block {
             "unicast-src" => parse_unicast(value).map(|src| set(&mut self.unicast_src, src, line)),
             "garp-repeat" => parse_int(value, 1, 255, "garp-repeat")
                 .map(|v| set(&mut self.garp_repeat, v as u8, line)),
-            "garp-delay" => parse_duration_ms(key, value).and_then(|ms| {
-                if ms > MAX_GARP_DELAY_MS {
-                    Err(format!("garp-delay must be 0s..3600s, not {ms}ms"))
-                } else {
-                    Ok(set(&mut self.garp_delay_ms, ms, line))
+            "garp-delay" | "preempt-delay" => parse_duration_ms(key, value).and_then(|ms| {
+                if ms > MAX_DELAY_MS {
+                    return Err(format!("{key} must be 0s..3600s, not {ms}ms"));
                 }
+                let slot = match key {
+                    "garp-delay" => &mut self.garp_delay_ms,
+                    _ => &mut self.preempt_delay_ms,
+                };
+                Ok(set(slot, ms, line))
             }),
             _ => Err(format!("unknown key '{key}'")),
         };
@@ -243,6 +249,7 @@ impl Block {
                 .garp_delay_ms
                 .map_or(DEFAULT_GARP_DELAY_MS, |(ms, _)| ms),
             vmac: self.vmac.is_some_and(|(on, _)| on),
+            preempt_delay_ms: self.preempt_delay_ms.map_or(0, |(ms, _)| ms),
         })
     }
 }

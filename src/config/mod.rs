@@ -87,6 +87,9 @@ pub struct InstanceConfig {
     pub garp_delay_ms: u32,
     /// `vmac`: the VIPs live on a macvlan with the RFC 5798 §7.3 virtual MAC.
     pub vmac: bool,
+    /// `preempt-delay`: after start-up, no preemption of a lower-priority
+    /// master for this long, in ms (0: none).
+    pub preempt_delay_ms: u32,
 }
 
 impl InstanceConfig {
@@ -115,6 +118,8 @@ impl InstanceConfig {
             unicast_peers: self.unicast_peers.clone(),
             garp_delay: (self.garp_delay_ms > 0)
                 .then(|| Duration::from_millis(u64::from(self.garp_delay_ms))),
+            preempt_delay: (self.preempt_delay_ms > 0)
+                .then(|| Duration::from_millis(u64::from(self.preempt_delay_ms))),
         }
     }
 }
@@ -162,6 +167,9 @@ impl fmt::Display for InstanceConfig {
         )?;
         if self.vmac {
             write!(f, ", vmac {}", vmac_name(self.family(), self.vrid))?;
+        }
+        if self.preempt_delay_ms > 0 {
+            write!(f, ", preempt-delay {}ms", self.preempt_delay_ms)?;
         }
         Ok(())
     }

@@ -44,6 +44,11 @@ pub struct Params {
     /// this long after becoming master, for neighbours that missed the
     /// first (keepalived's `vrrp_garp_master_delay`); None: no second round.
     pub garp_delay: Option<Duration>,
+    /// keepalived's `preempt_delay`: for this long after a Startup event a
+    /// backup does not preempt a lower-priority master (it follows it as
+    /// with preemption off), so a router that just booted, its routes not
+    /// learned yet, does not take the traffic at once. None: no delay.
+    pub preempt_delay: Option<Duration>,
 }
 
 impl Params {
@@ -189,6 +194,8 @@ pub struct Instance {
     master_adver_interval_cs: u16,
     /// The address we last accepted an advert from, for status.
     master: Option<IpAddr>,
+    /// Until when `preempt_delay` holds preemption back.
+    preempt_after: Option<Instant>,
 }
 
 impl Instance {
@@ -199,6 +206,7 @@ impl Instance {
             state: State::Initialize,
             master_adver_interval_cs,
             master: None,
+            preempt_after: None,
         }
     }
 
@@ -286,6 +294,7 @@ impl Instance {
         if !matches!(self.state, State::Initialize) {
             return output;
         }
+        self.preempt_after = self.params.preempt_delay.map(|delay| now + delay);
         if self.params.priority == PRIORITY_OWNER {
             self.become_master(now, &mut output);
         } else {
@@ -338,7 +347,10 @@ impl Instance {
                     self.state = State::Backup {
                         master_down_at: now + self.skew_time(),
                     };
-                } else if !self.params.preempt || advert.priority >= self.params.priority {
+                } else if !self.params.preempt
+                    || advert.priority >= self.params.priority
+                    || self.preempt_after.is_some_and(|after| now < after)
+                {
                     self.learn_interval(advert);
                     self.master = Some(src);
                     self.state = State::Backup {

@@ -144,6 +144,8 @@ class Params:
     checksum_as_v2: bool = False
     # tinyvrrp `garp-delay`, in ms; None keeps its default (5 s).
     garp_delay_ms: int | None = None
+    # tinyvrrp `preempt-delay`, in ms; None: none.
+    preempt_delay_ms: int | None = None
     # tinyvrrp `garp-repeat`; None keeps its default (5).
     garp_repeat: int | None = None
     # The instance's name (tinyvrrp, keepalived).
@@ -193,6 +195,8 @@ class Params:
             lines.append("  v3-checksum as-v2")
         if self.garp_delay_ms is not None:
             lines.append(f"  garp-delay {self.garp_delay_ms}ms")
+        if self.preempt_delay_ms is not None:
+            lines.append(f"  preempt-delay {self.preempt_delay_ms}ms")
         if self.garp_repeat is not None:
             lines.append(f"  garp-repeat {self.garp_repeat}")
         if self.vmac:
@@ -218,6 +222,8 @@ class Params:
             options.append(("option", "unicast-src", self.unicast_src))
         if self.garp_delay_ms is not None:
             options.append(("option", "garp-delay", f"{self.garp_delay_ms}ms"))
+        if self.preempt_delay_ms is not None:
+            options.append(("option", "preempt-delay", f"{self.preempt_delay_ms}ms"))
         if self.garp_repeat is not None:
             options.append(("option", "garp-repeat", self.garp_repeat))
         if self.vmac:

@@ -313,3 +313,17 @@ def test_reload_moving_a_vip_from_a_removed_instance_to_a_kept_one_keeps_it_in_p
             assert {lab.vip(1), lab.vip(2)} <= set(lab.addresses(1)), explain(lab.nodes)
             time.sleep(0.1)
         assert node.status(name="kept")["state"] == "MASTER"
+
+
+def test_preempt_delay_keeps_a_returning_router_backup_for_the_delay():
+    with Lab(routers=2) as lab:
+        lab.tinyvrrp(2, priority=100)
+        assert lab.wait_holder(2, 8.0, routers=[1, 2]), explain(lab.nodes)
+        started = time.monotonic()
+        node = lab.tinyvrrp(1, priority=150, preempt_delay_ms=2000)
+        assert lab.wait_holder(1, 10.0, routers=[1, 2]), explain(lab.nodes)
+        took = time.monotonic() - started
+        # Not before the delay; after it, within Master_Down_Interval and
+        # a generous margin.
+        assert 2.0 <= took < 2.0 + node.params.master_down_s() + 2.0, took
+        assert lab.ping()
