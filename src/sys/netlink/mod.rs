@@ -1,7 +1,15 @@
 //! rtnetlink over a rustix socket: look up, create (macvlan), set up or
 //! down and delete links; list, add and delete IPv4 and IPv6 addresses.
 //! Messages use the host's byte order (netlink is native-endian), which
-//! matters on big-endian MIPS.
+//! matters on big-endian MIPS. Requests are built by `message`; link
+//! changes are read by `watch`.
+
+mod message;
+mod watch;
+
+use message::{align4, attributes, Message};
+use watch::link_change;
+pub use watch::{LinkChange, LinkEvents, LinkWatch};
 
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use core::time::Duration;
@@ -54,13 +62,7 @@ const IFA_F_DADFAILED: u8 = 0x08;
 const AF_INET: u8 = 2;
 const AF_INET6: u8 = 10;
 const AF_UNSPEC: u8 = 0;
-#[cfg(test)]
-const AF_BRIDGE: u8 = 7;
-/// The multicast group of link changes (`RTMGRP_LINK`).
-const RTMGRP_LINK: u32 = 1;
 const IFF_UP: u32 = 0x1;
-/// The driver reports carrier (operationally up, RFC 2863).
-const IFF_RUNNING: u32 = 0x40;
 
 /// What we need to know about an interface.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,25 +71,6 @@ pub struct Link {
     pub mac: [u8; 6],
     /// Administratively up and with carrier: adverts can leave and arrive.
     pub up: bool,
-}
-
-/// A link changed (RTM_NEWLINK) or went away (RTM_DELLINK).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LinkChange {
-    pub index: u32,
-    pub up: bool,
-    /// Its name, when the message carries one: a link deleted and created
-    /// again comes back under a new index with the old name.
-    pub name: Option<String>,
-}
-
-/// What the link-change socket has to say.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LinkEvents {
-    Changes(Vec<LinkChange>),
-    /// The socket's buffer overflowed and changes were lost: look every
-    /// link up again.
-    Lost,
 }
 
 /// One address on an interface.
@@ -309,89 +292,6 @@ fn route_socket(flags: SocketFlags, groups: u32) -> io::Result<OwnedFd> {
     Ok(fd)
 }
 
-/// A netlink socket subscribed to link changes, read without blocking.
-pub struct LinkWatch {
-    fd: OwnedFd,
-    buf: Vec<u8>,
-}
-
-impl LinkWatch {
-    pub fn open() -> io::Result<LinkWatch> {
-        let fd = route_socket(SocketFlags::NONBLOCK, RTMGRP_LINK)?;
-        Ok(LinkWatch {
-            fd,
-            buf: vec![0; 32 * 1024],
-        })
-    }
-
-    /// Everything queued since the last call.
-    pub fn read(&mut self) -> io::Result<LinkEvents> {
-        let mut changes = Vec::new();
-        loop {
-            match rustix::net::recv(&self.fd, &mut self.buf[..], RecvFlags::empty()) {
-                Ok((received, _)) => changes.extend(link_changes(&self.buf[..received])),
-                Err(Errno::AGAIN) => return Ok(LinkEvents::Changes(changes)),
-                Err(Errno::NOBUFS) => {
-                    // Drain what is queued; it is older than the lookup to come.
-                    while rustix::net::recv(&self.fd, &mut self.buf[..], RecvFlags::empty()).is_ok()
-                    {
-                    }
-                    return Ok(LinkEvents::Lost);
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-    }
-}
-
-impl AsFd for LinkWatch {
-    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
-        self.fd.as_fd()
-    }
-}
-
-/// The link changes in one datagram of netlink messages.
-fn link_changes(mut rest: &[u8]) -> Vec<LinkChange> {
-    let mut changes = Vec::new();
-    while rest.len() >= NLMSG_HDR_LEN {
-        let len = u32::from_ne_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
-        if len < NLMSG_HDR_LEN || len > rest.len() {
-            break;
-        }
-        let kind = u16::from_ne_bytes([rest[4], rest[5]]);
-        changes.extend(link_change(kind, &rest[NLMSG_HDR_LEN..len]));
-        rest = &rest[align4(len).min(rest.len())..];
-    }
-    changes
-}
-
-/// An RTM_NEWLINK or RTM_DELLINK body: the index and whether the link can
-/// carry adverts.
-fn link_change(kind: u16, body: &[u8]) -> Option<LinkChange> {
-    // AF_BRIDGE messages speak of bridge ports: a port leaving its bridge
-    // is an RTM_DELLINK for an interface that still exists.
-    if body.len() < IFINFOMSG_LEN
-        || body[0] != AF_UNSPEC
-        || !matches!(kind, RTM_NEWLINK | RTM_DELLINK)
-    {
-        return None;
-    }
-    let index = u32::from_ne_bytes([body[4], body[5], body[6], body[7]]);
-    let flags = u32::from_ne_bytes([body[8], body[9], body[10], body[11]]);
-    let running = IFF_UP | IFF_RUNNING;
-    let name = attributes(&body[IFINFOMSG_LEN..])
-        .find(|(kind, _)| *kind == IFLA_IFNAME)
-        .map(|(_, value)| {
-            let name = value.split(|&b| b == 0).next().unwrap_or_default();
-            String::from_utf8_lossy(name).into_owned()
-        });
-    Some(LinkChange {
-        index,
-        up: kind == RTM_NEWLINK && flags & running == running,
-        name,
-    })
-}
-
 /// An RTM_NEWADDR body on interface `index`, IPv4 or IPv6.
 fn address_entry(index: u32, body: &[u8]) -> Option<AddressEntry> {
     if body.len() < IFADDRMSG_LEN {
@@ -434,151 +334,9 @@ fn nul_terminated(name: &str) -> Vec<u8> {
     bytes
 }
 
-/// A request being built.
-struct Message {
-    bytes: Vec<u8>,
-}
-
-impl Message {
-    /// Attributes only, to nest inside another attribute.
-    fn empty() -> Message {
-        Message { bytes: Vec::new() }
-    }
-
-    fn ifinfo_flags(&mut self, index: u32, flags: u32, change: u32) {
-        self.ifinfo(AF_UNSPEC, index);
-        let body = self.bytes.len() - IFINFOMSG_LEN;
-        self.bytes[body + 8..body + 12].copy_from_slice(&flags.to_ne_bytes());
-        self.bytes[body + 12..body + 16].copy_from_slice(&change.to_ne_bytes());
-    }
-
-    fn new(kind: u16, flags: u16) -> Message {
-        let mut bytes = vec![0; NLMSG_HDR_LEN];
-        bytes[4..6].copy_from_slice(&kind.to_ne_bytes());
-        bytes[6..8].copy_from_slice(&flags.to_ne_bytes());
-        Message { bytes }
-    }
-
-    fn ifinfo(&mut self, family: u8, index: u32) {
-        let mut body = [0u8; IFINFOMSG_LEN];
-        body[0] = family;
-        body[4..8].copy_from_slice(&index.to_ne_bytes());
-        self.bytes.extend_from_slice(&body);
-    }
-
-    fn ifaddr(&mut self, family: u8, prefix: u8, flags: u8, index: u32) {
-        let mut body = [0u8; IFADDRMSG_LEN];
-        body[0] = family;
-        body[1] = prefix;
-        body[2] = flags;
-        body[4..8].copy_from_slice(&index.to_ne_bytes());
-        self.bytes.extend_from_slice(&body);
-    }
-
-    fn attr(&mut self, kind: u16, value: &[u8]) {
-        let len = 4 + value.len();
-        self.bytes.extend_from_slice(&(len as u16).to_ne_bytes());
-        self.bytes.extend_from_slice(&kind.to_ne_bytes());
-        self.bytes.extend_from_slice(value);
-        self.bytes.resize(align4(self.bytes.len()), 0);
-    }
-
-    fn finish(&mut self, seq: u32) -> &[u8] {
-        let len = self.bytes.len() as u32;
-        self.bytes[0..4].copy_from_slice(&len.to_ne_bytes());
-        self.bytes[8..12].copy_from_slice(&seq.to_ne_bytes());
-        &self.bytes
-    }
-}
-
-fn align4(len: usize) -> usize {
-    (len + 3) & !3
-}
-
-/// Iterates over the rtattrs in `data`, stopping at the first malformed one.
-fn attributes(mut data: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
-    core::iter::from_fn(move || {
-        if data.len() < 4 {
-            return None;
-        }
-        let len = usize::from(u16::from_ne_bytes([data[0], data[1]]));
-        let kind = u16::from_ne_bytes([data[2], data[3]]) & 0x3fff;
-        if len < 4 || len > data.len() {
-            return None;
-        }
-        let value = &data[4..len];
-        data = &data[align4(len).min(data.len())..];
-        Some((kind, value))
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn request_layout_is_native_endian_and_padded() {
-        let mut msg = Message::new(RTM_NEWADDR, NLM_F_REQUEST | NLM_F_ACK);
-        msg.ifaddr(AF_INET, 24, 0, 7);
-        msg.attr(IFA_LOCAL, &[10, 0, 0, 1]);
-        msg.attr(IFLA_IFNAME, b"eth0\0");
-        let bytes = msg.finish(9).to_vec();
-        assert_eq!(bytes.len(), 16 + 8 + 8 + 12);
-        assert_eq!(u32::from_ne_bytes(bytes[0..4].try_into().unwrap()), 44);
-        assert_eq!(u16::from_ne_bytes([bytes[4], bytes[5]]), RTM_NEWADDR);
-        assert_eq!(u32::from_ne_bytes(bytes[8..12].try_into().unwrap()), 9);
-        assert_eq!(&bytes[16..18], &[AF_INET, 24]);
-        assert_eq!(u32::from_ne_bytes(bytes[20..24].try_into().unwrap()), 7);
-        let attrs: Vec<_> = attributes(&bytes[24..]).collect();
-        assert_eq!(
-            attrs,
-            vec![
-                (IFA_LOCAL, &[10, 0, 0, 1][..]),
-                (IFLA_IFNAME, &b"eth0\0"[..])
-            ]
-        );
-    }
-
-    fn link_message(kind: u16, index: u32, flags: u32) -> Vec<u8> {
-        let mut msg = Message::new(kind, 0);
-        msg.ifinfo(AF_UNSPEC, index);
-        msg.bytes[NLMSG_HDR_LEN + 8..NLMSG_HDR_LEN + 12].copy_from_slice(&flags.to_ne_bytes());
-        msg.attr(IFLA_IFNAME, b"eth0\0");
-        msg.finish(0).to_vec()
-    }
-
-    #[test]
-    fn link_changes_need_up_and_running_and_deletion_is_down() {
-        let mut datagram = link_message(RTM_NEWLINK, 3, IFF_UP | IFF_RUNNING | 0x1000);
-        datagram.extend(link_message(RTM_NEWLINK, 4, IFF_UP));
-        datagram.extend(link_message(RTM_NEWLINK, 5, IFF_RUNNING));
-        datagram.extend(link_message(RTM_DELLINK, 6, IFF_UP | IFF_RUNNING));
-        datagram.extend(link_message(RTM_NEWADDR, 7, IFF_UP | IFF_RUNNING));
-        let mut bridge_port_left = link_message(RTM_DELLINK, 8, IFF_UP | IFF_RUNNING);
-        bridge_port_left[NLMSG_HDR_LEN] = AF_BRIDGE;
-        datagram.extend(bridge_port_left);
-        let expected: Vec<_> = [(3, true), (4, false), (5, false), (6, false)]
-            .into_iter()
-            .map(|(index, up)| LinkChange {
-                index,
-                up,
-                name: Some("eth0".to_string()),
-            })
-            .collect();
-        assert_eq!(link_changes(&datagram), expected);
-    }
-
-    #[test]
-    fn a_truncated_link_message_ends_the_datagram() {
-        let mut datagram = link_message(RTM_NEWLINK, 3, IFF_UP | IFF_RUNNING);
-        let whole = datagram.len();
-        datagram.extend(link_message(RTM_NEWLINK, 4, IFF_UP | IFF_RUNNING));
-        datagram.truncate(whole + 20);
-        let changes = link_changes(&datagram);
-        assert_eq!(changes.len(), 1);
-        assert_eq!((changes[0].index, changes[0].up), (3, true));
-        assert_eq!(link_changes(&datagram[..10]), vec![]);
-    }
 
     #[test]
     fn ipv6_addresses_parse_with_their_flags() {
@@ -615,20 +373,6 @@ mod tests {
     }
 
     #[test]
-    fn macvlan_attributes_nest() {
-        let mut data = Message::empty();
-        data.attr(IFLA_MACVLAN_MODE, &MACVLAN_MODE_BRIDGE.to_ne_bytes());
-        let mut info = Message::empty();
-        info.attr(IFLA_INFO_KIND, b"macvlan");
-        info.attr(IFLA_INFO_DATA | NLA_F_NESTED, &data.bytes);
-        let outer: Vec<_> = attributes(&info.bytes).collect();
-        assert_eq!(outer[0], (IFLA_INFO_KIND, &b"macvlan"[..]));
-        assert_eq!(outer[1].0, IFLA_INFO_DATA, "the nested flag is masked off");
-        let inner: Vec<_> = attributes(outer[1].1).collect();
-        assert_eq!(inner, vec![(IFLA_MACVLAN_MODE, &4u32.to_ne_bytes()[..])]);
-    }
-
-    #[test]
     fn set_link_up_changes_only_the_up_flag() {
         let mut msg = Message::new(RTM_NEWLINK, 0);
         msg.ifinfo_flags(9, IFF_UP, IFF_UP);
@@ -636,13 +380,5 @@ mod tests {
         assert_eq!(u32::from_ne_bytes(body[4..8].try_into().unwrap()), 9);
         assert_eq!(u32::from_ne_bytes(body[8..12].try_into().unwrap()), IFF_UP);
         assert_eq!(u32::from_ne_bytes(body[12..16].try_into().unwrap()), IFF_UP);
-    }
-
-    #[test]
-    fn malformed_attributes_stop_iteration() {
-        let mut data = vec![0u8; 4];
-        data[0..2].copy_from_slice(&200u16.to_ne_bytes());
-        assert_eq!(attributes(&data).count(), 0);
-        assert_eq!(attributes(&[1, 0]).count(), 0);
     }
 }
