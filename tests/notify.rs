@@ -104,14 +104,21 @@ fn a_timeout_kills_what_the_script_started_too() {
     notifier.drain(sys::now);
     let grandchild = fs::read_to_string(&pid_file).unwrap();
     let status = format!("/proc/{}/status", grandchild.trim());
-    // Killed; at most a zombie until init reaps it.
-    let alive = fs::read_to_string(&status)
-        .map(|s| {
-            !s.lines()
-                .any(|l| l.starts_with("State:") && l.contains('Z'))
-        })
-        .unwrap_or(false);
-    assert!(!alive, "the script's own child outlived the timeout");
+    // Killed; at most a zombie until init reaps it. SIGKILL is delivered
+    // after kill(2) returns, so give it a moment (a survivor would run 30 s).
+    let alive = || {
+        fs::read_to_string(&status)
+            .map(|s| {
+                !s.lines()
+                    .any(|l| l.starts_with("State:") && l.contains('Z'))
+            })
+            .unwrap_or(false)
+    };
+    let started = sys::now();
+    while alive() && sys::now() - started < Duration::from_secs(5) {
+        sys::wait_readable(&[], Some(Duration::from_millis(10))).unwrap();
+    }
+    assert!(!alive(), "the script's own child outlived the timeout");
 }
 
 #[test]
