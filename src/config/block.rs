@@ -250,6 +250,8 @@ impl Block {
                 .map_or(DEFAULT_GARP_DELAY_MS, |(ms, _)| ms),
             vmac: self.vmac.is_some_and(|(on, _)| on),
             preempt_delay_ms: self.preempt_delay_ms.map_or(0, |(ms, _)| ms),
+            trackers: super::Trackers::default(),
+            notify_states: super::StateScripts::default(),
         })
     }
 }

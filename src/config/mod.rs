@@ -90,6 +90,98 @@ pub struct InstanceConfig {
     /// `preempt-delay`: after start-up, no preemption of a lower-priority
     /// master for this long, in ms (0: none).
     pub preempt_delay_ms: u32,
+    /// `track-interface`, `track-script`, `track-file`: its own and, for a
+    /// member of a group, the group's (appended after its own).
+    pub trackers: Trackers,
+    /// `notify-master`, `notify-backup`, `notify-fault`, `notify-stop`.
+    pub notify_states: StateScripts,
+}
+
+/// The trackers of an instance or a group.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Trackers {
+    pub interfaces: Vec<TrackInterface>,
+    pub scripts: Vec<TrackScript>,
+    pub files: Vec<TrackFile>,
+}
+
+impl Trackers {
+    pub fn is_empty(&self) -> bool {
+        self.interfaces.is_empty() && self.scripts.is_empty() && self.files.is_empty()
+    }
+}
+
+/// `track-interface IFNAME [weight N]`: N in -253..=253, default 0 (down
+/// means FAULT).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackInterface {
+    pub interface: String,
+    pub weight: i32,
+    pub line: usize,
+}
+
+/// `track-script NAME [weight N]`: `script` names a `script` block; the
+/// weight is N when given, else that block's `weight`; -253..=253.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackScript {
+    pub script: String,
+    pub weight: i32,
+    pub line: usize,
+}
+
+/// `track-file PATH [weight N]`: N in -254..=254, default 1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackFile {
+    pub path: String,
+    pub weight: i32,
+    pub line: usize,
+}
+
+/// The per-state notify commands, each run as written (argv, no shell,
+/// no arguments appended), as keepalived runs `notify_master` and the rest.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StateScripts {
+    pub master: Option<Vec<String>>,
+    pub backup: Option<Vec<String>>,
+    pub fault: Option<Vec<String>>,
+    pub stop: Option<Vec<String>>,
+}
+
+/// One `script NAME` block (keepalived's `vrrp_script`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptConfig {
+    pub name: String,
+    pub line: usize,
+    /// `exec CMD ARGS...`: argv, run without a shell.
+    pub exec: Vec<String>,
+    /// `interval`, default 1 s.
+    pub interval_ms: u32,
+    /// `timeout`, default the interval.
+    pub timeout_ms: u32,
+    /// `rise`, `fall`: results in a row to become OK or KO, default 1.
+    pub rise: u32,
+    pub fall: u32,
+    /// `weight`, default 0, -253..=253: the weight of a `track-script`
+    /// that gives none.
+    pub weight: i32,
+    /// `init-fail`: starts KO instead of deciding on the first result.
+    pub init_fail: bool,
+}
+
+/// One `group NAME` block (keepalived's `vrrp_sync_group`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupConfig {
+    pub name: String,
+    pub line: usize,
+    /// `member INSTANCE`, in the order written; each instance is in at
+    /// most one group.
+    pub members: Vec<String>,
+    /// The group's own trackers; they are also copied into every member's
+    /// `trackers` by the build step.
+    pub trackers: Trackers,
+    /// `notify SCRIPT`: run as `SCRIPT GROUP NAME STATE 0`.
+    pub notify: Option<String>,
+    pub notify_states: StateScripts,
 }
 
 impl InstanceConfig {
@@ -190,6 +282,24 @@ pub fn vmac_name(family: Family, vrid: u8) -> String {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Config {
     pub instances: Vec<InstanceConfig>,
+    pub scripts: Vec<ScriptConfig>,
+    pub groups: Vec<GroupConfig>,
+    /// `notify-fifo PATH` (before the first block): one line per state
+    /// change, in keepalived's notify FIFO format.
+    pub notify_fifo: Option<String>,
+}
+
+impl Config {
+    pub fn script(&self, name: &str) -> Option<&ScriptConfig> {
+        self.scripts.iter().find(|s| s.name == name)
+    }
+
+    /// The group an instance is a member of.
+    pub fn group_of(&self, instance: &str) -> Option<&GroupConfig> {
+        self.groups
+            .iter()
+            .find(|g| g.members.iter().any(|m| m == instance))
+    }
 }
 
 /// Parses either syntax. All errors are reported, in line order.
@@ -282,7 +392,10 @@ pub fn build(file: &str, directives: &[Directive]) -> Result<Config, Vec<ConfigE
         errors.at(1, "no instance defined".into());
     }
     if errors.list.is_empty() {
-        Ok(Config { instances })
+        Ok(Config {
+            instances,
+            ..Config::default()
+        })
     } else {
         errors.list.sort_by_key(|e| e.line);
         Err(errors.list)
