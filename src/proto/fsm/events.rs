@@ -1,0 +1,119 @@
+//! The states, the transitions and the outputs of the state machine, and
+//! why an advert can be dropped.
+
+use crate::proto::time::Instant;
+
+/// Observable state, for notifications and status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StateKind {
+    Initialize,
+    Backup,
+    Master,
+    /// The interface is down (keepalived's FAULT): out of the election.
+    Fault,
+}
+
+impl StateKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            StateKind::Initialize => "INIT",
+            StateKind::Backup => "BACKUP",
+            StateKind::Master => "MASTER",
+            StateKind::Fault => "FAULT",
+        }
+    }
+
+    /// The state word notify scripts get (keepalived's): leaving the
+    /// protocol is "STOP".
+    pub fn notify_word(self) -> &'static str {
+        match self {
+            StateKind::Initialize => "STOP",
+            StateKind::Backup => "BACKUP",
+            StateKind::Master => "MASTER",
+            StateKind::Fault => "FAULT",
+        }
+    }
+}
+
+/// The state with its timer, RFC 5798 §6.4.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    Initialize,
+    Backup {
+        master_down_at: Instant,
+    },
+    Master {
+        advert_at: Instant,
+        /// The second round of announcements, while it is still due.
+        garp_at: Option<Instant>,
+    },
+    /// Not in RFC 5798: the link is down, so the instance can neither hear
+    /// nor be heard. Like Initialize it has no timer and ignores adverts; it
+    /// leaves through a new Startup event when the link comes back.
+    Fault,
+}
+
+/// A change of state, for notify scripts and sync groups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transition {
+    pub from: StateKind,
+    pub to: StateKind,
+}
+
+/// What one event asks of the daemon. Each effect happens at most once per
+/// event, so a field, not a list, holds it and none can be lost. The daemon
+/// carries them out in this order: the advert, then the VIPs placed to
+/// match the new state ([`Instance::holds_vips`]), then the announcements,
+/// then the transition's notifications.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Output {
+    /// Send an advert now, with this priority (0 when stopping).
+    pub advert: Option<u8>,
+    /// RFC 5798 §6.4.1: announce every virtual address (gratuitous ARP for
+    /// IPv4, unsolicited Neighbor Advertisement for IPv6).
+    pub announce: bool,
+    pub transition: Option<Transition>,
+}
+
+/// Why a well-formed advert was dropped; each has its own counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdvertDrop {
+    /// RFC 5798 §7.1: the configured version differs.
+    Version,
+    /// RFC 3768 §7.1: v2 interval differs from the configured one.
+    Interval,
+    /// RFC 5798 §7.1: address list differs and the sender is not the owner.
+    AddressList,
+    /// RFC 5798 §7.1: we are the address owner; others' adverts are ignored.
+    Owner,
+    /// RFC 3768 §7.1: v2 authentication type or password differs.
+    Auth,
+    /// Unicast: the sender is not one of the configured peers.
+    NotAPeer,
+}
+
+impl AdvertDrop {
+    pub const ALL: [AdvertDrop; 6] = [
+        AdvertDrop::Version,
+        AdvertDrop::Interval,
+        AdvertDrop::AddressList,
+        AdvertDrop::Owner,
+        AdvertDrop::Auth,
+        AdvertDrop::NotAPeer,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            AdvertDrop::Version => "version_mismatch",
+            AdvertDrop::Interval => "interval_mismatch",
+            AdvertDrop::AddressList => "address_list_mismatch",
+            AdvertDrop::Owner => "owner_ignores_advert",
+            AdvertDrop::Auth => "auth_mismatch",
+            AdvertDrop::NotAPeer => "not_a_unicast_peer",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
