@@ -319,6 +319,16 @@ pub fn read_sysctl(path: &str) -> io::Result<String> {
     Ok(text.trim_end_matches('\n').to_string())
 }
 
+/// At most `limit` bytes from the start of a file.
+pub fn read_prefix(path: &str, limit: usize) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut content = Vec::with_capacity(limit);
+    std::fs::File::open(path)?
+        .take(limit as u64)
+        .read_to_end(&mut content)?;
+    Ok(content)
+}
+
 /// Writes a sysctl under /proc/sys/net.
 pub fn write_sysctl(path: &str, value: &str) -> io::Result<()> {
     std::fs::write(format!("/proc/sys/net/{path}"), value)
