@@ -3,6 +3,8 @@
 
 pub mod child;
 pub mod ffi;
+pub mod fifo;
+pub mod inotify;
 pub mod netlink;
 
 use core::net::{IpAddr, SocketAddrV4, SocketAddrV6};
