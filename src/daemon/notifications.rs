@@ -139,6 +139,48 @@ impl Daemon {
             self.notifier.push(call, now);
         }
         self.fifo
-            .write(&format!("{kind} \"{name}\" {word} {priority}\n"));
+            .write(&format!("{kind} \"{name}\" {word} {priority}"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::OpenOptionsExt;
+
+    use super::*;
+
+    #[test]
+    fn a_full_fifo_loses_lines_counted_and_never_blocks() {
+        let dir = std::env::temp_dir().join(format!("tinyvrrp-fifo-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("notify.fifo").to_string_lossy().into_owned();
+        let mut fifo = Fifo::new(Some(path.clone()));
+        // Nobody reads: a pipe holds 64 KiB, about 2,000 of these lines.
+        let line = "INSTANCE \"lan\" MASTER 150";
+        for _ in 0..10_000 {
+            fifo.write(line);
+        }
+        assert!(
+            fifo.lines_lost > 0 && fifo.lines_lost < 10_000,
+            "{}",
+            fifo.lines_lost
+        );
+        let written = 10_000 - fifo.lines_lost as usize;
+        let mut reader = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+            .open(&path)
+            .unwrap();
+        let mut content = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut reader, &mut content);
+        assert_eq!(
+            content.len(),
+            written * (line.len() + 1),
+            "whole lines only"
+        );
+        assert!(content.starts_with(b"INSTANCE \"lan\" MASTER 150\nINSTANCE"));
+        drop(fifo);
+        assert!(!std::path::Path::new(&path).exists(), "ours, so removed");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
