@@ -102,8 +102,7 @@ impl Drop for NotifyFifo {
         if !self.created {
             return;
         }
-        let (Ok(ours), Ok(there)) = (self.file.metadata(), std::fs::symlink_metadata(&self.path))
-        else {
+        let (Ok(ours), Ok(there)) = (self.file.metadata(), std::fs::metadata(&self.path)) else {
             return;
         };
         if ours.dev() == there.dev() && ours.ino() == there.ino() {
