@@ -226,7 +226,7 @@ impl Daemon {
     }
 
     fn run_timers(&mut self, now: Instant) {
-        if self.tracking.poll(now) {
+        if self.tracking.poll_at().is_some_and(|at| at <= now) && self.tracking.poll(now) {
             self.refresh(now);
         }
         if self.reattach_at.is_some_and(|at| at <= now) {

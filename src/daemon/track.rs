@@ -188,14 +188,22 @@ impl Tracking {
         let mut changed = false;
         for interface in &mut self.interfaces {
             let by_name = change.name.as_deref() == Some(interface.name.as_str());
-            if interface.index != Some(change.index) && !by_name {
+            let by_index = interface.index == Some(change.index);
+            if !by_index && !by_name {
                 continue;
             }
-            if by_name {
+            let up = if by_name {
                 interface.index = Some(change.index);
-            }
-            if interface.up != change.up {
-                interface.up = change.up;
+                change.up
+            } else if change.name.is_some() {
+                // Renamed away: the name is what is tracked.
+                interface.index = None;
+                false
+            } else {
+                change.up
+            };
+            if interface.up != up {
+                interface.up = up;
                 interface.say();
                 changed = true;
             }
