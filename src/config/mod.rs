@@ -8,10 +8,12 @@
 //!
 //! This module holds the validated types and the second step, [`build`],
 //! with its checks across instances. The front ends (the tiny format and
-//! UCI) are in `syntax`, one instance block's keys in `block`, and the
-//! syntax of single values in `values`.
+//! UCI) are in `syntax`, one instance block's keys in `block`, the
+//! syntax of single values in `values`, and what `tinyvrrp check` prints
+//! in `show`.
 
 mod block;
+mod show;
 mod syntax;
 mod values;
 
@@ -21,7 +23,7 @@ use core::fmt;
 use core::net::IpAddr;
 use core::time::Duration;
 
-use crate::proto::fsm::{Params, PRIORITY_OWNER};
+use crate::proto::fsm::Params;
 use crate::proto::wire::{Checksum, Family, V2Auth, Version};
 
 use block::Block;
@@ -213,57 +215,6 @@ impl InstanceConfig {
             preempt_delay: (self.preempt_delay_ms > 0)
                 .then(|| Duration::from_millis(u64::from(self.preempt_delay_ms))),
         }
-    }
-}
-
-impl fmt::Display for InstanceConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "instance {}: interface {}, vrid {}, {}, version {}, priority {}{}, advert {}ms, preempt {}, vip",
-            self.name,
-            self.interface,
-            self.vrid,
-            self.family().name(),
-            self.version.number(),
-            self.priority,
-            if self.priority == PRIORITY_OWNER { " (address owner)" } else { "" },
-            u32::from(self.advert_cs) * 10,
-            if self.preempt { "on" } else { "off" },
-        )?;
-        for vip in &self.vips {
-            write!(f, " {vip}")?;
-        }
-        if let Some(script) = &self.notify {
-            write!(f, ", notify {script}")?;
-        }
-        if self.version == Version::V3 && self.checksum == Checksum::MessageOnly {
-            write!(f, ", v3-checksum as-v2")?;
-        }
-        if self.auth_pass.is_some() {
-            write!(f, ", auth-pass set")?;
-        }
-        if !self.unicast_peers.is_empty() {
-            write!(f, ", unicast-peer")?;
-            for peer in &self.unicast_peers {
-                write!(f, " {peer}")?;
-            }
-        }
-        if let Some((src, _)) = self.unicast_src {
-            write!(f, ", unicast-src {src}")?;
-        }
-        write!(
-            f,
-            ", garp-repeat {}, garp-delay {}ms",
-            self.garp_repeat, self.garp_delay_ms
-        )?;
-        if self.vmac {
-            write!(f, ", vmac {}", vmac_name(self.family(), self.vrid))?;
-        }
-        if self.preempt_delay_ms > 0 {
-            write!(f, ", preempt-delay {}ms", self.preempt_delay_ms)?;
-        }
-        Ok(())
     }
 }
 
