@@ -1,22 +1,29 @@
 //! The line config: one directive per line, `#` comments, indentation
-//! cosmetic, `instance NAME` starts a block that runs to the next one.
+//! cosmetic; `instance NAME`, `script NAME` and `group NAME` start blocks
+//! that run to the next one, and global keys come before the first.
 //!
 //! Parsing is two steps so other front ends can share the second: text
 //! becomes [`Directive`]s (key, value, line), and directives become a
 //! validated [`Config`] that keeps the line of everything a later check (an
 //! interface missing at start) may need to blame.
 //!
-//! This module holds the validated types and the second step, [`build`],
-//! with its checks across instances. The front ends (the tiny format and
-//! UCI) are in `syntax`, one instance block's keys in `block`, the
-//! syntax of single values in `values`, and what `tinyvrrp check` prints
-//! in `show`.
+//! This module holds the validated types. The front ends (the tiny format
+//! and UCI) are in `syntax`; the second step, [`build`], with its checks
+//! across blocks, in `build`; the blocks in `block` (instances), `script`
+//! and `group`; the keys instances and groups share (trackers, per-state
+//! notify) in `track`; the syntax of single values in `values`; and what
+//! `tinyvrrp check` prints in `show`.
 
 mod block;
+mod build;
+mod group;
+mod script;
 mod show;
 mod syntax;
+mod track;
 mod values;
 
+pub use build::build;
 pub use syntax::{tokenize, tokenize_uci, Directive};
 
 use core::fmt;
@@ -26,9 +33,7 @@ use core::time::Duration;
 use crate::proto::fsm::Params;
 use crate::proto::wire::{Checksum, Family, V2Auth, Version};
 
-use block::Block;
 use syntax::is_uci;
-use values::valid_name;
 
 const MAX_INSTANCE_NAME: usize = 32;
 
@@ -262,97 +267,6 @@ pub fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> {
     }
 }
 
-/// Turns directives into a validated config.
-pub fn build(file: &str, directives: &[Directive]) -> Result<Config, Vec<ConfigError>> {
-    let mut errors = Errors {
-        file,
-        list: Vec::new(),
-    };
-    let mut blocks: Vec<Block> = Vec::new();
-    for directive in directives {
-        if directive.key == "instance" {
-            match directive.args.as_slice() {
-                [name] if valid_name(name) => blocks.push(Block::new(name, directive.line)),
-                [_] => errors.at(
-                    directive.line,
-                    format!("instance name must be 1..{MAX_INSTANCE_NAME} of A-Z a-z 0-9 _ - ."),
-                ),
-                _ => errors.at(directive.line, "expected: instance NAME".into()),
-            }
-            continue;
-        }
-        match blocks.last_mut() {
-            Some(block) => block.apply(directive, &mut errors),
-            None => errors.at(
-                directive.line,
-                format!("'{}' outside an instance block", directive.key),
-            ),
-        }
-    }
-    let mut instances: Vec<InstanceConfig> = Vec::new();
-    for block in blocks {
-        if let Some(instance) = block.finish(&mut errors) {
-            if let Some(other) = instances.iter().find(|i| i.name == instance.name) {
-                errors.at(
-                    instance.line,
-                    format!(
-                        "instance '{}' already defined at line {}",
-                        instance.name, other.line
-                    ),
-                );
-            } else if let Some(other) = instances.iter().find(|i| {
-                i.interface == instance.interface
-                    && i.vrid == instance.vrid
-                    && i.family() == instance.family()
-            }) {
-                // RFC 5798 §7.3: IPv4 and IPv6 virtual routers with one VRID
-                // are distinct (their virtual MACs differ); one family may
-                // use a VRID once per interface.
-                errors.at(
-                    instance.line,
-                    format!(
-                        "vrid {} on {} ({}) is already used by instance '{}' at line {}",
-                        instance.vrid,
-                        instance.interface,
-                        instance.family().name(),
-                        other.name,
-                        other.line
-                    ),
-                );
-            } else if let Some(other) = instances.iter().find(|i| {
-                instance.vmac
-                    && i.vmac
-                    && i.vrid == instance.vrid
-                    && i.family() == instance.family()
-            }) {
-                errors.at(
-                    instance.line,
-                    format!(
-                        "vmac {} is already used by instance '{}' at line {}",
-                        vmac_name(instance.family(), instance.vrid),
-                        other.name,
-                        other.line
-                    ),
-                );
-            } else {
-                instances.push(instance);
-            }
-        }
-    }
-    if instances.is_empty() && errors.list.is_empty() {
-        errors.at(1, "no instance defined".into());
-    }
-    if errors.list.is_empty() {
-        Ok(Config {
-            instances,
-            ..Config::default()
-        })
-    } else {
-        errors.list.sort_by_key(|e| e.line);
-        Err(errors.list)
-    }
-}
-
 struct Errors<'a> {
     file: &'a str,
     list: Vec<ConfigError>,
@@ -370,6 +284,15 @@ impl Errors<'_> {
 
 /// A value and the line it came from.
 pub type At<T> = Option<(T, usize)>;
+
+/// Stores a single-valued key; false when it was already set.
+fn set<T>(slot: &mut At<T>, value: T, line: usize) -> bool {
+    if slot.is_some() {
+        return false;
+    }
+    *slot = Some((value, line));
+    true
+}
 
 /// fe80::/10 (RFC 4291 §2.5.6).
 pub fn is_link_local(address: IpAddr) -> bool {

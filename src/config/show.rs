@@ -6,7 +6,8 @@ use core::fmt;
 use crate::proto::fsm::PRIORITY_OWNER;
 use crate::proto::wire::{Checksum, Version};
 
-use super::{vmac_name, InstanceConfig};
+use super::track::entries;
+use super::{vmac_name, GroupConfig, InstanceConfig, ScriptConfig, StateScripts, Trackers};
 
 impl fmt::Display for InstanceConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -55,6 +56,60 @@ impl fmt::Display for InstanceConfig {
         if self.preempt_delay_ms > 0 {
             write!(f, ", preempt-delay {}ms", self.preempt_delay_ms)?;
         }
-        Ok(())
+        write_trackers(f, &self.trackers)?;
+        write_states(f, &self.notify_states)
     }
+}
+
+impl fmt::Display for ScriptConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "script {}: exec {}, interval {}ms, timeout {}ms, rise {}, fall {}, weight {}, init-fail {}",
+            self.name,
+            self.exec.join(" "),
+            self.interval_ms,
+            self.timeout_ms,
+            self.rise,
+            self.fall,
+            self.weight,
+            if self.init_fail { "on" } else { "off" },
+        )
+    }
+}
+
+impl fmt::Display for GroupConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "group {}: member {}", self.name, self.members.join(" "))?;
+        write_trackers(f, &self.trackers)?;
+        if let Some(script) = &self.notify {
+            write!(f, ", notify {script}")?;
+        }
+        write_states(f, &self.notify_states)
+    }
+}
+
+/// Each tracker with the weight it counts with (a `track-script`'s
+/// resolved), as `, track-interface eth1 weight -20`.
+fn write_trackers(f: &mut fmt::Formatter<'_>, trackers: &Trackers) -> fmt::Result {
+    for (key, target, weight, _) in entries(trackers) {
+        write!(f, ", {key} {target} weight {weight}")?;
+    }
+    Ok(())
+}
+
+/// Each per-state command as `, notify-master CMD ARGS...`.
+fn write_states(f: &mut fmt::Formatter<'_>, states: &StateScripts) -> fmt::Result {
+    let keys = [
+        ("notify-master", &states.master),
+        ("notify-backup", &states.backup),
+        ("notify-fault", &states.fault),
+        ("notify-stop", &states.stop),
+    ];
+    for (key, argv) in keys {
+        if let Some(argv) = argv {
+            write!(f, ", {key} {}", argv.join(" "))?;
+        }
+    }
+    Ok(())
 }
