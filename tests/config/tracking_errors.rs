@@ -294,6 +294,14 @@ fn uci_globals_sections_and_their_errors() {
             "u:5: 'notify-fifo' given twice",
         ]
     );
+    // A section type is no option name: it would open a block.
+    assert_eq!(
+        uci_errors(&format!("{base} option group gw\n list instance b\n")),
+        vec![
+            "u:5: 'group' is a section type, not an option: config group ...",
+            "u:6: 'instance' is a section type, not an option: config instance ...",
+        ]
+    );
     // Anonymous script and group sections are numbered like instances.
     let config = parse(
         "u",
