@@ -3,21 +3,78 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
-use tinyvrrp::config::{parse, vmac_name, ConfigError, Vip};
+use tinyvrrp::config::{
+    parse, vmac_name, Config, ConfigError, GroupConfig, InstanceConfig, ScriptConfig, TrackFile,
+    TrackInterface, TrackScript, Trackers, Vip,
+};
 use tinyvrrp::proto::wire::{Checksum, Family, V2Auth, Version};
 
-/// The instances with their line numbers cleared: the two syntaxes put the
+// Issue 10: tracking, sync groups, per-state notify, the notify FIFO.
+#[path = "config/tracking.rs"]
+mod tracking;
+#[path = "config/tracking_errors.rs"]
+mod tracking_errors;
+
+/// The config with every line number cleared: the two syntaxes put the
 /// same settings on different lines.
-fn without_lines(config: &tinyvrrp::config::Config) -> Vec<tinyvrrp::config::InstanceConfig> {
-    config
-        .instances
-        .iter()
-        .map(|i| tinyvrrp::config::InstanceConfig {
-            line: 0,
-            interface_line: 0,
-            ..i.clone()
-        })
-        .collect()
+fn without_lines(config: &Config) -> Config {
+    let trackers = |t: &Trackers| Trackers {
+        interfaces: t
+            .interfaces
+            .iter()
+            .map(|i| TrackInterface {
+                line: 0,
+                ..i.clone()
+            })
+            .collect(),
+        scripts: t
+            .scripts
+            .iter()
+            .map(|s| TrackScript {
+                line: 0,
+                ..s.clone()
+            })
+            .collect(),
+        files: t
+            .files
+            .iter()
+            .map(|f| TrackFile {
+                line: 0,
+                ..f.clone()
+            })
+            .collect(),
+    };
+    Config {
+        instances: config
+            .instances
+            .iter()
+            .map(|i| InstanceConfig {
+                line: 0,
+                interface_line: 0,
+                unicast_src: i.unicast_src.map(|(src, _)| (src, 0)),
+                trackers: trackers(&i.trackers),
+                ..i.clone()
+            })
+            .collect(),
+        scripts: config
+            .scripts
+            .iter()
+            .map(|s| ScriptConfig {
+                line: 0,
+                ..s.clone()
+            })
+            .collect(),
+        groups: config
+            .groups
+            .iter()
+            .map(|g| GroupConfig {
+                line: 0,
+                trackers: trackers(&g.trackers),
+                ..g.clone()
+            })
+            .collect(),
+        notify_fifo: config.notify_fifo.clone(),
+    }
 }
 
 fn errors(text: &str) -> Vec<String> {

@@ -47,8 +47,8 @@ pub(super) struct Block {
     vmac: At<bool>,
     /// The trackers and the per-state notify commands.
     shared: Shared,
-    /// A line of this block (or its header) was rejected: a key it names may look missing,
-    /// so "has no ..." would only repeat that error.
+    /// A line of this block (or its header) was rejected: a key it names
+    /// may look missing, so "has no ..." would only repeat that error.
     had_errors: bool,
 }
 

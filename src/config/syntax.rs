@@ -110,6 +110,11 @@ pub fn tokenize_uci(file: &str, text: &str) -> Result<Vec<Directive>, Vec<Config
             ("config", [kind, ..]) if !UCI_SECTIONS.contains(&kind.as_str()) => {
                 errors.push(error(format!("unknown section type '{kind}'")));
             }
+            ("option" | "list", [key, _]) if UCI_SECTIONS.contains(&key.as_str()) => {
+                errors.push(error(format!(
+                    "'{key}' is a section type, not an option: config {key} ..."
+                )));
+            }
             ("option" | "list", [key, value]) => directives.push(Directive {
                 line,
                 key: key.replace('_', "-"),

@@ -27,8 +27,15 @@ pub(super) fn valid_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
 }
 
+/// What Linux's `dev_valid_name` allows: 1..15 bytes, no `/`, `:` or
+/// whitespace (a quoted UCI value may hold some), not `.` or `..`.
 pub(super) fn parse_interface(value: &str) -> Result<String, String> {
-    if value.len() > MAX_INTERFACE_NAME || value.contains('/') || value == "." || value == ".." {
+    if value.is_empty()
+        || value.len() > MAX_INTERFACE_NAME
+        || value.contains(|c: char| c == '/' || c == ':' || c.is_whitespace())
+        || value == "."
+        || value == ".."
+    {
         return Err(format!("'{value}' is not a valid interface name"));
     }
     Ok(value.to_string())
