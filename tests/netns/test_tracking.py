@@ -54,13 +54,14 @@ def takeover_s(advert_ms: int = ADVERT_MS, priority: int = 100) -> float:
     return 3 * interval + (256 - priority) * interval / 256 + MARGIN
 
 
-def start_pair(lab, extra=(), head="", advert_ms=ADVERT_MS, program=None, **params):
+def start_pair(lab, extra=(), head="", advert_ms=ADVERT_MS, program=None,
+               election_timeout=ELECTION_TIMEOUT, **params):
     """Router 1 (150, with the instance lines `extra` and the config text
-    `head`) master over router 2 (100, plain)."""
+    `head`, run by `program` if given) master over router 2 (100, plain)."""
     master = lab.tinyvrrp(1, priority=150, advert_ms=advert_ms, extra=list(extra), head=head,
                           program=program, **params)
     backup = lab.tinyvrrp(2, priority=100, advert_ms=advert_ms)
-    assert lab.wait_holder(1, ELECTION_TIMEOUT + 4 * advert_ms / 1000, routers=[1, 2]), \
+    assert lab.wait_holder(1, election_timeout + 4 * advert_ms / 1000, routers=[1, 2]), \
         explain(lab)
     return master, backup
 
@@ -178,7 +179,8 @@ def test_weighted_tracked_interface_lowers_the_priority_and_the_backup_preempts(
 
 # 2. track-script
 
-def script_tracking(lab, program=None, advert_ms=ADVERT_MS, weight=None, interval_ms=200):
+def script_tracking(lab, program=None, advert_ms=ADVERT_MS, weight=None, interval_ms=200,
+                    election_timeout=ELECTION_TIMEOUT):
     """Router 1 tracks a script that fails while a flag file exists: flag
     set, the VIP moves to router 2 (router 1 FAULT with weight 0, priority
     90 with weight -60); flag gone, it moves back. `program` runs router 1
@@ -187,7 +189,8 @@ def script_tracking(lab, program=None, advert_ms=ADVERT_MS, weight=None, interva
     check = lab.script("check.sh", f"test ! -e {flag}\n")
     head = f"script chk\n  exec {check}\n  interval {interval_ms}ms\n"
     track = "track-script chk" + (f" weight {weight}" if weight is not None else "")
-    master, _ = start_pair(lab, extra=[track], head=head, advert_ms=advert_ms, program=program)
+    master, _ = start_pair(lab, extra=[track], head=head, advert_ms=advert_ms, program=program,
+                           election_timeout=election_timeout)
     status_is(master, state="MASTER", priority="150")
     steady(lab, 1, 2 * interval_ms / 1000 + 0.3)
     bound = takeover_s(advert_ms) + 2 * interval_ms / 1000
