@@ -401,6 +401,38 @@ def test_group_notify_and_fifo_record_the_group_transitions():
                     f"r{router} FIFO lines of {member}: {fifo}\n" + explain(lab)
 
 
+def test_group_tracker_applies_to_every_member():
+    """A group's `track-interface eth1 weight -60` counts in each member's
+    priority: two LAN instances (vrid 51 and 53) of group gw on router 1
+    both run at 90 while eth1 is down, and both VIPs move to router 2;
+    eth1 up, both are 150 again and come back."""
+    with Lab(routers=2, wan=True) as lab:
+        vips = [lab.vip(), lab.vip(1)]
+
+        def instances(priority):
+            return [lab.params(name="lan", vrid=51, priority=priority, vips=[f"{vips[0]}/24"]),
+                    lab.params(name="voice", vrid=53, priority=priority,
+                               vips=[f"{vips[1]}/24"])]
+
+        tail = "group gw\n  member lan\n  member voice\n  track-interface eth1 weight -60\n"
+        r1 = lab.tinyvrrp(1, instances=instances(150), tail=tail)
+        lab.tinyvrrp(2, instances=instances(100))
+        on = {router: {vip: [router] for vip in vips} for router in (1, 2)}
+        assert wait_until(lambda: lab.holders_of(vips, routers=[1, 2]) == on[1],
+                          ELECTION_TIMEOUT), explain(lab)
+        lab.set_link(1, up=False, dev="eth1")
+        assert wait_until(lambda: lab.holders_of(vips, routers=[1, 2]) == on[2], takeover_s()), \
+            f"{lab.holders_of(vips, routers=[1, 2])}\n" + explain(lab)
+        for name in ("lan", "voice"):
+            status_is(r1, name=name, state="BACKUP", priority="90", base_priority="150")
+        lab.set_link(1, up=True, dev="eth1")
+        assert wait_until(lambda: lab.holders_of(vips, routers=[1, 2]) == on[1], takeover_s()), \
+            f"{lab.holders_of(vips, routers=[1, 2])}\n" + explain(lab)
+        for name in ("lan", "voice"):
+            status_is(r1, name=name, state="MASTER", priority="150", base_priority="150")
+        assert lab.ping(vips[0]) and lab.ping(vips[1])
+
+
 # 5. A hanging script neither blocks the loop nor outlives its timeout.
 
 def pids_matching(pattern: str) -> list[int]:
