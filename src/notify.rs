@@ -16,8 +16,6 @@ use crate::sys::child::Child;
 
 /// How long one notify script may run before it is killed.
 pub const SCRIPT_TIMEOUT: Duration = Duration::from_secs(10);
-/// How often the loop looks at a running script (there is no child fd to poll).
-pub const POLL_INTERVAL: Duration = Duration::from_millis(50);
 
 /// One call of a script.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,9 +56,10 @@ impl Notifier {
         self.poll(now);
     }
 
-    /// When the loop should look again: while a script runs or waits.
-    pub fn poll_at(&self, now: Instant) -> Option<Instant> {
-        self.running.as_ref().map(|_| now + POLL_INTERVAL)
+    /// When a running script is due to be killed. Its end comes sooner as
+    /// SIGCHLD, after which the daemon calls [`Notifier::poll`].
+    pub fn poll_at(&self) -> Option<Instant> {
+        self.running.as_ref().map(|running| running.deadline)
     }
 
     /// Reaps a finished script, kills an overdue one, starts the next.

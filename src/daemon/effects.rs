@@ -8,12 +8,11 @@
 use core::time::Duration;
 use std::io;
 
-use log::{error, info, warn};
+use log::{error, warn};
 
 use super::Daemon;
 use crate::config::Vip;
-use crate::notify::Call;
-use crate::proto::fsm::{Output, StateKind};
+use crate::proto::fsm::Output;
 use crate::proto::time::Instant;
 
 /// A failed address change is tried again after this long.
@@ -166,6 +165,11 @@ impl Daemon {
     fn send_advert(&mut self, slot: usize, priority: u8) {
         let instance = &mut self.instances[slot];
         let link = &self.links[instance.link];
+        // A link that is down takes nothing (a master entering Fault for
+        // it would send priority 0).
+        if !link.up {
+            return;
+        }
         let params = instance.fsm.params();
         let advert = params.advert(priority);
         let group = [link.family.multicast_group()];
@@ -210,26 +214,6 @@ impl Daemon {
                     break;
                 }
             }
-        }
-    }
-
-    /// Logs the new state and queues the instance's script and the
-    /// `--notify-all` one, with keepalived's arguments.
-    fn notify(&mut self, slot: usize, now: Instant, state: StateKind) {
-        let config = &self.instances[slot].config;
-        info!("{}: entering {} state", config.name, state.name());
-        let args = [
-            "INSTANCE".to_string(),
-            config.name.clone(),
-            state.notify_word().to_string(),
-            self.instances[slot].fsm.params().priority.to_string(),
-        ];
-        for script in [&config.notify, &self.notify_all].into_iter().flatten() {
-            let call = Call {
-                script: script.clone(),
-                args: args.to_vec(),
-            };
-            self.notifier.push(call, now);
         }
     }
 }

@@ -11,7 +11,7 @@ use super::resolve::Resolved;
 use super::vmac::{create_vmac, Vmac};
 use super::Daemon;
 use crate::config::InstanceConfig;
-use crate::proto::fsm::{AdvertDrop, Instance, Params, PRIORITY_OWNER};
+use crate::proto::fsm::{AdvertDrop, Health, Instance, Params, PRIORITY_OWNER};
 use crate::proto::time::Instant;
 use crate::proto::wire::{Checksum, Received};
 
@@ -47,6 +47,10 @@ pub(super) struct Runtime {
     pub(super) owned: Vec<IpAddr>,
     /// Its macvlan with the virtual MAC (`vmac on`).
     pub(super) vmac: Option<Vmac>,
+    /// What its link and its trackers say, before its group's say.
+    pub(super) health: Health,
+    /// Its sync group, by index into the daemon's groups.
+    pub(super) group: Option<usize>,
 }
 
 impl Runtime {
@@ -70,8 +74,10 @@ fn params(config: &InstanceConfig, owned: &[IpAddr], primary: IpAddr) -> Params 
 }
 
 impl Daemon {
-    /// Opens the interface's socket if needed, removes stale VIPs and starts
-    /// the state machine (RFC 5798 §6.4.1).
+    /// Opens the interface's socket if needed, removes stale VIPs and makes
+    /// the state machine. The caller's [`Daemon::refresh`], once every new
+    /// instance exists (so a group's members start together), starts it
+    /// (RFC 5798 §6.4.1) or puts it in Fault, as its link and trackers say.
     pub(super) fn start_instance(
         &mut self,
         resolved: Resolved,
@@ -119,24 +125,23 @@ impl Daemon {
             "{}: starting on {} from {primary}, priority {}",
             config.name, config.interface, params.priority
         );
+        if !self.links[link].up {
+            warn!("{}: {} is down", config.name, config.interface);
+        }
+        let group = self.group_index(&config.name);
+        let mut fsm = Instance::new(params);
+        fsm.set_sync_hold(group.is_some());
         self.instances.push(Runtime {
             config,
-            fsm: Instance::new(params),
+            fsm,
             link,
             counters: InstanceCounters::default(),
             vips: VipPlacement::default(),
             owned,
             vmac,
+            health: Health::Pending,
+            group,
         });
-        let slot = self.instances.len() - 1;
-        let output = if self.links[link].up {
-            self.instances[slot].fsm.startup(now)
-        } else {
-            let config = &self.instances[slot].config;
-            warn!("{}: {} is down", config.name, config.interface);
-            self.instances[slot].fsm.handle_link(now, false)
-        };
-        self.execute(slot, now, &output);
         Ok(())
     }
 
@@ -200,7 +205,10 @@ impl Daemon {
             .fsm
             .handle_advert(now, received.src, &received.advert)
         {
-            Ok(output) => self.execute(slot, now, &output),
+            Ok(output) => {
+                self.execute(slot, now, &output);
+                self.settle_group_of(slot, now);
+            }
             Err(reason) => {
                 instance.counters.drops[reason.index()] += 1;
                 debug!(

@@ -221,11 +221,18 @@ impl Daemon {
     /// enter Fault; when it comes back they start again.
     pub(super) fn handle_link_changes(&mut self) {
         let now = sys::now();
-        let changes = match self.link_watch.read() {
-            Ok(LinkEvents::Changes(changes)) => changes,
+        let (changes, tracked_changed) = match self.link_watch.read() {
+            Ok(LinkEvents::Changes(changes)) => {
+                let mut tracked_changed = false;
+                for change in &changes {
+                    tracked_changed |= self.tracking.link_changed(change);
+                }
+                (changes, tracked_changed)
+            }
             Ok(LinkEvents::Lost) => {
                 warn!("link changes were lost; looking every interface up again");
-                self.look_up_links(now)
+                let tracked_changed = self.tracking.look_up_interfaces(&mut self.netlink);
+                (self.look_up_links(now), tracked_changed)
             }
             Err(e) => {
                 warn!("cannot read link changes: {e}");
@@ -234,6 +241,9 @@ impl Daemon {
         };
         for change in changes {
             self.set_link_state(change, now);
+        }
+        if tracked_changed {
+            self.refresh(now);
         }
     }
 
@@ -286,7 +296,7 @@ impl Daemon {
     }
 
     /// Records whether a link in use is up; on a change its instances enter
-    /// or leave Fault.
+    /// or leave Fault (unless another fault reason holds).
     fn set_link_up(&mut self, id: LinkId, up: bool, now: Instant) {
         let link = &mut self.links[id];
         if link.up == up {
@@ -298,12 +308,7 @@ impl Daemon {
         } else {
             warn!("{}: link down", link.name);
         }
-        for slot in 0..self.instances.len() {
-            if self.instances[slot].link == id {
-                let output = self.instances[slot].fsm.handle_link(now, up);
-                self.execute(slot, now, &output);
-            }
-        }
+        self.refresh(now);
     }
 
     /// Binds to interfaces in use that were deleted and created again, or

@@ -5,14 +5,20 @@
 //! interface and addresses, looked up at start and on reload), `links`
 //! (interfaces, attached by a stable id), `instance` (one state machine
 //! each and its counters), `effects` (actions turned into syscalls),
-//! `reload` (SIGHUP) and `status` (SIGUSR1).
+//! `track` and `scripts` (the trackers), `groups` (priorities, health and
+//! sync groups), `notifications` (notify scripts and the FIFO), `reload`
+//! (SIGHUP) and `status` (SIGUSR1).
 
 mod effects;
+mod groups;
 mod instance;
 mod links;
+mod notifications;
 mod reload;
 mod resolve;
+mod scripts;
 pub mod status;
+mod track;
 mod vmac;
 
 use core::time::Duration;
@@ -28,8 +34,11 @@ use crate::proto::time::Instant;
 use crate::sys::netlink::{LinkWatch, Netlink};
 use crate::sys::{self, FrameSender};
 
+use groups::Group;
 use instance::Runtime;
 use links::{LinkId, Links};
+use notifications::Fifo;
+use track::Tracking;
 
 /// Large enough for any advert on a 1500-octet link; longer ones are truncated
 /// by the kernel and counted.
@@ -60,7 +69,10 @@ pub struct Daemon {
     signals: OwnedFd,
     links: Links,
     instances: Vec<Runtime>,
+    tracking: Tracking,
+    groups: Vec<Group>,
     notifier: Notifier,
+    fifo: Fifo,
     /// Run on every state change of every instance, after the instance's own.
     notify_all: Option<String>,
     /// When to look for interfaces in use that were deleted and created again.
@@ -77,6 +89,8 @@ pub struct Daemon {
 enum Token {
     Signals,
     LinkWatch,
+    /// Tracked files (inotify).
+    Files,
     Link(LinkId),
 }
 
@@ -98,16 +112,22 @@ impl Daemon {
         // Subscribed before the links are looked up, so no change between
         // the lookup and the loop is missed.
         let link_watch = LinkWatch::open()?;
-        let resolved = resolve::resolve(&mut netlink, file, config)?;
+        let resolved = resolve::resolve(&mut netlink, file, config.clone())?;
+        // SIGCHLD: a script that ended is reaped at once.
         let signals = sys::ffi::signal_fd(&[
             Signal::TERM.as_raw(),
             Signal::INT.as_raw(),
             Signal::HUP.as_raw(),
             Signal::USR1.as_raw(),
+            Signal::CHILD.as_raw(),
         ])?;
         if let Err(e) = sys::tighten_timer_slack() {
             warn!("could not reduce timer slack: {e}");
         }
+        let now = sys::now();
+        let tracking = Tracking::new(&config, None, &mut netlink, now);
+        let groups = groups::rebuild(&config.groups, Vec::new());
+        let fifo = Fifo::new(config.notify_fifo.clone());
         let mut daemon = Daemon {
             file: file.to_string(),
             netlink,
@@ -117,16 +137,19 @@ impl Daemon {
             signals,
             links: Links::default(),
             instances: Vec::new(),
+            tracking,
+            groups,
             notifier: Notifier::default(),
+            fifo,
             notify_all,
             reattach_at: None,
             reload_after_reattach: false,
             buf: vec![0; RECV_BUFFER],
         };
-        let now = sys::now();
         for instance in resolved {
             daemon.start_instance(instance, now)?;
         }
+        daemon.refresh(now);
         Ok(daemon)
     }
 
@@ -139,7 +162,7 @@ impl Daemon {
             let timeout = self
                 .next_deadline()
                 .into_iter()
-                .chain(self.notifier.poll_at(now))
+                .chain(self.notifier.poll_at())
                 .min()
                 .map(|at| at.saturating_since(now));
             for token in self.wait(timeout)? {
@@ -154,6 +177,11 @@ impl Daemon {
                         break;
                     }
                     Token::LinkWatch => self.handle_link_changes(),
+                    Token::Files => {
+                        if self.tracking.read_files() {
+                            self.refresh(sys::now());
+                        }
+                    }
                     Token::Link(id) => self.receive(id),
                 }
             }
@@ -163,11 +191,12 @@ impl Daemon {
     /// Sleeps until a descriptor of the poll set is readable or `timeout`
     /// passes. Returns the readable ones, signals first.
     fn wait(&self, timeout: Option<Duration>) -> io::Result<Vec<Token>> {
-        let (tokens, fds): (Vec<Token>, Vec<BorrowedFd<'_>>) = [Token::Signals, Token::LinkWatch]
-            .into_iter()
-            .chain(self.links.ids().map(Token::Link))
-            .filter_map(|token| Some((token, self.fd(token)?)))
-            .unzip();
+        let (tokens, fds): (Vec<Token>, Vec<BorrowedFd<'_>>) =
+            [Token::Signals, Token::LinkWatch, Token::Files]
+                .into_iter()
+                .chain(self.links.ids().map(Token::Link))
+                .filter_map(|token| Some((token, self.fd(token)?)))
+                .unzip();
         let readable = sys::wait_readable(&fds, timeout)?;
         Ok(tokens
             .into_iter()
@@ -182,6 +211,7 @@ impl Daemon {
         match token {
             Token::Signals => Some(self.signals.as_fd()),
             Token::LinkWatch => Some(self.link_watch.as_fd()),
+            Token::Files => self.tracking.watch.as_ref().map(AsFd::as_fd),
             Token::Link(id) => self.links[id].socket.as_ref().map(AsFd::as_fd),
         }
     }
@@ -190,12 +220,15 @@ impl Daemon {
         self.instances
             .iter()
             .flat_map(|i| [i.fsm.poll_at(), i.vips.retry_at()])
-            .chain([self.reattach_at])
+            .chain([self.reattach_at, self.tracking.poll_at()])
             .flatten()
             .min()
     }
 
     fn run_timers(&mut self, now: Instant) {
+        if self.tracking.poll_at().is_some_and(|at| at <= now) && self.tracking.poll(now) {
+            self.refresh(now);
+        }
         if self.reattach_at.is_some_and(|at| at <= now) {
             self.reattach_at = None;
             self.reattach(now);
@@ -208,6 +241,7 @@ impl Daemon {
             {
                 let output = self.instances[slot].fsm.handle_timeout(now);
                 self.execute(slot, now, &output);
+                self.settle_group_of(slot, now);
             }
             if self.instances[slot]
                 .vips
@@ -235,6 +269,12 @@ impl Daemon {
                 request = Request::Exit;
             } else if signo == Signal::USR1.as_raw() {
                 self.log_status();
+            } else if signo == Signal::CHILD.as_raw() {
+                let now = sys::now();
+                self.notifier.poll(now);
+                if self.tracking.poll(now) {
+                    self.refresh(now);
+                }
             } else if signo == Signal::HUP.as_raw() {
                 info!("SIGHUP: reloading {}", self.file);
                 self.reload();
@@ -253,6 +293,8 @@ impl Daemon {
             self.execute(slot, now, &output);
             self.remove_vmac(slot);
         }
+        self.stop_groups(now);
+        self.tracking.stop();
         self.sysctls.restore();
         self.notifier.drain(sys::now);
     }

@@ -4,9 +4,12 @@
 
 use log::{error, info};
 
+use super::groups;
+use super::notifications::Fifo;
 use super::resolve::{self, Resolved};
+use super::track::Tracking;
 use super::{Daemon, StartError};
-use crate::config::InstanceConfig;
+use crate::config::{Config, InstanceConfig};
 use crate::sys;
 
 /// An instance as a reload sees it: its config and the kernel index of the
@@ -76,14 +79,14 @@ impl Daemon {
         if self.reattach_at.take().is_some() {
             self.reattach(sys::now());
         }
-        if let Some(resolved) = self.read_config() {
-            self.apply_reload(resolved);
+        if let Some((config, resolved)) = self.read_config() {
+            self.apply_reload(config, resolved);
         }
     }
 
     /// The config file read, parsed and resolved again; None (logged) when
     /// the running config stays.
-    fn read_config(&mut self) -> Option<Vec<Resolved>> {
+    fn read_config(&mut self) -> Option<(Config, Vec<Resolved>)> {
         let config = match std::fs::read_to_string(&self.file) {
             Ok(text) => crate::config::parse(&self.file, &text),
             Err(e) => {
@@ -94,11 +97,11 @@ impl Daemon {
                 return None;
             }
         };
-        match config
-            .map_err(StartError::Config)
-            .and_then(|config| resolve::resolve(&mut self.netlink, &self.file, config))
-        {
-            Ok(resolved) => Some(resolved),
+        match config.map_err(StartError::Config).and_then(|config| {
+            let resolved = resolve::resolve(&mut self.netlink, &self.file, config.clone())?;
+            Ok((config, resolved))
+        }) {
+            Ok(found) => Some(found),
             Err(StartError::Config(errors)) => {
                 for e in errors {
                     error!("reload: {e}");
@@ -119,7 +122,7 @@ impl Daemon {
     }
 
     /// Carries out the [`plan`] for the resolved new config.
-    fn apply_reload(&mut self, resolved: Vec<Resolved>) {
+    fn apply_reload(&mut self, config: Config, resolved: Vec<Resolved>) {
         let running: Vec<Bound<'_>> = self
             .instances
             .iter()
@@ -145,6 +148,7 @@ impl Daemon {
             info!("{}: removed by reload", self.instances[slot].config.name);
             self.stop_instance(slot, now);
         }
+        self.apply_shared_config(config, now);
         for &(slot, new) in &plan.keep {
             let stopped_below = plan.stop.iter().filter(|&&stopped| stopped < slot).count();
             if let Some(new) = resolved[new].take() {
@@ -157,7 +161,26 @@ impl Daemon {
                 error!("reload: cannot start an instance: {e}");
             }
         }
+        self.refresh(now);
         info!("reload: {} instances running", self.instances.len());
+    }
+
+    /// What is not per instance: the trackers (an unchanged script keeps
+    /// running with its state), the groups (one with the same members keeps
+    /// its state) and the notify FIFO.
+    fn apply_shared_config(&mut self, config: Config, now: crate::proto::time::Instant) {
+        let old = std::mem::take(&mut self.tracking);
+        self.tracking = Tracking::new(&config, Some(old), &mut self.netlink, now);
+        self.groups = groups::rebuild(&config.groups, std::mem::take(&mut self.groups));
+        for slot in 0..self.instances.len() {
+            let group = self.group_index(&self.instances[slot].config.name);
+            let instance = &mut self.instances[slot];
+            instance.group = group;
+            instance.fsm.set_sync_hold(group.is_some());
+        }
+        if config.notify_fifo != self.fifo.path {
+            self.fifo = Fifo::new(config.notify_fifo);
+        }
     }
 }
 

@@ -8,17 +8,37 @@ use core::net::IpAddr;
 use log::info;
 
 use super::Daemon;
-use crate::proto::fsm::{AdvertDrop, StateKind};
+use crate::proto::fsm::{AdvertDrop, Health, StateKind};
+use crate::proto::track::ScriptState;
 use crate::proto::wire::{Family, RxError, Version};
 
 pub use super::instance::InstanceCounters;
 pub use super::links::RxCounters;
+pub use super::scripts::ScriptCounters;
 
 /// Everything status reports, copied out of the daemon.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snapshot {
     pub instances: Vec<InstanceStatus>,
     pub links: Vec<LinkStatus>,
+    pub groups: Vec<GroupStatus>,
+    pub scripts: Vec<ScriptStatus>,
+    /// With `notify-fifo`: the lines it could not take.
+    pub fifo_lines_lost: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupStatus {
+    pub name: String,
+    /// None before its first member started.
+    pub state: Option<StateKind>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptStatus {
+    pub name: String,
+    pub state: ScriptState,
+    pub counters: ScriptCounters,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,9 +49,14 @@ pub struct InstanceStatus {
     pub vrid: u8,
     pub version: Version,
     pub state: StateKind,
-    /// The priority it runs with (254 for a `priority 255` that does not
-    /// own its addresses).
+    /// The priority it runs with: the base moved by its trackers.
     pub priority: u8,
+    /// The configured priority (254 for a `priority 255` that does not own
+    /// its addresses).
+    pub base_priority: u8,
+    /// What its link and trackers say (its group may add a fault).
+    pub health: Health,
+    pub group: Option<String>,
     /// The current master as far as the instance knows (itself when Master).
     pub master: Option<IpAddr>,
     pub counters: InstanceCounters,
@@ -48,10 +73,37 @@ pub struct LinkStatus {
 }
 
 impl Snapshot {
-    /// The status lines, instances first, then interfaces.
+    /// The status lines: instances, interfaces, groups, scripts, the FIFO.
     pub fn lines(&self) -> impl Iterator<Item = String> + '_ {
         let instances = self.instances.iter().map(ToString::to_string);
-        instances.chain(self.links.iter().map(ToString::to_string))
+        let groups = self.groups.iter().map(|g| {
+            let state = g.state.map_or("none", StateKind::name);
+            format!("status group={} state={state}", g.name)
+        });
+        let scripts = self.scripts.iter().map(|s| {
+            let c = &s.counters;
+            format!(
+                "status script={} state={} runs={} failures={} timeouts={} skipped={}",
+                s.name,
+                match s.state {
+                    ScriptState::Pending => "PENDING",
+                    ScriptState::Ok => "OK",
+                    ScriptState::Ko => "KO",
+                },
+                c.runs,
+                c.failures,
+                c.timeouts,
+                c.skipped
+            )
+        });
+        let fifo = self
+            .fifo_lines_lost
+            .map(|lost| format!("status notify-fifo fifo_lines_lost={lost}"));
+        instances
+            .chain(self.links.iter().map(ToString::to_string))
+            .chain(groups)
+            .chain(scripts)
+            .chain(fifo)
     }
 }
 
@@ -60,7 +112,7 @@ impl fmt::Display for InstanceStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "status instance={} interface={} family={} vrid={} version={} state={} priority={} master=",
+            "status instance={} interface={} family={} vrid={} version={} state={} priority={} base_priority={} health={} group={} master=",
             self.name,
             self.interface,
             self.family.name(),
@@ -68,6 +120,9 @@ impl fmt::Display for InstanceStatus {
             self.version.number(),
             self.state.name(),
             self.priority,
+            self.base_priority,
+            health_name(self.health),
+            self.group.as_deref().unwrap_or("none"),
         )?;
         match self.master {
             Some(master) => write!(f, "{master}")?,
@@ -114,6 +169,15 @@ impl fmt::Display for LinkStatus {
     }
 }
 
+/// How status names a health.
+fn health_name(health: Health) -> &'static str {
+    match health {
+        Health::Healthy => "ok",
+        Health::Pending => "pending",
+        Health::Fault => "fault",
+    }
+}
+
 impl Daemon {
     /// The state and counters of every instance and of every link in use.
     pub fn status(&self) -> Snapshot {
@@ -124,7 +188,10 @@ impl Daemon {
             vrid: instance.config.vrid,
             version: instance.config.version,
             state: instance.fsm.kind(),
-            priority: instance.fsm.params().priority,
+            priority: instance.fsm.priority(),
+            base_priority: instance.fsm.params().priority,
+            health: instance.health,
+            group: instance.group.map(|g| self.groups[g].config.name.clone()),
             master: instance.fsm.master(),
             counters: instance.counters.clone(),
         });
@@ -135,9 +202,21 @@ impl Daemon {
             up: link.up,
             counters: link.rx.clone(),
         });
+        let groups = self.groups.iter().map(|group| GroupStatus {
+            name: group.config.name.clone(),
+            state: group.sync.state(),
+        });
+        let scripts = self.tracking.scripts.iter().map(|script| ScriptStatus {
+            name: script.config.name.clone(),
+            state: script.state,
+            counters: script.counters,
+        });
         Snapshot {
             instances: instances.collect(),
             links: links.collect(),
+            groups: groups.collect(),
+            scripts: scripts.collect(),
+            fifo_lines_lost: self.fifo.path.as_ref().map(|_| self.fifo.lines_lost),
         }
     }
 
@@ -164,6 +243,9 @@ mod tests {
             version: Version::V3,
             state: StateKind::Master,
             priority: 150,
+            base_priority: 150,
+            health: Health::Healthy,
+            group: None,
             master: Some([10, 0, 0, 2].into()),
             counters: InstanceCounters {
                 adverts_rx: 13,
@@ -181,12 +263,15 @@ mod tests {
         let snapshot = Snapshot {
             instances: vec![instance.clone()],
             links: vec![link],
+            groups: vec![],
+            scripts: vec![],
+            fifo_lines_lost: None,
         };
         let lines: Vec<String> = snapshot.lines().collect();
         assert_eq!(
             lines,
             [
-                "status instance=lan interface=eth0 family=ipv4 vrid=51 version=3 state=MASTER priority=150 master=10.0.0.2 advert_rx=13 advert_tx=10 send_errors=0 version_mismatch=0 interval_mismatch=0 address_list_mismatch=0 owner_ignores_advert=0 auth_mismatch=0 not_a_unicast_peer=0 checksum_form_mismatch=0",
+                "status instance=lan interface=eth0 family=ipv4 vrid=51 version=3 state=MASTER priority=150 base_priority=150 health=ok group=none master=10.0.0.2 advert_rx=13 advert_tx=10 send_errors=0 version_mismatch=0 interval_mismatch=0 address_list_mismatch=0 owner_ignores_advert=0 auth_mismatch=0 not_a_unicast_peer=0 checksum_form_mismatch=0",
                 "status interface=eth0 family=ipv4 primary=10.0.0.2 link=up unknown_vrid=0 rx_truncated=0 rx_oversized=0 rx_ip_header=0 rx_ttl=0 rx_version=0 rx_type=0 rx_count=0 rx_checksum=0",
             ]
         );

@@ -2,6 +2,8 @@
 
 pub mod arp;
 pub mod fsm;
+pub mod group;
 pub mod nd;
 pub mod time;
+pub mod track;
 pub mod wire;

@@ -34,3 +34,15 @@ impl Sub<Instant> for Instant {
         self.saturating_since(rhs)
     }
 }
+
+/// The next periodic deadline after `due`: keeps the cadence exact when the
+/// loop wakes a little late, and skips missed ticks after a long stall
+/// instead of bursting.
+pub fn next_tick(due: Instant, now: Instant, interval: Duration) -> Instant {
+    let next = due + interval;
+    if next > now {
+        next
+    } else {
+        now + interval
+    }
+}

@@ -59,6 +59,16 @@ impl Child {
         ))
     }
 
+    /// SIGTERM to the child's process group (it and all it started), asking
+    /// them to end; does not reap the child: [`Child::try_wait`] sees it
+    /// end. A group already gone (ESRCH) is not an error.
+    pub fn terminate(&self) -> io::Result<()> {
+        match rustix::process::kill_process_group(self.pid, Signal::TERM) {
+            Ok(()) | Err(rustix::io::Errno::SRCH) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// SIGKILL to the child's process group (it and all it started), then
     /// reaps the child.
     pub fn kill(&self) -> io::Result<()> {
@@ -69,5 +79,35 @@ impl Child {
         }
         rustix::process::waitpid(Some(self.pid), WaitOptions::empty())?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    fn wait_for_exit(child: &Child, limit: Duration) -> Option<Exit> {
+        let started = Instant::now();
+        while started.elapsed() < limit {
+            if let Some(exit) = child.try_wait().unwrap() {
+                return Some(exit);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        None
+    }
+
+    #[test]
+    fn terminate_sends_sigterm_and_leaves_the_reaping_to_try_wait() {
+        // `sleep` in a subshell: the signal reaches it only because it goes
+        // to the whole group; the shell then dies of the same signal.
+        let child = Child::spawn("sh", &["-c".into(), "sleep 30; :".into()]).unwrap();
+        assert_eq!(child.try_wait().unwrap(), None);
+        child.terminate().unwrap();
+        let exit = wait_for_exit(&child, Duration::from_secs(5));
+        assert_eq!(exit, Some(Exit::Signal(Signal::TERM.as_raw())));
+        // Reaped and its group gone: another terminate is harmless.
+        child.terminate().unwrap();
     }
 }

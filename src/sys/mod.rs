@@ -3,6 +3,8 @@
 
 pub mod child;
 pub mod ffi;
+pub mod fifo;
+pub mod inotify;
 pub mod netlink;
 
 use core::net::{IpAddr, SocketAddrV4, SocketAddrV6};
@@ -317,6 +319,16 @@ impl FrameSender {
 pub fn read_sysctl(path: &str) -> io::Result<String> {
     let text = std::fs::read_to_string(format!("/proc/sys/net/{path}"))?;
     Ok(text.trim_end_matches('\n').to_string())
+}
+
+/// At most `limit` bytes from the start of a file.
+pub fn read_prefix(path: &str, limit: usize) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut content = Vec::with_capacity(limit);
+    std::fs::File::open(path)?
+        .take(limit as u64)
+        .read_to_end(&mut content)?;
+    Ok(content)
 }
 
 /// Writes a sysctl under /proc/sys/net.

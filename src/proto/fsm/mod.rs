@@ -16,7 +16,7 @@ mod params;
 pub use events::{AdvertDrop, Output, State, StateKind, Transition};
 pub use params::{Params, PRIORITY_OWNER, PRIORITY_STOP};
 
-use super::time::Instant;
+use super::time::{next_tick, Instant};
 use super::wire::{Advert, V2Auth, Version};
 
 /// One virtual router on one interface.
@@ -30,18 +30,49 @@ pub struct Instance {
     master: Option<IpAddr>,
     /// Until when `preempt_delay` holds preemption back.
     preempt_after: Option<Instant>,
+    /// The priority it runs with: the configured one moved by its trackers
+    /// ([`super::track::effective`]); an owner's is always 255.
+    priority: u8,
+    /// A member of a sync group does not become master on its own: a
+    /// backup whose timer fires only says it wants to, and the group makes
+    /// all its members master together ([`super::group`]).
+    sync_hold: bool,
+    /// A held backup's timer fired: it would be master but for its group.
+    wants_master: bool,
+}
+
+/// Whether an instance may take part in the election, from its link, its
+/// trackers and its group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    Healthy,
+    /// An unweighted script has no result yet: the instance does not leave
+    /// Initialize or Fault until it has one.
+    Pending,
+    /// keepalived's FAULT: a fault reason holds (its link is down, a
+    /// weight-0 tracker is down, or its group is in FAULT).
+    Fault,
 }
 
 impl Instance {
     pub fn new(params: Params) -> Instance {
         let master_adver_interval_cs = params.advert_interval_cs;
+        let priority = params.priority;
         Instance {
             params,
             state: State::Initialize,
             master_adver_interval_cs,
             master: None,
             preempt_after: None,
+            priority,
+            sync_hold: false,
+            wants_master: false,
         }
+    }
+
+    /// The priority it runs with (see [`Instance::set_priority`]).
+    pub fn priority(&self) -> u8 {
+        self.priority
     }
 
     pub fn params(&self) -> &Params {
@@ -99,7 +130,7 @@ impl Instance {
     /// RFC 5798 §6.1 Skew_Time = ((256 - Priority) * Master_Adver_Interval) / 256;
     /// RFC 3768 §6.1 Skew_Time = (256 - Priority) / 256 seconds.
     pub fn skew_time(&self) -> Duration {
-        let weight = u64::from(256 - u16::from(self.params.priority));
+        let weight = u64::from(256 - u16::from(self.priority));
         let base_us = match self.params.version {
             Version::V3 => u64::from(self.master_adver_interval_cs) * 10_000,
             Version::V2 => 1_000_000,
@@ -113,13 +144,111 @@ impl Instance {
     }
 
     /// New settings from a reload. The state and its deadline stay, so a
-    /// reload never flaps mastership; the new interval and priority apply
-    /// from the next advert and the next Master_Down_Interval.
+    /// reload never flaps mastership; the new interval applies from the
+    /// next advert and the next Master_Down_Interval. The priority it runs
+    /// with stays until [`Instance::set_priority`] gives the new one, unless
+    /// it becomes or stops being the owner.
     pub fn reconfigure(&mut self, params: Params) {
         if self.params.version == Version::V2 || self.kind() != StateKind::Backup {
             self.master_adver_interval_cs = params.advert_interval_cs;
         }
+        if (params.priority == PRIORITY_OWNER) != (self.params.priority == PRIORITY_OWNER) {
+            self.priority = params.priority;
+        }
         self.params = params;
+    }
+
+    /// The priority its trackers give it now. A master advertises a change
+    /// at once instead of at its next advert (keepalived waits for that),
+    /// so a backup that may preempt sees it an interval sooner. An owner's
+    /// priority never changes (RFC 5798 §5.2.4).
+    pub fn set_priority(&mut self, now: Instant, priority: u8) -> Output {
+        let mut output = Output::default();
+        if self.params.priority == PRIORITY_OWNER || priority == self.priority {
+            return output;
+        }
+        self.priority = priority;
+        if let State::Master { garp_at, .. } = self.state {
+            output.advert = Some(priority);
+            self.state = State::Master {
+                advert_at: now + self.advert_interval(),
+                garp_at,
+            };
+        }
+        output
+    }
+
+    /// Enters or leaves Fault as `health` says. A master entering Fault
+    /// sends priority 0 (RFC 5798 §6.4.3, as at shutdown) so the backups
+    /// take over after Skew_Time, and releases its addresses; the daemon
+    /// does not send on a link that is down. Leaving Fault, or Initialize
+    /// at start, is a Startup event (RFC 5798 §6.4.1): the instance joins
+    /// as a backup, or as master if it owns the addresses. While `Pending`
+    /// it stays where it is.
+    pub fn set_health(&mut self, now: Instant, health: Health) -> Output {
+        match (health, self.state) {
+            (Health::Fault, State::Fault) | (Health::Pending, _) => Output::default(),
+            (Health::Fault, state) => {
+                let mut output = Output::default();
+                if let State::Master { .. } = state {
+                    output.advert = Some(PRIORITY_STOP);
+                }
+                self.enter(StateKind::Fault, State::Fault, &mut output);
+                self.master = None;
+                self.wants_master = false;
+                output
+            }
+            (Health::Healthy, State::Fault) => {
+                self.state = State::Initialize;
+                let mut output = self.startup(now);
+                if let Some(transition) = &mut output.transition {
+                    transition.from = StateKind::Fault;
+                }
+                output
+            }
+            (Health::Healthy, State::Initialize) => self.startup(now),
+            (Health::Healthy, _) => Output::default(),
+        }
+    }
+
+    /// Makes it a member of a sync group (or not): see [`Instance::wants_master`].
+    pub fn set_sync_hold(&mut self, hold: bool) {
+        self.sync_hold = hold;
+        if !hold {
+            self.wants_master = false;
+        }
+    }
+
+    /// keepalived's wanted state: a master, or a held backup whose timer
+    /// fired, would be master if it were alone.
+    pub fn wants_master(&self) -> bool {
+        match self.state {
+            State::Master { .. } => true,
+            State::Backup { .. } => self.wants_master,
+            State::Initialize | State::Fault => false,
+        }
+    }
+
+    /// Its sync group makes a backup master (all members together).
+    pub fn force_master(&mut self, now: Instant) -> Output {
+        let mut output = Output::default();
+        if let State::Backup { .. } = self.state {
+            self.become_master(now, &mut output);
+        }
+        output
+    }
+
+    /// Its sync group takes a master to backup, because another member
+    /// stopped being master. It sends priority 0 as it leaves, as at
+    /// shutdown (RFC 5798 §6.4.3), so the router that takes the group
+    /// over does so after Skew_Time rather than Master_Down_Interval.
+    pub fn force_backup(&mut self, now: Instant) -> Output {
+        let mut output = Output::default();
+        if let State::Master { .. } = self.state {
+            output.advert = Some(PRIORITY_STOP);
+            self.become_backup(now + self.master_down_interval(), &mut output);
+        }
+        output
     }
 
     /// RFC 5798 §6.4.1: leave Initialize on a Startup event.
@@ -129,7 +258,11 @@ impl Instance {
             return output;
         }
         self.preempt_after = self.params.preempt_delay.map(|delay| now + delay);
-        if self.params.priority == PRIORITY_OWNER {
+        if self.params.priority == PRIORITY_OWNER && self.sync_hold {
+            // An owner in a group waits for the group like any member.
+            self.become_backup(now + self.master_down_interval(), &mut output);
+            self.wants_master = true;
+        } else if self.params.priority == PRIORITY_OWNER {
             self.become_master(now, &mut output);
         } else {
             self.master_adver_interval_cs = self.params.advert_interval_cs;
@@ -142,6 +275,14 @@ impl Instance {
     pub fn handle_timeout(&mut self, now: Instant) -> Output {
         let mut output = Output::default();
         match self.state {
+            State::Backup { master_down_at } if now >= master_down_at && self.sync_hold => {
+                // keepalived's vrrp_sync_can_goto_master: wait for the
+                // other members, timer re-armed.
+                self.wants_master = true;
+                self.state = State::Backup {
+                    master_down_at: now + self.master_down_interval(),
+                };
+            }
             State::Backup { master_down_at } if now >= master_down_at => {
                 self.become_master(now, &mut output);
             }
@@ -150,7 +291,7 @@ impl Instance {
                 mut garp_at,
             } => {
                 if now >= advert_at {
-                    output.advert = Some(self.params.priority);
+                    output.advert = Some(self.priority);
                     advert_at = next_tick(advert_at, now, self.advert_interval());
                 }
                 if garp_at.is_some_and(|at| now >= at) {
@@ -182,11 +323,12 @@ impl Instance {
                         master_down_at: now + self.skew_time(),
                     };
                 } else if !self.params.preempt
-                    || advert.priority >= self.params.priority
+                    || advert.priority >= self.priority
                     || self.preempt_after.is_some_and(|after| now < after)
                 {
                     self.learn_interval(advert);
                     self.master = Some(src);
+                    self.wants_master = false;
                     self.state = State::Backup {
                         master_down_at: now + self.master_down_interval(),
                     };
@@ -196,13 +338,13 @@ impl Instance {
             State::Master { garp_at, .. } => {
                 if advert.priority == PRIORITY_STOP {
                     // RFC 5798 §6.4.3: answer at once so backups do not take over.
-                    output.advert = Some(self.params.priority);
+                    output.advert = Some(self.priority);
                     self.state = State::Master {
                         advert_at: now + self.advert_interval(),
                         garp_at,
                     };
-                } else if advert.priority > self.params.priority
-                    || (advert.priority == self.params.priority && src > self.params.primary)
+                } else if advert.priority > self.priority
+                    || (advert.priority == self.priority && src > self.params.primary)
                 {
                     // RFC 5798 §6.4.3: a better master exists; step down.
                     self.learn_interval(advert);
@@ -212,32 +354,6 @@ impl Instance {
             }
         }
         Ok(output)
-    }
-
-    /// The interface lost its carrier or was set down (`up == false`), or
-    /// came back. Down: a master releases its addresses at once; a priority
-    /// 0 advert could not leave a dead link, so the backups take over after
-    /// Master_Down_Interval (RFC 5798 §6.4.2). Up: a Startup event
-    /// (RFC 5798 §6.4.1), so the instance rejoins as a backup, or as master
-    /// if it owns the addresses.
-    pub fn handle_link(&mut self, now: Instant, up: bool) -> Output {
-        match (up, self.state) {
-            (true, State::Fault) => {
-                self.state = State::Initialize;
-                let mut output = self.startup(now);
-                if let Some(transition) = &mut output.transition {
-                    transition.from = StateKind::Fault;
-                }
-                output
-            }
-            (false, State::Fault) | (true, _) => Output::default(),
-            (false, _) => {
-                let mut output = Output::default();
-                self.enter(StateKind::Fault, State::Fault, &mut output);
-                self.master = None;
-                output
-            }
-        }
     }
 
     /// RFC 5798 §6.4.3 Shutdown: a master sends priority 0 and releases its
@@ -251,6 +367,7 @@ impl Instance {
             self.enter(StateKind::Initialize, State::Initialize, &mut output);
         }
         self.master = None;
+        self.wants_master = false;
         output
     }
 
@@ -303,9 +420,10 @@ impl Instance {
     /// RFC 5798 §6.4.1 and §6.4.2: advertise, take the addresses,
     /// announce them.
     fn become_master(&mut self, now: Instant, output: &mut Output) {
-        output.advert = Some(self.params.priority);
+        output.advert = Some(self.priority);
         output.announce = true;
         self.master = None;
+        self.wants_master = false;
         let state = State::Master {
             advert_at: now + self.advert_interval(),
             garp_at: self.params.garp_delay.map(|delay| now + delay),
@@ -314,6 +432,7 @@ impl Instance {
     }
 
     fn become_backup(&mut self, master_down_at: Instant, output: &mut Output) {
+        self.wants_master = false;
         self.enter(StateKind::Backup, State::Backup { master_down_at }, output);
     }
 
@@ -323,18 +442,6 @@ impl Instance {
             to,
         });
         self.state = state;
-    }
-}
-
-/// The next periodic deadline after `due`: keeps the cadence exact when the
-/// loop wakes a little late, and skips missed ticks after a long stall
-/// instead of bursting.
-fn next_tick(due: Instant, now: Instant, interval: Duration) -> Instant {
-    let next = due + interval;
-    if next > now {
-        next
-    } else {
-        now + interval
     }
 }
 

@@ -1,246 +1,11 @@
-//! RFC 5798 §6.4 scenarios on virtual time: several instances wired by an
-//! in-memory link, `step()` jumping to the next deadline.
+//! RFC 5798 §6.4 scenarios: election, preemption, priority 0, the owner,
+//! faults, reload, announcements.
 
-use std::cell::Cell;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
-use tinyvrrp::proto::fsm::{AdvertDrop, Instance, Output, Params, State, StateKind};
-use tinyvrrp::proto::time::Instant;
-use tinyvrrp::proto::wire::{Advert, Checksum, Family, V2Auth, Version};
-
-thread_local! {
-    /// The family the scenario runs in: IPv4, or IPv6 for the copies in
-    /// `mod ipv6` below (each test runs on its own thread).
-    static FAMILY: Cell<Family> = const { Cell::new(Family::Ipv4) };
-}
-
-/// Router `n`'s primary address: 10.0.0.n, or fe80::n (RFC 5798 §5.1.2.1:
-/// IPv6 adverts come from the link-local address).
-fn addr(n: u8) -> IpAddr {
-    match FAMILY.with(Cell::get) {
-        Family::Ipv4 => IpAddr::V4(Ipv4Addr::new(10, 0, 0, n)),
-        Family::Ipv6 => IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, u16::from(n))),
-    }
-}
-
-/// The virtual router's addresses: 10.0.0.100, or a link-local first
-/// (RFC 5798 §5.2.9) and a global one.
-fn vips() -> Vec<IpAddr> {
-    match FAMILY.with(Cell::get) {
-        Family::Ipv4 => vec![addr(100)],
-        Family::Ipv6 => vec![
-            IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0x100)),
-            IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x100)),
-        ],
-    }
-}
-
-fn params(last_octet: u8, priority: u8, preempt: bool) -> Params {
-    Params {
-        version: Version::V3,
-        vrid: 51,
-        priority,
-        advert_interval_cs: 100,
-        preempt,
-        primary: addr(last_octet),
-        vips: vips(),
-        checksum: Checksum::PseudoHeader,
-        auth: V2Auth::NONE,
-        unicast_peers: Vec::new(),
-        garp_delay: None,
-        preempt_delay: None,
-    }
-}
-
-fn at_ms(ms: u64) -> Instant {
-    Instant::from_micros(ms * 1000)
-}
-
-/// One event seen on the simulated segment or at a node.
-#[derive(Debug, Clone, PartialEq)]
-enum Event {
-    Advert { from: usize, priority: u8 },
-    Garp { from: usize },
-    State { node: usize, state: StateKind },
-}
-
-struct Node {
-    fsm: Instance,
-    up: bool,
-    has_vip: bool,
-}
-
-/// Nodes on one lossless segment with zero delay.
-struct Segment {
-    now: Instant,
-    nodes: Vec<Node>,
-    /// While false, adverts reach no one (a split segment).
-    connected: bool,
-    log: Vec<(Instant, Event)>,
-}
-
-impl Segment {
-    fn new(all: Vec<Params>) -> Segment {
-        let nodes = all
-            .into_iter()
-            .map(|p| Node {
-                fsm: Instance::new(p),
-                up: false,
-                has_vip: false,
-            })
-            .collect();
-        Segment {
-            now: at_ms(0),
-            nodes,
-            connected: true,
-            log: Vec::new(),
-        }
-    }
-
-    fn start(&mut self, node: usize) {
-        self.nodes[node].up = true;
-        let actions = self.nodes[node].fsm.startup(self.now);
-        self.apply(node, &actions);
-    }
-
-    /// A crash: no priority 0, the VIP stays where it was.
-    fn crash(&mut self, node: usize) {
-        self.nodes[node].up = false;
-        self.nodes[node].fsm = Instance::new(self.nodes[node].fsm.params().clone());
-    }
-
-    /// A clean stop (SIGTERM): RFC 5798 §6.4.3 Shutdown.
-    fn stop(&mut self, node: usize) {
-        let actions = self.nodes[node].fsm.shutdown();
-        self.apply(node, &actions);
-        self.nodes[node].up = false;
-    }
-
-    /// The node's interface loses its carrier (`false`) or gets it back.
-    fn link(&mut self, node: usize, up: bool) {
-        let actions = self.nodes[node].fsm.handle_link(self.now, up);
-        self.apply(node, &actions);
-    }
-
-    /// Carries out an output in the daemon's order: advert, VIPs,
-    /// announcements, notification.
-    fn apply(&mut self, node: usize, output: &Output) {
-        if let Some(priority) = output.advert {
-            self.log.push((
-                self.now,
-                Event::Advert {
-                    from: node,
-                    priority,
-                },
-            ));
-            self.deliver(node, priority);
-        }
-        self.nodes[node].has_vip = self.nodes[node].fsm.holds_vips();
-        if output.announce {
-            self.log.push((self.now, Event::Garp { from: node }));
-        }
-        if let Some(transition) = output.transition {
-            let state = transition.to;
-            self.log.push((self.now, Event::State { node, state }));
-        }
-    }
-
-    fn deliver(&mut self, from: usize, priority: u8) {
-        let sender = self.nodes[from].fsm.params().clone();
-        let advert = sender.advert(priority);
-        for to in 0..self.nodes.len() {
-            if to == from || !self.nodes[to].up || !self.connected {
-                continue;
-            }
-            if let Ok(actions) = self.nodes[to]
-                .fsm
-                .handle_advert(self.now, sender.primary, &advert)
-            {
-                self.apply(to, &actions);
-            }
-        }
-    }
-
-    /// Jumps to the earliest deadline and fires it.
-    fn step(&mut self) {
-        let next = self
-            .nodes
-            .iter()
-            .filter(|n| n.up)
-            .filter_map(|n| n.fsm.poll_at())
-            .min()
-            .expect("some timer is armed");
-        self.now = next;
-        for node in 0..self.nodes.len() {
-            if self.nodes[node].up && self.nodes[node].fsm.poll_at() == Some(next) {
-                let actions = self.nodes[node].fsm.handle_timeout(self.now);
-                self.apply(node, &actions);
-            }
-        }
-    }
-
-    fn run_until(&mut self, until: Instant) {
-        while self
-            .nodes
-            .iter()
-            .filter(|n| n.up)
-            .filter_map(|n| n.fsm.poll_at())
-            .min()
-            .is_some_and(|at| at <= until)
-        {
-            self.step();
-        }
-        self.now = until;
-    }
-
-    fn masters(&self) -> Vec<usize> {
-        (0..self.nodes.len())
-            .filter(|&n| self.nodes[n].up && self.nodes[n].fsm.kind() == StateKind::Master)
-            .collect()
-    }
-
-    fn vip_holders(&self) -> Vec<usize> {
-        (0..self.nodes.len())
-            .filter(|&n| self.nodes[n].has_vip)
-            .collect()
-    }
-
-    fn last_advert_from(&self, node: usize) -> Option<Instant> {
-        self.log.iter().rev().find_map(|(t, e)| {
-            matches!(e, Event::Advert { from, .. } if *from == node).then_some(*t)
-        })
-    }
-
-    fn became_master(&self, node: usize, after: Instant) -> Option<Instant> {
-        self.log.iter().find_map(|(t, e)| {
-            (*t >= after
-                && *e
-                    == Event::State {
-                        node,
-                        state: StateKind::Master,
-                    })
-            .then_some(*t)
-        })
-    }
-}
-
-fn three_routers() -> Segment {
-    let mut segment = Segment::new(vec![
-        params(1, 150, true),
-        params(2, 120, true),
-        params(3, 100, true),
-    ]);
-    for node in 0..3 {
-        segment.start(node);
-    }
-    segment
-}
-
-/// Master_Down_Interval for a 1 s interval: 3 s + (256 - p) / 256 s.
-fn master_down(priority: u64) -> Duration {
-    Duration::from_micros(3_000_000 + (256 - priority) * 1_000_000 / 256)
-}
+use crate::segment::*;
+use tinyvrrp::proto::fsm::{AdvertDrop, Instance, Output, State, StateKind};
+use tinyvrrp::proto::wire::{Advert, Checksum, V2Auth, Version};
 
 #[test]
 fn election_highest_priority_wins_after_its_master_down_interval() {
@@ -484,8 +249,18 @@ fn reconfigure_keeps_state_and_deadlines() {
     segment.nodes[1].fsm.reconfigure(params(2, 110, true));
     assert_eq!(segment.nodes[1].fsm.kind(), StateKind::Backup);
     assert_eq!(segment.nodes[1].fsm.poll_at(), backup_deadline);
-    // The next advert carries the new priority.
-    let actions = segment.nodes[0].fsm.handle_timeout(before.unwrap());
+    // The priority it runs with stays until the daemon gives it the new
+    // one (its trackers may move it); then a master says so at once.
+    assert_eq!(segment.nodes[0].fsm.priority(), 150);
+    let actions = segment.nodes[0].fsm.set_priority(at_ms(10_000), 140);
+    assert_eq!(
+        actions,
+        Output {
+            advert: Some(140),
+            ..Output::default()
+        }
+    );
+    let actions = segment.nodes[0].fsm.handle_timeout(at_ms(11_000));
     assert_eq!(
         actions,
         Output {
@@ -736,7 +511,8 @@ fn preempt_delay_does_not_hold_back_an_election_without_a_master() {
 /// for both families): link-local primaries, a link-local first VIP. The v2
 /// scenarios have no IPv6 form (RFC 3768 is IPv4 only).
 mod ipv6 {
-    use super::{Family, FAMILY};
+    use crate::segment::FAMILY;
+    use tinyvrrp::proto::wire::Family;
 
     macro_rules! in_ipv6 {
         ($($scenario:ident),* $(,)?) => {$(

@@ -1,0 +1,117 @@
+//! Priorities, health and sync groups at run time: after a link or a
+//! tracker changed, every instance gets the priority and health they give
+//! it, and after any event of a group's member the group's rules run
+//! ([`crate::proto::group`]).
+
+use super::Daemon;
+use crate::config::GroupConfig;
+use crate::proto::fsm::{Health, Instance};
+use crate::proto::group::SyncGroup;
+use crate::proto::time::Instant;
+
+/// A group, with its state.
+pub(super) struct Group {
+    pub(super) config: GroupConfig,
+    pub(super) sync: SyncGroup,
+}
+
+/// The groups of a new config. One whose members are unchanged keeps its
+/// state, so a reload notifies nothing for it.
+pub(super) fn rebuild(configs: &[GroupConfig], old: Vec<Group>) -> Vec<Group> {
+    configs
+        .iter()
+        .map(|config| {
+            let sync = old
+                .iter()
+                .find(|g| g.config.name == config.name && g.config.members == config.members)
+                .map(|g| g.sync.clone())
+                .unwrap_or_default();
+            Group {
+                config: config.clone(),
+                sync,
+            }
+        })
+        .collect()
+}
+
+impl Daemon {
+    /// Gives every instance the priority and health its link and trackers
+    /// say, then runs every group's rules.
+    pub(super) fn refresh(&mut self, now: Instant) {
+        for slot in 0..self.instances.len() {
+            let instance = &self.instances[slot];
+            let effective = self.tracking.effective(
+                instance.fsm.params().priority,
+                &instance.config.trackers,
+                self.links[instance.link].up,
+            );
+            let output = self.instances[slot]
+                .fsm
+                .set_priority(now, effective.priority);
+            self.execute(slot, now, &output);
+            self.instances[slot].health = effective.health;
+            if self.instances[slot].group.is_none() {
+                let output = self.instances[slot].fsm.set_health(now, effective.health);
+                self.execute(slot, now, &output);
+            }
+        }
+        for group in 0..self.groups.len() {
+            self.settle_group(group, now);
+        }
+    }
+
+    /// After an event of an instance: its group's rules, if it has one.
+    pub(super) fn settle_group_of(&mut self, slot: usize, now: Instant) {
+        if let Some(group) = self.instances[slot].group {
+            self.settle_group(group, now);
+        }
+    }
+
+    fn settle_group(&mut self, group: usize, now: Instant) {
+        let slots: Vec<usize> = (0..self.instances.len())
+            .filter(|&slot| self.instances[slot].group == Some(group))
+            .collect();
+        if slots.is_empty() {
+            return;
+        }
+        let health: Vec<Health> = slots
+            .iter()
+            .map(|&slot| self.instances[slot].health)
+            .collect();
+        let mut members: Vec<&mut Instance> = self
+            .instances
+            .iter_mut()
+            .filter(|i| i.group == Some(group))
+            .map(|i| &mut i.fsm)
+            .collect();
+        let (outputs, transition) = self.groups[group].sync.settle(now, &mut members, &health);
+        for (index, output) in outputs {
+            self.execute(slots[index], now, &output);
+        }
+        if let Some(transition) = transition {
+            self.notify_group(group, now, transition.to);
+        }
+    }
+
+    /// At shutdown, once every member stopped: the groups' STOP.
+    pub(super) fn stop_groups(&mut self, now: Instant) {
+        for group in 0..self.groups.len() {
+            let members: Vec<&mut Instance> = self
+                .instances
+                .iter_mut()
+                .filter(|i| i.group == Some(group))
+                .map(|i| &mut i.fsm)
+                .collect();
+            if let Some(transition) = self.groups[group].sync.observe(&members) {
+                self.notify_group(group, now, transition.to);
+            }
+        }
+    }
+
+    /// The group an instance of this name belongs to, by index.
+    pub(super) fn group_index(&self, instance: &str) -> Option<usize> {
+        self.groups
+            .iter()
+            .position(|g| g.config.members.iter().any(|m| m == instance))
+    }
+}

@@ -1,0 +1,7 @@
+//! State-machine scenarios on virtual time: instances on a simulated
+//! segment, timers jumped to, every effect logged and asserted.
+
+mod election;
+mod groups;
+mod segment;
+mod tracking;
