@@ -332,6 +332,7 @@ def run_group_scenario(lab):
             + explain(lab)
         status_is(r1, name="wan", state="FAULT")
         status_is(r1, name="lan", state="FAULT")
+        assert r1.status("group", "gw")["state"] == "FAULT", explain(lab)
         assert lab.ping(lab.vip()) and lab.ping(lab.wan_vip())
         time.sleep(1.0)
         assert samples[-1][1] == moved, explain(lab)
@@ -344,8 +345,10 @@ def run_group_scenario(lab):
         sampler.join()
     assert samples[-1][1] == both, explain(lab)
     for name in ("lan", "wan"):
-        status_is(r1, name=name, state="MASTER")
-        status_is(r2, name=name, state="BACKUP")
+        status_is(r1, name=name, state="MASTER", group="gw")
+        status_is(r2, name=name, state="BACKUP", group="gw")
+    assert r1.status("group", "gw")["state"] == "MASTER", explain(lab)
+    assert r2.status("group", "gw")["state"] == "BACKUP", explain(lab)
     assert lab.ping(lab.vip()) and lab.ping(lab.wan_vip())
     return r1, r2, samples, files
 
@@ -511,6 +514,9 @@ def test_hanging_script_is_killed_at_its_timeout_and_adverts_keep_their_pace():
             assert 140 in priorities, f"never priority 140: {set(priorities)}\n" + explain(lab)
             assert set(priorities[priorities.index(140):]) == {140}, priorities
             status_is(master, state="MASTER", priority="140")
+            script = master.status("script", "hang")
+            assert script["state"] == "KO" and int(script["timeouts"]) >= 2 \
+                and int(script["skipped"]) >= 1, script
             assert most == {"sleep": 1, "shell": 1}, \
                 f"most runs at once: {most} (a run still going must be skipped)"
             runs = {pid for what, pid in seen if what == "shell"}
@@ -541,6 +547,8 @@ def test_hanging_script_with_weight_0_is_fault_at_its_timeout():
             assert most == {"sleep": 1, "shell": 1}, most
             assert_killed_in_time(seen, ended, 1.0 + MARGIN)
             status_is(master, state="FAULT")
+            script = master.status("script", "hang")
+            assert script["state"] == "KO" and int(script["timeouts"]) >= 2, script
         finally:
             kill_leftovers(patterns)
 
