@@ -17,19 +17,16 @@ pub(super) struct Group {
 
 /// The groups of a new config. One whose members are unchanged keeps its
 /// state, so a reload notifies nothing for it.
-pub(super) fn rebuild(configs: &[GroupConfig], old: Vec<Group>) -> Vec<Group> {
+pub(super) fn rebuild(configs: Vec<GroupConfig>, old: Vec<Group>) -> Vec<Group> {
     configs
-        .iter()
+        .into_iter()
         .map(|config| {
             let sync = old
                 .iter()
                 .find(|g| g.config.name == config.name && g.config.members == config.members)
                 .map(|g| g.sync.clone())
                 .unwrap_or_default();
-            Group {
-                config: config.clone(),
-                sync,
-            }
+            Group { config, sync }
         })
         .collect()
 }

@@ -28,7 +28,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use log::{info, warn};
 use rustix::process::Signal;
 
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, InstanceConfig};
 use crate::notify::Notifier;
 use crate::proto::time::Instant;
 use crate::sys::netlink::{LinkWatch, Netlink};
@@ -112,7 +112,13 @@ impl Daemon {
         // Subscribed before the links are looked up, so no change between
         // the lookup and the loop is missed.
         let link_watch = LinkWatch::open()?;
-        let resolved = resolve::resolve(&mut netlink, file, config.clone())?;
+        let Config {
+            instances,
+            scripts,
+            groups,
+            notify_fifo,
+        } = config;
+        let resolved = resolve::resolve(&mut netlink, file, instances)?;
         // SIGCHLD: a script that ended is reaped at once.
         let signals = sys::ffi::signal_fd(&[
             Signal::TERM.as_raw(),
@@ -125,9 +131,10 @@ impl Daemon {
             warn!("could not reduce timer slack: {e}");
         }
         let now = sys::now();
-        let tracking = Tracking::new(&config, None, &mut netlink, now);
-        let groups = groups::rebuild(&config.groups, Vec::new());
-        let fifo = Fifo::new(config.notify_fifo.clone());
+        let configs: Vec<&InstanceConfig> = resolved.iter().map(|r| &r.config).collect();
+        let tracking = Tracking::new(&configs, &scripts, None, &mut netlink, now);
+        let groups = groups::rebuild(groups, Vec::new());
+        let fifo = Fifo::new(notify_fifo);
         let mut daemon = Daemon {
             file: file.to_string(),
             netlink,

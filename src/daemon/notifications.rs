@@ -11,7 +11,7 @@ use log::{info, warn};
 
 use super::Daemon;
 use crate::config::StateScripts;
-use crate::notify::Call;
+use crate::notify::{Call, Notifier};
 use crate::proto::fsm::StateKind;
 use crate::proto::time::Instant;
 use crate::sys::fifo::NotifyFifo;
@@ -69,12 +69,12 @@ impl Fifo {
 }
 
 /// Whose state changed, and what to run for it.
-struct Source {
+struct Source<'a> {
     /// `INSTANCE` or `GROUP`, the first notify argument.
     kind: &'static str,
-    name: String,
-    states: StateScripts,
-    generic: Option<String>,
+    name: &'a str,
+    states: &'a StateScripts,
+    generic: Option<&'a str>,
     priority: u8,
 }
 
@@ -85,12 +85,20 @@ impl Daemon {
         info!("{}: entering {} state", instance.config.name, state.name());
         let source = Source {
             kind: "INSTANCE",
-            name: instance.config.name.clone(),
-            states: instance.config.notify_states.clone(),
-            generic: instance.config.notify.clone(),
+            name: &instance.config.name,
+            states: &instance.config.notify_states,
+            generic: instance.config.notify.as_deref(),
             priority: instance.fsm.priority(),
         };
-        self.dispatch(source, state, now);
+        let notify_all = self.notify_all.as_deref();
+        dispatch(
+            &mut self.notifier,
+            &mut self.fifo,
+            notify_all,
+            source,
+            state,
+            now,
+        );
     }
 
     /// A sync group entered `state`; groups report priority 0, as in
@@ -100,47 +108,60 @@ impl Daemon {
         info!("group {}: entering {} state", config.name, state.name());
         let source = Source {
             kind: "GROUP",
-            name: config.name.clone(),
-            states: config.notify_states.clone(),
-            generic: config.notify.clone(),
+            name: &config.name,
+            states: &config.notify_states,
+            generic: config.notify.as_deref(),
             priority: 0,
         };
-        self.dispatch(source, state, now);
+        let notify_all = self.notify_all.as_deref();
+        dispatch(
+            &mut self.notifier,
+            &mut self.fifo,
+            notify_all,
+            source,
+            state,
+            now,
+        );
     }
+}
 
-    fn dispatch(&mut self, source: Source, state: StateKind, now: Instant) {
-        let Source {
-            kind,
-            name,
-            states,
-            generic,
-            priority,
-        } = source;
-        let specific = match state {
-            StateKind::Master => states.master,
-            StateKind::Backup => states.backup,
-            StateKind::Fault => states.fault,
-            StateKind::Initialize => states.stop,
+fn dispatch(
+    notifier: &mut Notifier,
+    fifo: &mut Fifo,
+    notify_all: Option<&str>,
+    source: Source<'_>,
+    state: StateKind,
+    now: Instant,
+) {
+    let specific = match state {
+        StateKind::Master => &source.states.master,
+        StateKind::Backup => &source.states.backup,
+        StateKind::Fault => &source.states.fault,
+        StateKind::Initialize => &source.states.stop,
+    };
+    if let Some((script, args)) = specific.as_ref().and_then(|argv| argv.split_first()) {
+        let call = Call {
+            script: script.clone(),
+            args: args.to_vec(),
         };
-        if let Some((script, args)) = specific.as_ref().and_then(|argv| argv.split_first()) {
-            let call = Call {
-                script: script.clone(),
-                args: args.to_vec(),
-            };
-            self.notifier.push(call, now);
-        }
-        let word = state.notify_word();
-        let args = [kind, &name, word, &priority.to_string()].map(String::from);
-        for script in [generic, self.notify_all.clone()].into_iter().flatten() {
-            let call = Call {
-                script,
-                args: args.to_vec(),
-            };
-            self.notifier.push(call, now);
-        }
-        self.fifo
-            .write(&format!("{kind} \"{name}\" {word} {priority}"));
+        notifier.push(call, now);
     }
+    let (kind, name, word, priority) = (
+        source.kind,
+        source.name,
+        state.notify_word(),
+        source.priority,
+    );
+    for script in [source.generic, notify_all].into_iter().flatten() {
+        let call = Call {
+            script: script.to_string(),
+            args: [kind, name, word, &priority.to_string()]
+                .map(String::from)
+                .to_vec(),
+        };
+        notifier.push(call, now);
+    }
+    fifo.write(&format!("{kind} \"{name}\" {word} {priority}"));
 }
 
 #[cfg(test)]

@@ -9,7 +9,8 @@ use super::notifications::Fifo;
 use super::resolve::{self, Resolved};
 use super::track::Tracking;
 use super::{Daemon, StartError};
-use crate::config::{Config, InstanceConfig};
+use crate::config::{GroupConfig, InstanceConfig, ScriptConfig};
+use crate::proto::time::Instant;
 use crate::sys;
 
 /// An instance as a reload sees it: its config and the kernel index of the
@@ -33,6 +34,13 @@ impl Bound<'_> {
             && self.config.vmac == other.config.vmac
             && self.link_index == other.link_index
     }
+}
+
+/// What a new config holds besides its instances.
+pub(super) struct Shared {
+    scripts: Vec<ScriptConfig>,
+    groups: Vec<GroupConfig>,
+    notify_fifo: Option<String>,
 }
 
 /// What a reload does, by position in the running and the new lists.
@@ -79,14 +87,14 @@ impl Daemon {
         if self.reattach_at.take().is_some() {
             self.reattach(sys::now());
         }
-        if let Some((config, resolved)) = self.read_config() {
-            self.apply_reload(config, resolved);
+        if let Some((shared, resolved)) = self.read_config() {
+            self.apply_reload(shared, resolved);
         }
     }
 
     /// The config file read, parsed and resolved again; None (logged) when
     /// the running config stays.
-    fn read_config(&mut self) -> Option<(Config, Vec<Resolved>)> {
+    fn read_config(&mut self) -> Option<(Shared, Vec<Resolved>)> {
         let config = match std::fs::read_to_string(&self.file) {
             Ok(text) => crate::config::parse(&self.file, &text),
             Err(e) => {
@@ -98,8 +106,13 @@ impl Daemon {
             }
         };
         match config.map_err(StartError::Config).and_then(|config| {
-            let resolved = resolve::resolve(&mut self.netlink, &self.file, config.clone())?;
-            Ok((config, resolved))
+            let resolved = resolve::resolve(&mut self.netlink, &self.file, config.instances)?;
+            let shared = Shared {
+                scripts: config.scripts,
+                groups: config.groups,
+                notify_fifo: config.notify_fifo,
+            };
+            Ok((shared, resolved))
         }) {
             Ok(found) => Some(found),
             Err(StartError::Config(errors)) => {
@@ -122,7 +135,7 @@ impl Daemon {
     }
 
     /// Carries out the [`plan`] for the resolved new config.
-    fn apply_reload(&mut self, config: Config, resolved: Vec<Resolved>) {
+    fn apply_reload(&mut self, shared: Shared, resolved: Vec<Resolved>) {
         let running: Vec<Bound<'_>> = self
             .instances
             .iter()
@@ -148,7 +161,8 @@ impl Daemon {
             info!("{}: removed by reload", self.instances[slot].config.name);
             self.stop_instance(slot, now);
         }
-        self.apply_shared_config(config, now);
+        let configs: Vec<&InstanceConfig> = resolved.iter().flatten().map(|r| &r.config).collect();
+        self.apply_shared_config(shared, &configs, now);
         for &(slot, new) in &plan.keep {
             let stopped_below = plan.stop.iter().filter(|&&stopped| stopped < slot).count();
             if let Some(new) = resolved[new].take() {
@@ -168,18 +182,24 @@ impl Daemon {
     /// What is not per instance: the trackers (an unchanged script keeps
     /// running with its state), the groups (one with the same members keeps
     /// its state) and the notify FIFO.
-    fn apply_shared_config(&mut self, config: Config, now: crate::proto::time::Instant) {
+    fn apply_shared_config(&mut self, shared: Shared, instances: &[&InstanceConfig], now: Instant) {
         let old = std::mem::take(&mut self.tracking);
-        self.tracking = Tracking::new(&config, Some(old), &mut self.netlink, now);
-        self.groups = groups::rebuild(&config.groups, std::mem::take(&mut self.groups));
+        self.tracking = Tracking::new(
+            instances,
+            &shared.scripts,
+            Some(old),
+            &mut self.netlink,
+            now,
+        );
+        self.groups = groups::rebuild(shared.groups, std::mem::take(&mut self.groups));
         for slot in 0..self.instances.len() {
             let group = self.group_index(&self.instances[slot].config.name);
             let instance = &mut self.instances[slot];
             instance.group = group;
             instance.fsm.set_sync_hold(group.is_some());
         }
-        if config.notify_fifo != self.fifo.path {
-            self.fifo = Fifo::new(config.notify_fifo);
+        if shared.notify_fifo != self.fifo.path {
+            self.fifo = Fifo::new(shared.notify_fifo);
         }
     }
 }

@@ -5,7 +5,7 @@
 use core::net::IpAddr;
 
 use super::StartError;
-use crate::config::{is_link_local, Config, ConfigError, InstanceConfig};
+use crate::config::{is_link_local, ConfigError, InstanceConfig};
 use crate::proto::fsm::PRIORITY_OWNER;
 use crate::proto::wire::Family;
 use crate::sys::netlink::{self, AddressEntry, Netlink};
@@ -28,11 +28,11 @@ pub(super) struct Resolved {
 pub(super) fn resolve(
     netlink: &mut Netlink,
     file: &str,
-    config: Config,
+    instances: Vec<InstanceConfig>,
 ) -> Result<Vec<Resolved>, StartError> {
     let mut errors = Vec::new();
     let mut resolved = Vec::new();
-    for instance in config.instances {
+    for instance in instances {
         let error = |message: String| ConfigError {
             file: file.to_string(),
             line: instance.interface_line,

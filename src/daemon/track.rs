@@ -9,7 +9,7 @@ use std::io;
 use log::{info, warn};
 
 use super::scripts::Script;
-use crate::config::{Config, Trackers};
+use crate::config::{InstanceConfig, ScriptConfig, Trackers};
 use crate::proto::time::Instant;
 use crate::proto::track::{self, Effective, FileValue, Verdict};
 use crate::sys::inotify::{Changes, FileWatch};
@@ -53,15 +53,15 @@ impl Tracking {
     /// unchanged in `old` keep running, with their state, so a reload does
     /// not send a healthy instance back to waiting for a first result.
     pub(super) fn new(
-        config: &Config,
+        instances: &[&InstanceConfig],
+        scripts: &[ScriptConfig],
         old: Option<Tracking>,
         netlink: &mut Netlink,
         now: Instant,
     ) -> Tracking {
         let mut old_scripts = old.map(|old| old.scripts).unwrap_or_default();
         let mut tracking = Tracking::default();
-        let all: Vec<&Trackers> = config.instances.iter().map(|i| &i.trackers).collect();
-        for trackers in &all {
+        for trackers in instances.iter().map(|i| &i.trackers) {
             for t in &trackers.interfaces {
                 if !tracking.interfaces.iter().any(|i| i.name == t.interface) {
                     let mut interface = TrackedInterface {
@@ -87,7 +87,7 @@ impl Tracking {
                 if tracking.scripts.iter().any(|s| s.config.name == t.script) {
                     continue;
                 }
-                let Some(config) = config.script(&t.script) else {
+                let Some(config) = scripts.iter().find(|s| s.name == t.script) else {
                     continue;
                 };
                 let script = match old_scripts.iter().position(|s| s.config == *config) {
@@ -292,8 +292,9 @@ impl TrackedFile {
     /// Reads the value again; true when it changed. Missing, empty or not a
     /// number reads as 0 (said once); out of range keeps the old value.
     fn read(&mut self) -> bool {
-        let value = match crate::sys::read_prefix(&self.path, FILE_READ_LIMIT) {
-            Ok(content) => track::parse_file_value(&content),
+        let mut content = [0; FILE_READ_LIMIT];
+        let value = match crate::sys::read_prefix(&self.path, &mut content) {
+            Ok(read) => track::parse_file_value(&content[..read]),
             Err(e) if e.kind() == io::ErrorKind::NotFound => FileValue::NotANumber,
             Err(e) => {
                 warn!("track-file {}: {e}; keeping {}", self.path, self.value);

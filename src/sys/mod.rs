@@ -321,14 +321,11 @@ pub fn read_sysctl(path: &str) -> io::Result<String> {
     Ok(text.trim_end_matches('\n').to_string())
 }
 
-/// At most `limit` bytes from the start of a file.
-pub fn read_prefix(path: &str, limit: usize) -> io::Result<Vec<u8>> {
+/// The start of a file, as much as one read gives into `buf` (all of a
+/// short file); returns how much that is.
+pub fn read_prefix(path: &str, buf: &mut [u8]) -> io::Result<usize> {
     use std::io::Read;
-    let mut content = Vec::with_capacity(limit);
-    std::fs::File::open(path)?
-        .take(limit as u64)
-        .read_to_end(&mut content)?;
-    Ok(content)
+    std::fs::File::open(path)?.read(buf)
 }
 
 /// Writes a sysctl under /proc/sys/net.
