@@ -106,6 +106,15 @@ fn check(path: &str) -> ExitCode {
     for instance in &config.instances {
         println!("{instance}");
     }
+    for script in &config.scripts {
+        println!("{script}");
+    }
+    for group in &config.groups {
+        println!("{group}");
+    }
+    if let Some(path) = &config.notify_fifo {
+        println!("notify-fifo {path}");
+    }
     ExitCode::SUCCESS
 }
 

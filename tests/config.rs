@@ -146,10 +146,7 @@ fn advert_range_depends_on_version() {
 
 #[test]
 fn structural_errors() {
-    assert_eq!(
-        errors("vrid 5\n"),
-        vec!["t.conf:1: 'vrid' outside an instance block"]
-    );
+    assert_eq!(errors("vrid 5\n"), vec!["t.conf:1: 'vrid' outside a block"]);
     assert_eq!(errors("# nothing\n"), vec!["t.conf:1: no instance defined"]);
     assert_eq!(
         errors("instance a\nvrid 1\nvip 10.0.0.1\n"),
@@ -269,7 +266,7 @@ config instance 'lan'
 \toption vrid '300'
 \toption colour 'blue'
 \tlist vip '10.0.0.1
-config globals
+config colours
 \toption
 ";
     let errors: Vec<String> = parse("/etc/config/tinyvrrp", text)
@@ -281,8 +278,8 @@ config globals
         errors,
         vec![
             "/etc/config/tinyvrrp:5: unterminated ' quote",
-            "/etc/config/tinyvrrp:6: unknown section type 'globals'",
-            "/etc/config/tinyvrrp:7: expected: config instance NAME, option KEY VALUE or list KEY VALUE, not 'option'",
+            "/etc/config/tinyvrrp:6: unknown section type 'colours'",
+            "/etc/config/tinyvrrp:7: expected: config TYPE NAME, option KEY VALUE or list KEY VALUE, not 'option'",
         ]
     );
     let errors: Vec<String> = parse(

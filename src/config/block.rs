@@ -4,13 +4,16 @@
 
 use core::net::IpAddr;
 
+use crate::proto::fsm::PRIORITY_OWNER;
 use crate::proto::wire::{Checksum, Family, Version, MAX_ADDRESSES, V2_AUTH_DATA_LEN};
 
+use super::script::Scripts;
+use super::track::{check_owner, Shared};
 use super::values::{
     check_advert, parse_duration_ms, parse_int, parse_interface, parse_switch, parse_unicast,
     parse_vip,
 };
-use super::{is_link_local, At, Directive, Errors, InstanceConfig, Vip};
+use super::{is_link_local, set, At, Directive, Errors, InstanceConfig, Vip};
 
 const DEFAULT_PRIORITY: u8 = 100;
 const DEFAULT_ADVERT_CS: u16 = 100;
@@ -24,7 +27,7 @@ const MAX_DELAY_MS: u32 = 3_600_000;
 
 /// An instance block while its directives are read.
 pub(super) struct Block {
-    name: String,
+    pub(super) name: String,
     line: usize,
     interface: At<String>,
     vrid: At<u8>,
@@ -42,15 +45,17 @@ pub(super) struct Block {
     garp_delay_ms: At<u32>,
     preempt_delay_ms: At<u32>,
     vmac: At<bool>,
-    /// A line of this block was rejected: a key it names may look missing,
+    /// The trackers and the per-state notify commands.
+    shared: Shared,
+    /// A line of this block (or its header) was rejected: a key it names may look missing,
     /// so "has no ..." would only repeat that error.
     had_errors: bool,
 }
 
 impl Block {
-    pub(super) fn new(name: &str, line: usize) -> Block {
+    pub(super) fn new(name: String, line: usize, had_errors: bool) -> Block {
         Block {
-            name: name.to_string(),
+            name,
             line,
             interface: None,
             vrid: None,
@@ -68,7 +73,8 @@ impl Block {
             garp_delay_ms: None,
             preempt_delay_ms: None,
             vmac: None,
-            had_errors: false,
+            shared: Shared::default(),
+            had_errors,
         }
     }
 
@@ -81,10 +87,15 @@ impl Block {
     fn apply_value(&mut self, directive: &Directive, errors: &mut Errors<'_>) {
         let line = directive.line;
         let key = directive.key.as_str();
-        let value = match directive.args.as_slice() {
-            [value] => value.as_str(),
-            [] => return errors.at(line, format!("'{key}' needs a value")),
-            _ => return errors.at(line, format!("'{key}' takes one value")),
+        if let Some(result) = self.shared.apply(directive, "instance", &self.name) {
+            if let Err(message) = result {
+                errors.at(line, message);
+            }
+            return;
+        }
+        let value = match directive.value() {
+            Ok(value) => value,
+            Err(message) => return errors.at(line, message),
         };
         let result = match key {
             "interface" => parse_interface(value).map(|v| set(&mut self.interface, v, line)),
@@ -162,11 +173,23 @@ impl Block {
         }
     }
 
-    pub(super) fn finish(self, errors: &mut Errors<'_>) -> Option<InstanceConfig> {
+    /// The instance, its `track-script`s resolved against `scripts`; None
+    /// after errors.
+    pub(super) fn finish(
+        mut self,
+        scripts: &Scripts,
+        errors: &mut Errors<'_>,
+    ) -> Option<InstanceConfig> {
+        let before = errors.list.len();
+        let priority = self.priority.map_or(DEFAULT_PRIORITY, |(p, _)| p);
+        let (trackers, notify_states) = core::mem::take(&mut self.shared).finish(scripts, errors);
+        if priority == PRIORITY_OWNER {
+            let whose = format!("on instance '{}' (priority 255)", self.name);
+            check_owner(&trackers, &whose, errors);
+        }
         if self.had_errors {
             return None;
         }
-        let before = errors.list.len();
         check_families(&self, self.version.map_or(Version::V3, |(v, _)| v), errors);
         let Some((interface, interface_line)) = self.interface else {
             errors.at(
@@ -234,7 +257,7 @@ impl Block {
             interface,
             interface_line,
             vrid,
-            priority: self.priority.map_or(DEFAULT_PRIORITY, |(p, _)| p),
+            priority,
             advert_cs,
             version,
             vips: self.vips.into_iter().map(|(vip, _)| vip).collect(),
@@ -250,8 +273,8 @@ impl Block {
                 .map_or(DEFAULT_GARP_DELAY_MS, |(ms, _)| ms),
             vmac: self.vmac.is_some_and(|(on, _)| on),
             preempt_delay_ms: self.preempt_delay_ms.map_or(0, |(ms, _)| ms),
-            trackers: super::Trackers::default(),
-            notify_states: super::StateScripts::default(),
+            trackers,
+            notify_states,
         })
     }
 }
@@ -314,13 +337,4 @@ fn check_families(block: &Block, version: Version, errors: &mut Errors<'_>) {
             "vmac needs multicast adverts: remove the unicast-peer lines or vmac".into(),
         );
     }
-}
-
-/// Stores a single-valued key; false when it was already set.
-fn set<T>(slot: &mut At<T>, value: T, line: usize) -> bool {
-    if slot.is_some() {
-        return false;
-    }
-    *slot = Some((value, line));
-    true
 }

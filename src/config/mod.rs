@@ -1,32 +1,39 @@
 //! The line config: one directive per line, `#` comments, indentation
-//! cosmetic, `instance NAME` starts a block that runs to the next one.
+//! cosmetic; `instance NAME`, `script NAME` and `group NAME` start blocks
+//! that run to the next one, and global keys come before the first.
 //!
 //! Parsing is two steps so other front ends can share the second: text
 //! becomes [`Directive`]s (key, value, line), and directives become a
 //! validated [`Config`] that keeps the line of everything a later check (an
 //! interface missing at start) may need to blame.
 //!
-//! This module holds the validated types and the second step, [`build`],
-//! with its checks across instances. The front ends (the tiny format and
-//! UCI) are in `syntax`, one instance block's keys in `block`, and the
-//! syntax of single values in `values`.
+//! This module holds the validated types. The front ends (the tiny format
+//! and UCI) are in `syntax`; the second step, [`build`], with its checks
+//! across blocks, in `build`; the blocks in `block` (instances), `script`
+//! and `group`; the keys instances and groups share (trackers, per-state
+//! notify) in `track`; the syntax of single values in `values`; and what
+//! `tinyvrrp check` prints in `show`.
 
 mod block;
+mod build;
+mod group;
+mod script;
+mod show;
 mod syntax;
+mod track;
 mod values;
 
+pub use build::build;
 pub use syntax::{tokenize, tokenize_uci, Directive};
 
 use core::fmt;
 use core::net::IpAddr;
 use core::time::Duration;
 
-use crate::proto::fsm::{Params, PRIORITY_OWNER};
+use crate::proto::fsm::Params;
 use crate::proto::wire::{Checksum, Family, V2Auth, Version};
 
-use block::Block;
 use syntax::is_uci;
-use values::valid_name;
 
 const MAX_INSTANCE_NAME: usize = 32;
 
@@ -216,57 +223,6 @@ impl InstanceConfig {
     }
 }
 
-impl fmt::Display for InstanceConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "instance {}: interface {}, vrid {}, {}, version {}, priority {}{}, advert {}ms, preempt {}, vip",
-            self.name,
-            self.interface,
-            self.vrid,
-            self.family().name(),
-            self.version.number(),
-            self.priority,
-            if self.priority == PRIORITY_OWNER { " (address owner)" } else { "" },
-            u32::from(self.advert_cs) * 10,
-            if self.preempt { "on" } else { "off" },
-        )?;
-        for vip in &self.vips {
-            write!(f, " {vip}")?;
-        }
-        if let Some(script) = &self.notify {
-            write!(f, ", notify {script}")?;
-        }
-        if self.version == Version::V3 && self.checksum == Checksum::MessageOnly {
-            write!(f, ", v3-checksum as-v2")?;
-        }
-        if self.auth_pass.is_some() {
-            write!(f, ", auth-pass set")?;
-        }
-        if !self.unicast_peers.is_empty() {
-            write!(f, ", unicast-peer")?;
-            for peer in &self.unicast_peers {
-                write!(f, " {peer}")?;
-            }
-        }
-        if let Some((src, _)) = self.unicast_src {
-            write!(f, ", unicast-src {src}")?;
-        }
-        write!(
-            f,
-            ", garp-repeat {}, garp-delay {}ms",
-            self.garp_repeat, self.garp_delay_ms
-        )?;
-        if self.vmac {
-            write!(f, ", vmac {}", vmac_name(self.family(), self.vrid))?;
-        }
-        if self.preempt_delay_ms > 0 {
-            write!(f, ", preempt-delay {}ms", self.preempt_delay_ms)?;
-        }
-        Ok(())
-    }
-}
-
 /// The name of the macvlan that carries an instance's virtual MAC:
 /// `vrrp4.VRID` or `vrrp6.VRID`. Predictable, so firewall rules and
 /// scripts can name it; unique per family and VRID, which the config
@@ -311,97 +267,6 @@ pub fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> {
     }
 }
 
-/// Turns directives into a validated config.
-pub fn build(file: &str, directives: &[Directive]) -> Result<Config, Vec<ConfigError>> {
-    let mut errors = Errors {
-        file,
-        list: Vec::new(),
-    };
-    let mut blocks: Vec<Block> = Vec::new();
-    for directive in directives {
-        if directive.key == "instance" {
-            match directive.args.as_slice() {
-                [name] if valid_name(name) => blocks.push(Block::new(name, directive.line)),
-                [_] => errors.at(
-                    directive.line,
-                    format!("instance name must be 1..{MAX_INSTANCE_NAME} of A-Z a-z 0-9 _ - ."),
-                ),
-                _ => errors.at(directive.line, "expected: instance NAME".into()),
-            }
-            continue;
-        }
-        match blocks.last_mut() {
-            Some(block) => block.apply(directive, &mut errors),
-            None => errors.at(
-                directive.line,
-                format!("'{}' outside an instance block", directive.key),
-            ),
-        }
-    }
-    let mut instances: Vec<InstanceConfig> = Vec::new();
-    for block in blocks {
-        if let Some(instance) = block.finish(&mut errors) {
-            if let Some(other) = instances.iter().find(|i| i.name == instance.name) {
-                errors.at(
-                    instance.line,
-                    format!(
-                        "instance '{}' already defined at line {}",
-                        instance.name, other.line
-                    ),
-                );
-            } else if let Some(other) = instances.iter().find(|i| {
-                i.interface == instance.interface
-                    && i.vrid == instance.vrid
-                    && i.family() == instance.family()
-            }) {
-                // RFC 5798 §7.3: IPv4 and IPv6 virtual routers with one VRID
-                // are distinct (their virtual MACs differ); one family may
-                // use a VRID once per interface.
-                errors.at(
-                    instance.line,
-                    format!(
-                        "vrid {} on {} ({}) is already used by instance '{}' at line {}",
-                        instance.vrid,
-                        instance.interface,
-                        instance.family().name(),
-                        other.name,
-                        other.line
-                    ),
-                );
-            } else if let Some(other) = instances.iter().find(|i| {
-                instance.vmac
-                    && i.vmac
-                    && i.vrid == instance.vrid
-                    && i.family() == instance.family()
-            }) {
-                errors.at(
-                    instance.line,
-                    format!(
-                        "vmac {} is already used by instance '{}' at line {}",
-                        vmac_name(instance.family(), instance.vrid),
-                        other.name,
-                        other.line
-                    ),
-                );
-            } else {
-                instances.push(instance);
-            }
-        }
-    }
-    if instances.is_empty() && errors.list.is_empty() {
-        errors.at(1, "no instance defined".into());
-    }
-    if errors.list.is_empty() {
-        Ok(Config {
-            instances,
-            ..Config::default()
-        })
-    } else {
-        errors.list.sort_by_key(|e| e.line);
-        Err(errors.list)
-    }
-}
-
 struct Errors<'a> {
     file: &'a str,
     list: Vec<ConfigError>,
@@ -419,6 +284,15 @@ impl Errors<'_> {
 
 /// A value and the line it came from.
 pub type At<T> = Option<(T, usize)>;
+
+/// Stores a single-valued key; false when it was already set.
+fn set<T>(slot: &mut At<T>, value: T, line: usize) -> bool {
+    if slot.is_some() {
+        return false;
+    }
+    *slot = Some((value, line));
+    true
+}
 
 /// fe80::/10 (RFC 4291 §2.5.6).
 pub fn is_link_local(address: IpAddr) -> bool {

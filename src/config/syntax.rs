@@ -11,6 +11,35 @@ pub struct Directive {
     pub args: Vec<String>,
 }
 
+/// The key that opens UCI's `config globals` section. It holds a space, so
+/// no line of the tiny format can produce it: there the global keys are
+/// the lines before the first block.
+pub(super) const UCI_GLOBALS: &str = "config globals";
+
+/// The UCI section types; each but `globals` is a block of the tiny format.
+const UCI_SECTIONS: [&str; 4] = ["instance", "script", "group", "globals"];
+
+impl Directive {
+    /// The one value of a single-valued key.
+    pub(super) fn value(&self) -> Result<&str, String> {
+        match self.args.as_slice() {
+            [value] => Ok(value),
+            [] => Err(format!("'{}' needs a value", self.key)),
+            _ => Err(format!("'{}' takes one value", self.key)),
+        }
+    }
+
+    /// The words of a key that takes several (a command, `NAME weight N`):
+    /// the tiny format's words as they are, a UCI value split on whitespace,
+    /// so `list track-interface 'eth1 weight -20'` reads as the tiny line.
+    pub(super) fn words(&self) -> Vec<&str> {
+        self.args
+            .iter()
+            .flat_map(|a| a.split_whitespace())
+            .collect()
+    }
+}
+
 /// Splits the tiny format into directives.
 pub fn tokenize(text: &str) -> Vec<Directive> {
     text.lines()
@@ -30,11 +59,14 @@ pub fn tokenize(text: &str) -> Vec<Directive> {
 
 /// Splits OpenWrt's UCI syntax (`config`/`option`/`list`, quoted values)
 /// into the same directives as the tiny format: `config instance NAME`
-/// opens a block, `option KEY VALUE` and `list KEY VALUE` are `KEY VALUE`.
+/// (likewise `script`, `group`) opens a block, `config globals` the global
+/// keys, and `option KEY VALUE` and `list KEY VALUE` are `KEY VALUE`. The
+/// `uci` tool allows only `[A-Za-z0-9_]` in option names, so `_` in KEY
+/// stands for `-`: `option preempt_delay` is `preempt-delay`.
 pub fn tokenize_uci(file: &str, text: &str) -> Result<Vec<Directive>, Vec<ConfigError>> {
     let mut directives = Vec::new();
     let mut errors = Vec::new();
-    let mut anonymous = 0;
+    let mut anonymous: Vec<String> = Vec::new();
     for (index, raw) in text.lines().enumerate() {
         let line = index + 1;
         let error = |message: String| ConfigError {
@@ -54,27 +86,37 @@ pub fn tokenize_uci(file: &str, text: &str) -> Result<Vec<Directive>, Vec<Config
         };
         match (keyword.as_str(), rest) {
             ("package", [_]) => {}
-            ("config", [kind, name @ ..]) if kind == "instance" && name.len() <= 1 => {
+            ("config", [kind, name @ ..]) if kind == "globals" && name.len() <= 1 => {
+                directives.push(Directive {
+                    line,
+                    key: UCI_GLOBALS.to_string(),
+                    args: Vec::new(),
+                });
+            }
+            ("config", [kind, name @ ..])
+                if UCI_SECTIONS.contains(&kind.as_str()) && name.len() <= 1 =>
+            {
                 let name = name.first().cloned().unwrap_or_else(|| {
-                    anonymous += 1;
-                    format!("instance{anonymous}")
+                    anonymous.push(kind.clone());
+                    let n = anonymous.iter().filter(|k| *k == kind).count();
+                    format!("{kind}{n}")
                 });
                 directives.push(Directive {
                     line,
-                    key: "instance".to_string(),
+                    key: kind.clone(),
                     args: vec![name],
                 });
             }
-            ("config", [kind, ..]) if kind != "instance" => {
+            ("config", [kind, ..]) if !UCI_SECTIONS.contains(&kind.as_str()) => {
                 errors.push(error(format!("unknown section type '{kind}'")));
             }
             ("option" | "list", [key, value]) => directives.push(Directive {
                 line,
-                key: key.clone(),
+                key: key.replace('_', "-"),
                 args: vec![value.clone()],
             }),
             _ => errors.push(error(format!(
-                "expected: config instance NAME, option KEY VALUE or list KEY VALUE, not '{}'",
+                "expected: config TYPE NAME, option KEY VALUE or list KEY VALUE, not '{}'",
                 raw.trim()
             ))),
         }

@@ -1,4 +1,5 @@
-//! The syntax of single values: names, numbers, durations, addresses.
+//! The syntax of single values: names, numbers, durations, addresses,
+//! weights, paths.
 
 use core::net::IpAddr;
 
@@ -122,4 +123,22 @@ pub(super) fn parse_vip(value: &str) -> Result<Vip, String> {
         return Err(format!("{address} cannot be a virtual address"));
     }
     Ok(Vip { address, prefix })
+}
+
+/// A tracker's `weight` (and a script's): -max..max.
+pub(super) fn parse_weight(value: &str, max: i32) -> Result<i32, String> {
+    match value.parse::<i32>() {
+        Ok(n) if (-max..=max).contains(&n) => Ok(n),
+        _ => Err(format!("weight must be -{max}..{max}, not '{value}'")),
+    }
+}
+
+/// A file the daemon opens (`track-file`, `notify-fifo`): absolute,
+/// so the meaning does not depend on where the daemon was started.
+pub(super) fn parse_path(key: &str, value: &str) -> Result<String, String> {
+    if value.starts_with('/') {
+        Ok(value.to_string())
+    } else {
+        Err(format!("{key} needs an absolute path, not '{value}'"))
+    }
 }
