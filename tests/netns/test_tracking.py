@@ -529,18 +529,24 @@ def test_hanging_script_is_killed_at_its_timeout_and_adverts_keep_their_pace():
 
 
 def test_hanging_script_with_weight_0_is_fault_at_its_timeout():
-    """The same without the trap and with weight 0: FAULT at the first
-    timeout, the VIP moves, and SIGTERM to the process group ends each run
-    (the shell and its sleeping child) at its timeout."""
+    """The same without the trap and with weight 0: the script succeeds
+    until a flag file exists, then hangs. The master goes FAULT at the
+    first timeout, the VIP moves, and SIGTERM to the process group ends
+    each run (the shell and its sleeping child) at its timeout. (An
+    unweighted script keeps its instance from becoming master until its
+    first result, so the hang starts only once router 1 is master.)"""
     marker = f"1000.{os.getpid() % 10000}{next(_MARKERS)}"
     with Lab(routers=2) as lab:
-        hang = lab.script("hang.sh", f"sleep {marker}\nexit 1\n")
+        flag = lab.dir / "hang-flag"
+        hang = lab.script("hang.sh", f"test -e {flag} || exit 0\nsleep {marker}\nexit 0\n")
         patterns = hang_patterns(hang, marker)
         head = f"script hang\n  exec {hang}\n  interval 2s\n  timeout 1s\n"
         try:
             master, _ = start_pair(lab, extra=["track-script hang"], head=head)
-            # The first run starts within an interval and times out 1 s later.
-            assert lab.wait_holder(2, 3.0 + takeover_s(), routers=[1, 2]), explain(lab)
+            status_is(master, state="MASTER")
+            flag.touch()
+            # The next run starts within an interval and times out 1 s later.
+            assert lab.wait_holder(2, 2.0 + 1.0 + takeover_s(), routers=[1, 2]), explain(lab)
             status_is(master, state="FAULT")
             assert lab.ping()
             seen, most, ended = watch_pids(patterns, 5.0)
