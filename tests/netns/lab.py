@@ -1,4 +1,5 @@
-"""A network lab in namespaces: routers and a client on one bridge.
+"""A network lab in namespaces: routers and a client on one bridge, and
+with `wan=True` on a second one (eth1 everywhere).
 
 Used by the netns tests, scripts/demo and scripts/bench. Everything it
 creates (namespaces, veths, the bridge, processes, temp files) is removed on
@@ -155,6 +156,11 @@ class Params:
     vmac: bool = False
     # tinyvrrp `notify SCRIPT`.
     notify: str | None = None
+    # The interface the instance runs on (tinyvrrp, keepalived).
+    interface: str = "eth0"
+    # More tinyvrrp instance lines, written as given (indented) after the
+    # rest: `track-interface eth1`, `notify-master /path/x M`, ...
+    extra: list[str] = field(default_factory=list)
 
     @property
     def family(self) -> int:
@@ -178,7 +184,7 @@ class Params:
         advert = f"{self.advert_ms // 1000}s" if self.version == 2 else f"{self.advert_ms}ms"
         lines = [
             f"instance {self.name}",
-            "  interface eth0",
+            f"  interface {self.interface}",
             f"  vrid {self.vrid}",
             f"  priority {self.priority}",
             f"  advert {advert}",
@@ -203,13 +209,14 @@ class Params:
             lines.append("  vmac on")
         if self.notify:
             lines.append(f"  notify {self.notify}")
+        lines += [f"  {line}" for line in self.extra]
         return "\n".join(lines) + "\n"
 
     def tinyvrrp_uci(self) -> str:
         """The same instance in OpenWrt's UCI syntax (/etc/config/tinyvrrp)."""
         advert = f"{self.advert_ms // 1000}s" if self.version == 2 else f"{self.advert_ms}ms"
         options = [
-            ("option", "interface", "eth0"),
+            ("option", "interface", self.interface),
             ("option", "vrid", self.vrid),
             ("option", "priority", self.priority),
             ("option", "advert", advert),
@@ -256,7 +263,7 @@ class Params:
 }}
 vrrp_instance {self.name} {{
     state BACKUP
-    interface eth0
+    interface {self.interface}
     virtual_router_id {self.vrid}
     priority {self.priority}
     advert_int {advert_text}
@@ -307,12 +314,14 @@ class Node:
 
     def __init__(self, lab: "Lab", router: int, kind: str, params: Params, argv=None,
                  frr10: bool = False, more: list[Params] | None = None, uci: bool = False,
-                 program: list[str] | None = None):
+                 program: list[str] | None = None, head: str = "", tail: str = ""):
         """`more`: further instances in the same config (tinyvrrp);
         `uci`: tinyvrrp's config in UCI syntax; `program`: how to run
         tinyvrrp, default `[tinyvrrp_bin()]` (e.g. `["qemu-mips-static",
         IMAGE]`: qemu-user runs the guest in its own process, so the
-        process's pid takes the signals)."""
+        process's pid takes the signals); `head`, `tail`: tinyvrrp config
+        text before the instances (global lines such as `notify-fifo`,
+        `script` blocks) and after them (`group` blocks)."""
         self.lab, self.router, self.kind, self.params = lab, router, kind, params
         self.instances = [params, *(more or [])]
         self.frr10 = frr10
@@ -328,7 +337,8 @@ class Node:
         if kind == "tinyvrrp":
             conf = self.dir / "tinyvrrp.conf"
             render = Params.tinyvrrp_uci if uci else Params.tinyvrrp_config
-            conf.write_text("".join(render(instance) for instance in self.instances))
+            conf.write_text(head + "".join(render(instance) for instance in self.instances)
+                            + tail)
             self.config = conf
             argv = argv or [*(program or [tinyvrrp_bin()]), "run", "--config", str(conf)]
             cmd = ["ip", "netns", "exec", ns, *argv]
@@ -473,12 +483,14 @@ class Node:
 
 
 class Lab:
-    """`routers` router namespaces and a client on one bridge."""
+    """`routers` router namespaces and a client on one bridge (br0, eth0
+    everywhere); with `wan`, on a second one too (br1, eth1 everywhere)."""
 
-    def __init__(self, routers: int = 3):
+    def __init__(self, routers: int = 3, wan: bool = False):
         self.id = f"{os.getpid() % 100000}x{next(_COUNTER)}"
         self.net = 10 + (os.getpid() * 7 + next(_COUNTER)) % 240
         self.routers = routers
+        self.wan = wan
         self.nodes: list[Node] = []
         self.captures: list[subprocess.Popen] = []
         self.dir = Path(tempfile.mkdtemp(prefix="tinyvrrp-lab-"))
@@ -524,6 +536,22 @@ class Lab:
         """An IPv6 instance's VIP list: the link-local, then `count` global."""
         return [f"{self.vip6_ll()}/64", *(f"{self.vip6(n)}/64" for n in range(count))]
 
+    # The second segment (wan=True), IPv4 only: 10.214.NET.0/24 on eth1,
+    # router i is .i, the client .50, VIPs .100+.
+    def wan_ip(self, router: int) -> str:
+        return f"10.214.{self.net}.{router}"
+
+    def wan_vip(self, n: int = 0) -> str:
+        return f"10.214.{self.net}.{100 + n}"
+
+    def client_wan_ip(self) -> str:
+        return f"10.214.{self.net}.50"
+
+    @staticmethod
+    def port(router: int, dev: str = "eth0") -> str:
+        """The switch port of a router's eth0 (p0, p1, ...) or eth1 (w0, w1, ...)."""
+        return f"{'w' if dev == 'eth1' else 'p'}{router - 1}"
+
     def switch_ns(self) -> str:
         return f"tv{self.id}sw"
 
@@ -550,15 +578,25 @@ class Lab:
         run("ip", "-n", sw, "link", "add", "br0", "type", "bridge",
             "stp_state", "0", "mcast_snooping", "0", "forward_delay", "0")
         run("ip", "-n", sw, "link", "set", "br0", "up")
+        if self.wan:
+            run("ip", "-n", sw, "link", "add", "br1", "type", "bridge",
+                "stp_state", "0", "mcast_snooping", "0", "forward_delay", "0")
+            run("ip", "-n", sw, "link", "set", "br1", "up")
         for router in range(1, self.routers + 1):
             self._add_ns(self.router_ns(router))
             # A router forwards IPv6 (keepalived and the kernel set the R
             # flag in their Neighbor Advertisements from that).
             self._sysctl(self.router_ns(router), "net.ipv6.conf.all.forwarding=1")
             self.create_link(router)
+            if self.wan:
+                self.create_link(router, dev="eth1")
         self._add_ns(self.client_ns())
         self._add_host_link(self.client_ns(), f"p{self.routers}")
         self._add_addresses(self.client_ns(), self.client_ip(), self.client_ll(), self.client_ip6())
+        if self.wan:
+            self._add_host_link(self.client_ns(), f"w{self.routers}", dev="eth1", bridge="br1")
+            run("ip", "-n", self.client_ns(), "addr", "add", f"{self.client_wan_ip()}/24",
+                "dev", "eth1")
 
     def _add_ns(self, ns: str):
         run("ip", "netns", "add", ns)
@@ -572,15 +610,18 @@ class Lab:
     def _sysctl(ns: str, *settings: str):
         run("ip", "netns", "exec", ns, "sysctl", "-q", "-w", *settings)
 
-    def _add_host_link(self, ns: str, port: str):
-        """eth0 in `ns` on switch port `port`, up, with no address yet and no
-        kernel-made link-local (addrgenmode none)."""
-        run("ip", "link", "add", "eth0", "netns", ns, "type", "veth", "peer", "name", port,
+    def _add_host_link(self, ns: str, port: str, dev: str = "eth0", bridge: str = "br0",
+                       up: bool = True):
+        """`dev` in `ns` on switch port `port` of `bridge`, up unless `up` is
+        false, with no address yet and no kernel-made link-local
+        (addrgenmode none)."""
+        run("ip", "link", "add", dev, "netns", ns, "type", "veth", "peer", "name", port,
             "netns", self.switch_ns())
-        run("ip", "-n", self.switch_ns(), "link", "set", port, "master", "br0", "up")
-        run("ip", "-n", ns, "link", "set", "eth0", "addrgenmode", "none")
-        self._sysctl(ns, "net.ipv6.conf.eth0.accept_dad=0")
-        run("ip", "-n", ns, "link", "set", "eth0", "up")
+        run("ip", "-n", self.switch_ns(), "link", "set", port, "master", bridge, "up")
+        run("ip", "-n", ns, "link", "set", dev, "addrgenmode", "none")
+        self._sysctl(ns, f"net.ipv6.conf.{dev}.accept_dad=0")
+        if up:
+            run("ip", "-n", ns, "link", "set", dev, "up")
 
     @staticmethod
     def _add_addresses(ns: str, ip4: str, ll: str, ip6: str):
@@ -617,17 +658,19 @@ class Lab:
 
     def tinyvrrp(self, router: int, argv=None, family: int = 4,
                  instances: list[Params] | None = None, uci: bool = False,
-                 program: list[str] | None = None, **params) -> Node:
+                 program: list[str] | None = None, head: str = "", tail: str = "",
+                 **params) -> Node:
         """tinyvrrp with a config from params (or from several `instances`,
         e.g. `lab.params(4, name="lan4")` and `lab.params(6, name="lan6")`),
         in UCI syntax with `uci`, started as `program` (default: the host
         binary; e.g. `["qemu-mips-static", IMAGE]` for a router image under
-        qemu-user); or run as `argv` says."""
+        qemu-user); or run as `argv` says. `head` and `tail`: config text
+        before and after the instances (see Node)."""
         if instances:
             return Node(self, router, "tinyvrrp", instances[0], argv, more=instances[1:], uci=uci,
-                        program=program)
+                        program=program, head=head, tail=tail)
         return Node(self, router, "tinyvrrp", self.params(family, **params), argv, uci=uci,
-                    program=program)
+                    program=program, head=head, tail=tail)
 
     def keepalived(self, router: int, family: int = 4, **params) -> Node:
         return Node(self, router, "keepalived", self.params(family, **params))
@@ -642,32 +685,81 @@ class Lab:
         return subprocess.run([shutil.which("ip"), "netns", "exec", self.router_ns(router), *cmd],
                               capture_output=True, text=True, env=env, timeout=60)
 
-    def delete_link(self, router: int):
-        """Deletes the router's eth0 (and with it its switch port)."""
-        run("ip", "-n", self.router_ns(router), "link", "del", "eth0")
+    def delete_link(self, router: int, dev: str = "eth0"):
+        """Deletes the router's eth0 (or eth1), and with it its switch port."""
+        run("ip", "-n", self.router_ns(router), "link", "del", dev)
 
-    def create_link(self, router: int, address: bool = True, port: str | None = None):
-        """Creates the router's eth0 again, as netifd does to a bridge on a
-        network restart: a new interface under the old name, up, with its
-        address unless `address` is false (then add_address gives it), on
-        switch port `port` (default: the router's own, which must be gone)."""
-        self._add_host_link(self.router_ns(router), port or f"p{router - 1}")
+    def create_link(self, router: int, address: bool = True, port: str | None = None,
+                    dev: str = "eth0", up: bool = True):
+        """Creates the router's eth0 (or eth1) again, as netifd does to a
+        bridge on a network restart: a new interface under the old name, up
+        unless `up` is false (then set_link brings it up), with its address
+        unless `address` is false (then add_address gives it), on switch
+        port `port` (default: the router's own, which must be gone)."""
+        bridge = "br1" if dev == "eth1" else "br0"
+        self._add_host_link(self.router_ns(router), port or self.port(router, dev), dev=dev,
+                            bridge=bridge, up=up)
         if address:
-            self.add_address(router)
+            self.add_address(router, dev=dev)
 
-    def add_address(self, router: int):
-        """The router's addresses on eth0: IPv4, then link-local and global IPv6."""
+    def add_address(self, router: int, dev: str = "eth0"):
+        """The router's addresses on eth0: IPv4, then link-local and global
+        IPv6; on eth1 its IPv4 WAN address."""
+        if dev == "eth1":
+            run("ip", "-n", self.router_ns(router), "addr", "add", f"{self.wan_ip(router)}/24",
+                "dev", "eth1")
+            return
         self._add_addresses(self.router_ns(router), self.router_ip(router),
                             self.router_ll(router), self.router_ip6(router))
+
+    def set_link(self, router: int, up: bool, dev: str = "eth1"):
+        """`ip link set DEV up|down` in the router's namespace (the
+        administrative state, as an operator or netifd sets it)."""
+        run("ip", "-n", self.router_ns(router), "link", "set", dev, "up" if up else "down")
 
     def add_ipv4(self, router: int, address: str, dev: str = "eth0"):
         """One more IPv4 address (with /prefix) on a router's interface."""
         run("ip", "-n", self.router_ns(router), "addr", "add", address, "dev", dev)
 
-    def set_port(self, router: int, up: bool):
-        """Sets the router's switch port down or up: its eth0 loses or
-        regains carrier, as when a cable is pulled."""
-        run("ip", "-n", self.switch_ns(), "link", "set", f"p{router - 1}", "up" if up else "down")
+    def set_port(self, router: int, up: bool, dev: str = "eth0"):
+        """Sets the router's switch port down or up: its eth0 (or eth1)
+        loses or regains carrier, as when a cable is pulled."""
+        run("ip", "-n", self.switch_ns(), "link", "set", self.port(router, dev),
+            "up" if up else "down")
+
+    # Files for the daemons (in the lab's directory, removed with it).
+    def script(self, name: str, body: str) -> Path:
+        """An executable /bin/sh script `name` with `body`."""
+        path = self.dir / name
+        path.write_text("#!/bin/sh\n" + body)
+        path.chmod(0o755)
+        return path
+
+    def recorder(self, name: str) -> tuple[Path, Path]:
+        """A script that appends its arguments as one line to a file (for
+        notify scripts): (the script, the file). The file starts empty."""
+        out = self.dir / f"{name}.out"
+        out.write_text("")
+        return self.script(name, f'echo "$*" >> {out}\n'), out
+
+    def fifo_reader(self, router: int, fifo: Path, out: Path) -> subprocess.Popen:
+        """Makes the FIFO `fifo` (if missing) and copies what is written to
+        it into `out`, from a `cat` in the router's namespace that holds the
+        FIFO open read-write: it never sees end of file, so it reads every
+        line whether a writer keeps the FIFO open or opens it per line.
+        Start it before the daemon; it ends with the lab."""
+        if not fifo.exists():
+            os.mkfifo(fifo)
+        out.write_text("")
+        fd = os.open(fifo, os.O_RDWR)
+        try:
+            with open(out, "ab") as sink:
+                proc = subprocess.Popen(["ip", "netns", "exec", self.router_ns(router), "cat"],
+                                        stdin=fd, stdout=sink, stderr=subprocess.DEVNULL)
+        finally:
+            os.close(fd)
+        self.captures.append(proc)
+        return proc
 
     def block_multicast(self):
         """The switch drops VRRP's multicast group between its ports (an
@@ -700,15 +792,16 @@ class Lab:
         """One interface of a router as `links` shows it, or None."""
         return next((l for l in self.links(self.router_ns(router)) if l["ifname"] == name), None)
 
-    def holds(self, router: int, vip: str) -> bool:
-        """Whether `router` answers for `vip`: eth0 carries it, or a macvlan
-        (a virtual MAC's: tinyvrrp `vmac on`, keepalived `use_vmac`, FRR)
-        carries it and is up and not protodown (FRR's backup state)."""
+    def holds(self, router: int, vip: str, links: list[dict] | None = None) -> bool:
+        """Whether `router` answers for `vip`: eth0 (or eth1) carries it, or
+        a macvlan (a virtual MAC's: tinyvrrp `vmac on`, keepalived
+        `use_vmac`, FRR) carries it and is up and not protodown (FRR's
+        backup state). `links`: the router's `links`, if already read."""
         vip = canonical(vip)
-        for link in self.links(self.router_ns(router)):
+        for link in links if links is not None else self.links(self.router_ns(router)):
             if vip not in (a.get("local") for a in link.get("addr_info", [])):
                 continue
-            if link["ifname"] == "eth0":
+            if link["ifname"] in ("eth0", "eth1"):
                 return True
             if (link.get("linkinfo", {}).get("info_kind") == "macvlan"
                     and "UP" in link.get("flags", []) and not link.get("proto_down")):
@@ -720,6 +813,12 @@ class Lab:
         vip = vip or self.vip()
         routers = routers or range(1, self.routers + 1)
         return [r for r in routers if self.holds(r, vip)]
+
+    def holders_of(self, vips: list[str], routers=None) -> dict[str, list[int]]:
+        """`holders` of several VIPs from one look at each router."""
+        routers = routers or range(1, self.routers + 1)
+        links = {r: self.links(self.router_ns(r)) for r in routers}
+        return {vip: [r for r in routers if self.holds(r, vip, links[r])] for vip in vips}
 
     def wait_holder(self, router: int, timeout: float, routers=None, settle: float = 0.3,
                     vip: str | None = None) -> bool:

@@ -6,7 +6,9 @@ namespaces like any other program, and the bugs it is there to find are the
 image's own: packet building and parsing, rtnetlink (native-endian),
 IPv6 recvmsg with its control messages (destination and hop limit),
 sockaddr layouts, and 32-bit time structs. The router image is router 1 or
-2 on the lab bridge; the other is the host binary.
+2 on the lab bridge; the other is the host binary. The image also runs
+test_tracking's script tracking (it spawns the check script and reads its
+exit status).
 
 Adverts are 500 ms rather than the other tests' 100 ms: qemu-user is
 slower and the machine is shared, and a stalled emulator must not look
@@ -24,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from lab import REPO, Lab, assert_steady, explain, timeline, tinyvrrp_bin, wait_until
+from test_tracking import script_tracking
 
 TRIPLE = "mips-unknown-linux-musl"
 QEMU = "qemu-mips-static"
@@ -243,3 +246,15 @@ def test_mips_backup_follows_host_master_and_takes_over(family):
         assert_steady(lab, 2, vip=vip)
         assert mips.alive(), explain(lab)
         assert mips.status()["family"] == family_name(family)
+
+
+@pytest.mark.parametrize("weight", [None, -60], ids=["weight0-fault", "weight-60"])
+def test_mips_track_script_moves_the_vip_and_back(weight):
+    """test_tracking's script tracking with the image as the tracking
+    master (150) and the host build as backup (100): the image spawns the
+    check script (a host /bin/sh under qemu-user) every 500 ms, reads its
+    exit status, and a failure moves the VIP to the host build (FAULT, or
+    priority 90 with weight -60); success brings it back."""
+    with Lab(routers=2) as lab:
+        script_tracking(lab, program=MIPS, advert_ms=ADVERT_MS, weight=weight, interval_ms=500,
+                        election_timeout=ELECTION_TIMEOUT)
