@@ -132,6 +132,7 @@ def test_openwrt_procd_service_and_hotplug_events():
         uci.write_text(
             "config instance 'lan'\n\toption interface 'eth0'\n\toption vrid '51'\n"
             f"\toption advert '100ms'\n\toption priority '150'\n\tlist vip '{lab.vip()}/24'\n"
+            "config group 'gw'\n\tlist member 'lan'\n"
         )
         declared = procd_declarations(uci)
         assert declared[0] == "open" and declared[-2:] == ["close", "reload-trigger tinyvrrp"]
@@ -160,20 +161,19 @@ def test_openwrt_procd_service_and_hotplug_events():
             return events.read_text().splitlines() if events.exists() else []
 
         # A pulled cable is a fault; plugged back, the instance starts again.
+        # Its sync group follows, told with TYPE=GROUP as OpenWrt's
+        # keepalived package does.
         lab.set_port(1, up=False)
         assert wait_until(lambda: lab.holders() == [], TIMEOUT), node.log_tail()
-        assert wait_until(lambda: "tinyvrrp NOTIFY_FAULT INSTANCE lan" in lines(), TIMEOUT), lines()
+        assert wait_until(lambda: "tinyvrrp NOTIFY_FAULT GROUP gw" in lines(), TIMEOUT), lines()
         lab.set_port(1, up=True)
         assert lab.wait_holder(1, TIMEOUT), node.log_tail()
         assert node.terminate() == 0
 
         expected = [
-            "tinyvrrp NOTIFY_BACKUP INSTANCE lan",
-            "tinyvrrp NOTIFY_MASTER INSTANCE lan",
-            "tinyvrrp NOTIFY_FAULT INSTANCE lan",
-            "tinyvrrp NOTIFY_BACKUP INSTANCE lan",
-            "tinyvrrp NOTIFY_MASTER INSTANCE lan",
-            "tinyvrrp NOTIFY_STOP INSTANCE lan",
+            f"tinyvrrp NOTIFY_{state} {kind}"
+            for state in ["BACKUP", "MASTER", "FAULT", "BACKUP", "MASTER", "STOP"]
+            for kind in ["INSTANCE lan", "GROUP gw"]
         ]
         assert wait_until(lambda: lines() == expected, TIMEOUT), lines()
         time.sleep(0.2)
