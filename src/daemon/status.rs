@@ -74,36 +74,34 @@ pub struct LinkStatus {
 
 impl Snapshot {
     /// The status lines: instances, interfaces, groups, scripts, the FIFO.
-    pub fn lines(&self) -> impl Iterator<Item = String> + '_ {
-        let instances = self.instances.iter().map(ToString::to_string);
-        let groups = self.groups.iter().map(|g| {
-            let state = g.state.map_or("none", StateKind::name);
-            format!("status group={} state={state}", g.name)
-        });
-        let scripts = self.scripts.iter().map(|s| {
-            let c = &s.counters;
-            format!(
-                "status script={} state={} runs={} failures={} timeouts={} skipped={}",
-                s.name,
-                match s.state {
-                    ScriptState::Pending => "PENDING",
-                    ScriptState::Ok => "OK",
-                    ScriptState::Ko => "KO",
-                },
-                c.runs,
-                c.failures,
-                c.timeouts,
-                c.skipped
-            )
-        });
-        let fifo = self
-            .fifo_lines_lost
-            .map(|lost| format!("status notify-fifo fifo_lines_lost={lost}"));
-        instances
-            .chain(self.links.iter().map(ToString::to_string))
-            .chain(groups)
-            .chain(scripts)
-            .chain(fifo)
+    pub fn lines(&self) -> Vec<String> {
+        let mut lines: Vec<String> = Vec::new();
+        for instance in &self.instances {
+            lines.push(instance.to_string());
+        }
+        for link in &self.links {
+            lines.push(link.to_string());
+        }
+        for group in &self.groups {
+            let state = group.state.map_or("none", StateKind::name);
+            lines.push(format!("status group={} state={state}", group.name));
+        }
+        for script in &self.scripts {
+            let c = &script.counters;
+            let state = match script.state {
+                ScriptState::Pending => "PENDING",
+                ScriptState::Ok => "OK",
+                ScriptState::Ko => "KO",
+            };
+            lines.push(format!(
+                "status script={} state={state} runs={} failures={} timeouts={} skipped={}",
+                script.name, c.runs, c.failures, c.timeouts, c.skipped
+            ));
+        }
+        if let Some(lost) = self.fifo_lines_lost {
+            lines.push(format!("status notify-fifo fifo_lines_lost={lost}"));
+        }
+        lines
     }
 }
 
@@ -267,7 +265,7 @@ mod tests {
             scripts: vec![],
             fifo_lines_lost: None,
         };
-        let lines: Vec<String> = snapshot.lines().collect();
+        let lines = snapshot.lines();
         assert_eq!(
             lines,
             [
