@@ -224,35 +224,28 @@ impl Tracking {
 
     /// An instance's priority and health: its link, then each tracker.
     pub(super) fn effective(&self, base: u8, trackers: &Trackers, link_up: bool) -> Effective {
-        let link = (!link_up).then_some(Verdict::Fault);
-        let interfaces = trackers.interfaces.iter().map(|t| {
+        let mut verdicts = Vec::new();
+        if !link_up {
+            verdicts.push(Verdict::Fault);
+        }
+        for t in &trackers.interfaces {
             let up = self
                 .interfaces
                 .iter()
                 .any(|i| i.name == t.interface && i.up);
-            track::interface(t.weight, up)
-        });
-        let scripts = trackers.scripts.iter().map(|t| {
-            self.scripts
-                .iter()
-                .find(|s| s.config.name == t.script)
-                .map_or(Verdict::Fault, |s| track::script(t.weight, s.state))
-        });
-        let files = trackers.files.iter().map(|t| {
-            let value = self
-                .files
-                .iter()
-                .find(|f| f.path == t.path)
-                .map_or(0, |f| f.value);
-            track::file(t.weight, value)
-        });
-        track::effective(
-            base,
-            link.into_iter()
-                .chain(interfaces)
-                .chain(scripts)
-                .chain(files),
-        )
+            verdicts.push(track::interface(t.weight, up));
+        }
+        for t in &trackers.scripts {
+            // Every tracked script is running (Tracking::new); a missing one
+            // would be a bug, and FAULT the safe answer.
+            let state = self.scripts.iter().find(|s| s.config.name == t.script);
+            verdicts.push(state.map_or(Verdict::Fault, |s| track::script(t.weight, s.state)));
+        }
+        for t in &trackers.files {
+            let file = self.files.iter().find(|f| f.path == t.path);
+            verdicts.push(track::file(t.weight, file.map_or(0, |f| f.value)));
+        }
+        track::effective(base, &verdicts)
     }
 
     /// At exit: running scripts are killed.

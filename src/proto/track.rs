@@ -88,10 +88,10 @@ pub struct Effective {
 /// tracker never makes a router the owner, nor takes it out of the
 /// election by priority); an owner keeps 255 (RFC 5798 §5.2.4). Any FAULT
 /// wins over a pending result.
-pub fn effective(base: u8, verdicts: impl IntoIterator<Item = Verdict>) -> Effective {
+pub fn effective(base: u8, verdicts: &[Verdict]) -> Effective {
     let mut sum = i64::from(base);
     let mut health = Health::Healthy;
-    for verdict in verdicts {
+    for &verdict in verdicts {
         match verdict {
             Verdict::Add(n) => sum += i64::from(n),
             Verdict::Fault => health = Health::Fault,

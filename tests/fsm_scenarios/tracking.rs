@@ -48,25 +48,25 @@ fn the_effective_priority_is_clamped_to_1_through_254_and_an_owner_keeps_255() {
         priority,
         health: Health::Healthy,
     };
-    assert_eq!(track::effective(100, [Verdict::Add(30)]), healthy(130));
+    assert_eq!(track::effective(100, &[Verdict::Add(30)]), healthy(130));
     assert_eq!(
-        track::effective(100, [Verdict::Add(200), Verdict::Add(200)]),
+        track::effective(100, &[Verdict::Add(200), Verdict::Add(200)]),
         healthy(254)
     );
-    assert_eq!(track::effective(100, [Verdict::Add(-253)]), healthy(1));
+    assert_eq!(track::effective(100, &[Verdict::Add(-253)]), healthy(1));
     assert_eq!(
-        track::effective(PRIORITY_OWNER, [Verdict::Add(-50)]),
+        track::effective(PRIORITY_OWNER, &[Verdict::Add(-50)]),
         healthy(255)
     );
     assert_eq!(
-        track::effective(100, [Verdict::Pending, Verdict::Add(-10)]),
+        track::effective(100, &[Verdict::Pending, Verdict::Add(-10)]),
         Effective {
             priority: 90,
             health: Health::Pending
         }
     );
     assert_eq!(
-        track::effective(PRIORITY_OWNER, [Verdict::Pending, Verdict::Fault]).health,
+        track::effective(PRIORITY_OWNER, &[Verdict::Pending, Verdict::Fault]).health,
         Health::Fault,
         "an unweighted tracker still faults an owner"
     );
