@@ -639,3 +639,39 @@ def test_tracked_interface_deleted_is_fault_until_created_again_and_up():
         status_is(master, state="MASTER", priority="150")
         assert lab.ping()
         assert master.alive(), explain(lab)
+
+
+# 9. Reload keeps what did not change.
+
+def test_reload_keeps_scripts_groups_and_state_and_applies_a_new_base_priority():
+    """A lone master in a group, tracking a script: SIGHUP with the same
+    config notifies nothing and does not restart the script (its run count
+    keeps growing from where it was, its state stays OK); a new base
+    priority applies in place, still MASTER, with no notification."""
+    with Lab(routers=1) as lab:
+        ok = lab.script("ok.sh", "exit 0\n")
+        notify, notify_out = lab.recorder("notify.sh")
+        head = f"script ok\n  exec {ok}\n  interval 200ms\n"
+        tail = f"group gw\n  member lan\n  notify {notify}\n"
+        node = lab.tinyvrrp(1, priority=150, advert_ms=100, notify=str(notify),
+                            extra=["track-script ok"], head=head, tail=tail)
+        want = ["INSTANCE lan BACKUP 150", "GROUP gw BACKUP 0",
+                "INSTANCE lan MASTER 150", "GROUP gw MASTER 0"]
+        assert wait_lines(notify_out, want, 5.0) == want, explain(lab)
+        # Ten runs or more: a script started afresh by the reload would
+        # show about five a second later.
+        time.sleep(2.0)
+        before = node.status("script", "ok")
+        assert before["state"] == "OK" and int(before["runs"]) >= 10, before
+        node.signal(signal.SIGHUP)
+        time.sleep(1.0)
+        assert lines(notify_out) == want, "an unchanged reload notified:\n" + explain(lab)
+        after = node.status("script", "ok")
+        assert after["state"] == "OK" and int(after["runs"]) > int(before["runs"]), \
+            f"the script restarted: {before} then {after}"
+        node.config.write_text(node.config.read_text().replace("priority 150", "priority 160"))
+        node.signal(signal.SIGHUP)
+        status_is(node, state="MASTER", priority="160", base_priority="160")
+        time.sleep(0.5)
+        assert lines(notify_out) == want, explain(lab)
+        assert node.terminate() == 0, explain(lab)
