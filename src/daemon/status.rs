@@ -18,33 +18,33 @@ pub use super::scripts::ScriptCounters;
 
 /// Everything status reports, copied out of the daemon.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Snapshot {
-    pub instances: Vec<InstanceStatus>,
-    pub links: Vec<LinkStatus>,
-    pub groups: Vec<GroupStatus>,
-    pub scripts: Vec<ScriptStatus>,
+pub struct Snapshot<'a> {
+    pub instances: Vec<InstanceStatus<'a>>,
+    pub links: Vec<LinkStatus<'a>>,
+    pub groups: Vec<GroupStatus<'a>>,
+    pub scripts: Vec<ScriptStatus<'a>>,
     /// With `notify-fifo`: the lines it could not take.
     pub fifo_lines_lost: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GroupStatus {
-    pub name: String,
+pub struct GroupStatus<'a> {
+    pub name: &'a str,
     /// None before its first member started.
     pub state: Option<StateKind>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScriptStatus {
-    pub name: String,
+pub struct ScriptStatus<'a> {
+    pub name: &'a str,
     pub state: ScriptState,
-    pub counters: ScriptCounters,
+    pub counters: &'a ScriptCounters,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InstanceStatus {
-    pub name: String,
-    pub interface: String,
+pub struct InstanceStatus<'a> {
+    pub name: &'a str,
+    pub interface: &'a str,
     pub family: Family,
     pub vrid: u8,
     pub version: Version,
@@ -56,23 +56,23 @@ pub struct InstanceStatus {
     pub base_priority: u8,
     /// What its link and trackers say (its group may add a fault).
     pub health: Health,
-    pub group: Option<String>,
+    pub group: Option<&'a str>,
     /// The current master as far as the instance knows (itself when Master).
     pub master: Option<IpAddr>,
-    pub counters: InstanceCounters,
+    pub counters: &'a InstanceCounters,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LinkStatus {
-    pub name: String,
+pub struct LinkStatus<'a> {
+    pub name: &'a str,
     pub family: Family,
     pub primary: IpAddr,
     /// Up and with carrier.
     pub up: bool,
-    pub counters: RxCounters,
+    pub counters: &'a RxCounters,
 }
 
-impl Snapshot {
+impl Snapshot<'_> {
     /// The status lines: instances, interfaces, groups, scripts, the FIFO.
     pub fn lines(&self) -> Vec<String> {
         let mut lines: Vec<String> = Vec::new();
@@ -106,7 +106,7 @@ impl Snapshot {
 }
 
 /// `status instance=NAME interface=... checksum_form_mismatch=N`.
-impl fmt::Display for InstanceStatus {
+impl fmt::Display for InstanceStatus<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
@@ -120,7 +120,7 @@ impl fmt::Display for InstanceStatus {
             self.priority,
             self.base_priority,
             health_name(self.health),
-            self.group.as_deref().unwrap_or("none"),
+            self.group.unwrap_or("none"),
         )?;
         match self.master {
             Some(master) => write!(f, "{master}")?,
@@ -144,7 +144,7 @@ impl fmt::Display for InstanceStatus {
 }
 
 /// `status interface=NAME primary=... rx_checksum=N`.
-impl fmt::Display for LinkStatus {
+impl fmt::Display for LinkStatus<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
@@ -178,10 +178,10 @@ fn health_name(health: Health) -> &'static str {
 
 impl Daemon {
     /// The state and counters of every instance and of every link in use.
-    pub fn status(&self) -> Snapshot {
+    pub fn status(&self) -> Snapshot<'_> {
         let instances = self.instances.iter().map(|instance| InstanceStatus {
-            name: instance.config.name.clone(),
-            interface: instance.config.interface.clone(),
+            name: &instance.config.name,
+            interface: &instance.config.interface,
             family: instance.config.family(),
             vrid: instance.config.vrid,
             version: instance.config.version,
@@ -189,25 +189,25 @@ impl Daemon {
             priority: instance.fsm.priority(),
             base_priority: instance.fsm.params().priority,
             health: instance.health,
-            group: instance.group.map(|g| self.groups[g].config.name.clone()),
+            group: instance.group.map(|g| self.groups[g].config.name.as_str()),
             master: instance.fsm.master(),
-            counters: instance.counters.clone(),
+            counters: &instance.counters,
         });
         let links = self.links.iter().map(|link| LinkStatus {
-            name: link.name.clone(),
+            name: &link.name,
             family: link.family,
             primary: link.primary,
             up: link.up,
-            counters: link.rx.clone(),
+            counters: &link.rx,
         });
         let groups = self.groups.iter().map(|group| GroupStatus {
-            name: group.config.name.clone(),
+            name: &group.config.name,
             state: group.sync.state(),
         });
         let scripts = self.tracking.scripts.iter().map(|script| ScriptStatus {
-            name: script.config.name.clone(),
+            name: &script.config.name,
             state: script.state,
-            counters: script.counters,
+            counters: &script.counters,
         });
         Snapshot {
             instances: instances.collect(),
@@ -233,9 +233,14 @@ mod tests {
     /// The lines of README's "Status" example, which tests/netns parse.
     #[test]
     fn lines_have_the_documented_keys_in_order() {
+        let counters = InstanceCounters {
+            adverts_rx: 13,
+            adverts_tx: 10,
+            ..InstanceCounters::default()
+        };
         let mut instance = InstanceStatus {
-            name: "lan".into(),
-            interface: "eth0".into(),
+            name: "lan",
+            interface: "eth0",
             family: Family::Ipv4,
             vrid: 51,
             version: Version::V3,
@@ -245,18 +250,15 @@ mod tests {
             health: Health::Healthy,
             group: None,
             master: Some([10, 0, 0, 2].into()),
-            counters: InstanceCounters {
-                adverts_rx: 13,
-                adverts_tx: 10,
-                ..InstanceCounters::default()
-            },
+            counters: &counters,
         };
+        let rx = RxCounters::default();
         let link = LinkStatus {
-            name: "eth0".into(),
+            name: "eth0",
             family: Family::Ipv4,
             primary: [10, 0, 0, 2].into(),
             up: true,
-            counters: RxCounters::default(),
+            counters: &rx,
         };
         let snapshot = Snapshot {
             instances: vec![instance.clone()],
@@ -273,9 +275,11 @@ mod tests {
                 "status interface=eth0 family=ipv4 primary=10.0.0.2 link=up unknown_vrid=0 rx_truncated=0 rx_oversized=0 rx_ip_header=0 rx_ttl=0 rx_version=0 rx_type=0 rx_count=0 rx_checksum=0",
             ]
         );
+        let mut dropped = counters.clone();
+        dropped.drops[AdvertDrop::Auth.index()] = 4;
         instance.state = StateKind::Fault;
         instance.master = None;
-        instance.counters.drops[AdvertDrop::Auth.index()] = 4;
+        instance.counters = &dropped;
         let line = instance.to_string();
         assert!(line.contains(" state=FAULT "), "{line}");
         assert!(line.contains(" master=none "), "{line}");
