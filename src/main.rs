@@ -6,7 +6,7 @@ use tinyvrrp::{config, daemon};
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use log::LevelFilter;
+use log::{LevelFilter, Log, Metadata, Record};
 
 const DEFAULT_CONFIG: &str = "/etc/tinyvrrp.conf";
 /// Exit code for a bad config: nothing was started.
@@ -213,6 +213,30 @@ fn program_name(path: &str) -> &str {
     }
 }
 
+/// Log lines on stderr, `LEVEL [module] message`, as simple_logger wrote
+/// them before (its code was larger), each line written whole.
+struct StderrLogger;
+
+impl Log for StderrLogger {
+    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+        metadata.level() <= log::max_level()
+    }
+
+    fn log(&self, record: &Record<'_>) {
+        if !self.enabled(record.metadata()) {
+            return;
+        }
+        let target = match record.target() {
+            "" => record.module_path().unwrap_or_default(),
+            target => target,
+        };
+        let line = format!("{:<5} [{target}] {}", record.level(), record.args());
+        eprintln!("{line}");
+    }
+
+    fn flush(&self) {}
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = match std::env::args_os().map(OsString::into_string).collect() {
         Ok(args) => args,
@@ -293,11 +317,9 @@ fn run(args: &RunArgs) -> ExitCode {
     let Some(config) = load(&args.config) else {
         return ExitCode::from(EXIT_CONFIG);
     };
-    if let Err(e) = simple_logger::SimpleLogger::new()
-        .with_level(args.log_level)
-        .init()
-    {
-        eprintln!("tinyvrrp: logger: {e}");
+    match log::set_logger(&StderrLogger) {
+        Ok(()) => log::set_max_level(args.log_level),
+        Err(e) => eprintln!("tinyvrrp: logger: {e}"),
     }
     let mut daemon = match daemon::Daemon::start(&args.config, config, args.notify_all.clone()) {
         Ok(daemon) => daemon,
