@@ -66,12 +66,14 @@ impl Notifier {
     pub fn poll(&mut self, now: Instant) {
         loop {
             if let Some(running) = &mut self.running {
-                match running.child.try_wait() {
+                let ended = match running.child.try_wait() {
                     Ok(Some(status)) if status.success() => {
                         debug!("notify: {} finished", describe(&running.call));
+                        Ok(())
                     }
                     Ok(Some(status)) => {
                         warn!("notify: {} failed: {status}", describe(&running.call));
+                        Ok(())
                     }
                     Ok(None) if now >= running.deadline => {
                         error!(
@@ -79,12 +81,13 @@ impl Notifier {
                             describe(&running.call),
                             self.timeout.as_millis() as u64
                         );
-                        if let Err(e) = running.child.kill() {
-                            warn!("notify: {}: {e}", describe(&running.call));
-                        }
+                        running.child.kill()
                     }
                     Ok(None) => return,
-                    Err(e) => warn!("notify: {}: {e}", describe(&running.call)),
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = ended {
+                    warn!("notify: {}: {e}", describe(&running.call));
                 }
                 self.running = None;
             }
