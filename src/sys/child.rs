@@ -110,4 +110,12 @@ mod tests {
         // Reaped and its group gone: another terminate is harmless.
         child.terminate().unwrap();
     }
+
+    #[test]
+    fn a_nul_in_the_program_or_an_argument_is_refused() {
+        for (program, arg) in [("sh\0", "-c"), ("sh", "a\0b")] {
+            let error = Child::spawn(program, &[arg.into(), ":".into()]).unwrap_err();
+            assert_eq!(error.kind(), io::ErrorKind::InvalidInput);
+        }
+    }
 }

@@ -26,7 +26,6 @@
 
 use core::ffi::{c_char, c_int, c_short, c_uint, c_ulong, c_void};
 use core::net::Ipv6Addr;
-use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
@@ -335,16 +334,22 @@ pub fn signal_fd(signals: &[i32]) -> io::Result<OwnedFd> {
 /// signal blocked, `default_signals` back to their default action (std
 /// ignores SIGPIPE in us), and stdin from /dev/null. Returns its pid.
 pub fn spawn(program: &str, args: &[String], default_signals: &[i32]) -> io::Result<i32> {
-    let invalid = |_| io::Error::from(io::ErrorKind::InvalidInput);
-    let program = CString::new(program).map_err(invalid)?;
-    let args: Vec<CString> = args
+    // The program and its arguments, each NUL-terminated, one after another
+    // in one buffer, and where each starts.
+    let mut strings = Vec::new();
+    let mut starts = Vec::with_capacity(args.len() + 1);
+    for arg in core::iter::once(program).chain(args.iter().map(String::as_str)) {
+        if arg.as_bytes().contains(&0) {
+            return Err(io::ErrorKind::InvalidInput.into());
+        }
+        starts.push(strings.len());
+        strings.extend_from_slice(arg.as_bytes());
+        strings.push(0);
+    }
+    let mut argv: Vec<*const c_char> = starts
         .iter()
-        .map(|a| CString::new(a.as_str()))
-        .collect::<Result<_, _>>()
-        .map_err(invalid)?;
-    let mut argv: Vec<*const c_char> = Vec::with_capacity(args.len() + 2);
-    argv.push(program.as_ptr());
-    argv.extend(args.iter().map(|a| a.as_ptr()));
+        .map(|&start| strings[start..].as_ptr().cast())
+        .collect();
     argv.push(core::ptr::null());
     let mut attr = SpawnBuffer([0; 512]);
     let mut actions = SpawnBuffer([0; 512]);
@@ -354,8 +359,9 @@ pub fn spawn(program: &str, args: &[String], default_signals: &[i32]) -> io::Res
     // SAFETY: `attr` and `actions` are zeroed buffers larger than and
     // aligned for the C library's types, initialised before use and
     // destroyed after; the signal sets are properly sized sigset_t; every
-    // string is NUL-terminated and `argv` ends in a null pointer, all alive
-    // until posix_spawnp returns; `environ` is the C library's own.
+    // string in `strings` is NUL-terminated, `argv` points at their starts
+    // and ends in a null pointer, and neither changes until posix_spawnp
+    // returns; `environ` is the C library's own.
     unsafe {
         check(sigemptyset(&mut empty))?;
         check(sigemptyset(&mut defaults))?;
@@ -382,7 +388,7 @@ pub fn spawn(program: &str, args: &[String], default_signals: &[i32]) -> io::Res
             .and_then(|()| {
                 spawn_error(posix_spawnp(
                     &mut pid,
-                    program.as_ptr(),
+                    argv[0],
                     &actions,
                     &attr,
                     argv.as_ptr(),
