@@ -56,11 +56,12 @@ pub enum Changes {
     Overflow,
 }
 
-/// A file being watched: `name` in the directory watched as `wd`.
+/// A file being watched: the last part of `path`, from `name_at` on, in
+/// the directory watched as `wd`.
 #[derive(Debug)]
 struct Watched {
     path: String,
-    name: String,
+    name_at: usize,
     /// `None` once the directory's watch is gone (IN_IGNORED).
     wd: Option<i32>,
 }
@@ -90,7 +91,7 @@ impl FileWatch {
     /// unless its directory's watch was lost, which this renews.
     pub fn watch(&mut self, path: &str) -> io::Result<()> {
         let (dir, name) = split(path)?;
-        let wd = inotify::add_watch(
+        let wd = Some(inotify::add_watch(
             &self.fd,
             dir,
             WatchFlags::CLOSE_WRITE
@@ -100,13 +101,13 @@ impl FileWatch {
                 | WatchFlags::MOVED_FROM
                 | WatchFlags::MOVE_SELF
                 | WatchFlags::ONLYDIR,
-        )?;
+        )?);
         match self.files.iter_mut().find(|f| f.path == path) {
-            Some(file) => file.wd = Some(wd),
+            Some(file) => file.wd = wd,
             None => self.files.push(Watched {
                 path: path.to_string(),
-                name: name.to_string(),
-                wd: Some(wd),
+                name_at: path.len() - name.len(),
+                wd,
             }),
         }
         Ok(())
@@ -126,23 +127,26 @@ impl FileWatch {
                 Err(rustix::io::Errno::INTR) => continue,
                 Err(e) => return Err(e.into()),
             };
-            let mut events = Events::new(&buf[..len]);
-            for event in &mut events {
+            let mut rest = &buf[..len];
+            while !rest.is_empty() {
+                let Some((event, len)) = parse_event(rest) else {
+                    overflow = true;
+                    break;
+                };
                 overflow |= self.note(event, &mut changed);
+                rest = &rest[len..];
             }
-            overflow |= events.malformed;
         }
         if overflow {
             return Ok(Changes::Overflow);
         }
-        Ok(Changes::Paths(
-            self.files
-                .iter()
-                .zip(changed)
-                .filter(|(_, changed)| *changed)
-                .map(|(file, _)| file.path.clone())
-                .collect(),
-        ))
+        let mut paths = Vec::new();
+        for (file, changed) in self.files.iter().zip(changed) {
+            if changed {
+                paths.push(file.path.clone());
+            }
+        }
+        Ok(Changes::Paths(paths))
     }
 
     /// Marks the files that `event` touches; true on a queue overflow.
@@ -155,7 +159,8 @@ impl FileWatch {
                 continue;
             }
             let on_directory = event.mask & DIRECTORY_EVENTS != 0;
-            let on_name = event.mask & NAME_EVENTS != 0 && event.name == file.name.as_bytes();
+            let on_name = event.mask & NAME_EVENTS != 0
+                && event.name == &file.path.as_bytes()[file.name_at..];
             *changed |= on_directory || on_name;
             if event.mask & IN_IGNORED != 0 {
                 file.wd = None;
@@ -197,55 +202,25 @@ struct Event<'a> {
     name: &'a [u8],
 }
 
-/// The events in one read(2) of an inotify descriptor. Stops at the first
-/// event that does not fit the bytes read, and says so in `malformed`; the
-/// kernel never writes one, so lengths are checked, never trusted.
-struct Events<'a> {
-    rest: &'a [u8],
-    malformed: bool,
-}
-
-impl<'a> Events<'a> {
-    fn new(buf: &'a [u8]) -> Events<'a> {
-        Events {
-            rest: buf,
-            malformed: false,
-        }
-    }
-}
-
 fn u32_at(buf: &[u8], at: usize) -> u32 {
     u32::from_ne_bytes([buf[at], buf[at + 1], buf[at + 2], buf[at + 3]])
 }
 
-impl<'a> Iterator for Events<'a> {
-    type Item = Event<'a>;
-
-    fn next(&mut self) -> Option<Event<'a>> {
-        if self.rest.is_empty() {
-            return None;
-        }
-        let name_len = match self.rest.get(..EVENT_HEADER_LEN) {
-            Some(header) => usize::try_from(u32_at(header, EVENT_LEN)).unwrap_or(usize::MAX),
-            None => usize::MAX,
-        };
-        let Some(name) = self
-            .rest
-            .get(EVENT_HEADER_LEN..)
-            .and_then(|tail| tail.get(..name_len))
-        else {
-            self.malformed = true;
-            self.rest = &[];
-            return None;
-        };
-        let event = Event {
-            wd: u32_at(self.rest, EVENT_WD) as i32,
-            mask: u32_at(self.rest, EVENT_MASK),
-            name: name.split(|&b| b == 0).next().unwrap_or(name),
-        };
-        self.rest = &self.rest[EVENT_HEADER_LEN + name_len..];
-        Some(event)
-    }
+/// The event at the start of `buf`, bytes read from an inotify descriptor,
+/// and its length; `None` if it does not fit in `buf`. The kernel never
+/// writes such an event, so lengths are checked, never trusted.
+fn parse_event(buf: &[u8]) -> Option<(Event<'_>, usize)> {
+    let header = buf.get(..EVENT_HEADER_LEN)?;
+    let len = usize::try_from(u32_at(header, EVENT_LEN))
+        .ok()?
+        .checked_add(EVENT_HEADER_LEN)?;
+    let name = buf.get(EVENT_HEADER_LEN..len)?;
+    let event = Event {
+        wd: u32_at(header, EVENT_WD) as i32,
+        mask: u32_at(header, EVENT_MASK),
+        name: name.split(|&b| b == 0).next().unwrap_or(name),
+    };
+    Some((event, len))
 }
 
 #[cfg(test)]
@@ -439,14 +414,27 @@ mod tests {
         fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// The events in `buf` as [`FileWatch::read`] takes them, and whether
+    /// it stopped at a malformed one.
+    fn parse_all(mut buf: &[u8]) -> (Vec<Event<'_>>, bool) {
+        let mut events = Vec::new();
+        while !buf.is_empty() {
+            let Some((event, len)) = parse_event(buf) else {
+                return (events, true);
+            };
+            events.push(event);
+            buf = &buf[len..];
+        }
+        (events, false)
+    }
+
     #[test]
     fn events_parse_from_crafted_buffers() {
         let mut buf = raw_event(1, IN_CREATE, "track", 11);
         buf.extend(raw_event(-1, IN_Q_OVERFLOW, "", 0));
         buf.extend(raw_event(2, IN_IGNORED, "", 0));
         buf.extend(raw_event(1, IN_CLOSE_WRITE, "abcdefghijklmnop", 16));
-        let mut events = Events::new(&buf);
-        let got: Vec<Event<'_>> = (&mut events).collect();
+        let (got, malformed) = parse_all(&buf);
         assert_eq!(
             got,
             [
@@ -472,7 +460,7 @@ mod tests {
                 },
             ]
         );
-        assert!(!events.malformed);
+        assert!(!malformed);
     }
 
     #[test]
@@ -484,18 +472,15 @@ mod tests {
         .concat();
         let first = EVENT_HEADER_LEN + 16;
         for cut in 1..whole.len() {
-            let mut events = Events::new(&whole[..cut]);
-            let got = (&mut events).count();
-            assert_eq!(got, usize::from(cut >= first), "cut at {cut}");
-            assert_eq!(events.malformed, cut != first, "cut at {cut}");
+            let (got, malformed) = parse_all(&whole[..cut]);
+            assert_eq!(got.len(), usize::from(cut >= first), "cut at {cut}");
+            assert_eq!(malformed, cut != first, "cut at {cut}");
         }
         // A name length far past the buffer, even one that overflows.
         for len in [u32::MAX, u32::MAX - 15, 1 << 31] {
             let mut buf = raw_event(1, IN_CREATE, "a", 3);
             buf[EVENT_LEN..EVENT_HEADER_LEN].copy_from_slice(&len.to_ne_bytes());
-            let mut events = Events::new(&buf);
-            assert_eq!(events.next(), None);
-            assert!(events.malformed);
+            assert_eq!(parse_event(&buf), None);
         }
     }
 
@@ -504,7 +489,7 @@ mod tests {
         let mut watch = FileWatch::open().unwrap();
         watch.files.push(Watched {
             path: "/x/track".into(),
-            name: "track".into(),
+            name_at: 3,
             wd: Some(3),
         });
         let mut changed = vec![false];
