@@ -6,10 +6,11 @@
 //! happened; a script that hangs is killed after [`SCRIPT_TIMEOUT`] so it
 //! cannot hold back the next one. A failing script is logged, never fatal.
 
+use core::fmt;
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use log::{debug, error, warn};
+use log::{error, log, Level};
 
 use crate::proto::time::Instant;
 use crate::sys::child::Child;
@@ -66,20 +67,22 @@ impl Notifier {
     pub fn poll(&mut self, now: Instant) {
         loop {
             if let Some(running) = &mut self.running {
+                let call = &running.call;
                 let ended = match running.child.try_wait() {
                     Ok(Some(status)) if status.success() => {
-                        debug!("notify: {} finished", describe(&running.call));
+                        say(Level::Debug, call, format_args!(" finished"));
                         Ok(())
                     }
                     Ok(Some(status)) => {
-                        warn!("notify: {} failed: {status}", describe(&running.call));
+                        say(Level::Warn, call, format_args!(" failed: {status}"));
                         Ok(())
                     }
                     Ok(None) if now >= running.deadline => {
-                        error!(
-                            "notify: {} still running after {} ms; killed",
-                            describe(&running.call),
-                            self.timeout.as_millis() as u64
+                        let ms = self.timeout.as_millis() as u64;
+                        say(
+                            Level::Error,
+                            call,
+                            format_args!(" still running after {ms} ms; killed"),
                         );
                         running.child.kill()
                     }
@@ -87,7 +90,7 @@ impl Notifier {
                     Err(e) => Err(e),
                 };
                 if let Err(e) = ended {
-                    warn!("notify: {}: {e}", describe(&running.call));
+                    say(Level::Warn, call, format_args!(": {e}"));
                 }
                 self.running = None;
             }
@@ -102,7 +105,11 @@ impl Notifier {
                         deadline: now + self.timeout,
                     });
                 }
-                Err(e) => error!("notify: cannot run {}: {e}", describe(&call)),
+                Err(e) => error!(
+                    "notify: cannot run {} {}: {e}",
+                    call.script,
+                    call.args.join(" ")
+                ),
             }
         }
     }
@@ -120,6 +127,13 @@ impl Notifier {
     }
 }
 
-fn describe(call: &Call) -> String {
-    format!("{} {}", call.script, call.args.join(" "))
+/// Logs `notify: SCRIPT ARGS` and then `what`: one logging call for every
+/// outcome of a script.
+fn say(level: Level, call: &Call, what: fmt::Arguments<'_>) {
+    log!(
+        level,
+        "notify: {} {}{what}",
+        call.script,
+        call.args.join(" ")
+    );
 }
