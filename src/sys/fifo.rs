@@ -1,10 +1,10 @@
 //! keepalived's `notify_fifo`: a named pipe that gets one line per event,
 //! written without ever blocking the daemon.
 
-use std::fs::File;
+use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::fd::{AsFd, OwnedFd};
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::os::fd::AsFd;
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 
 use rustix::fs::{FileType, Mode, OFlags, CWD};
 
@@ -48,12 +48,13 @@ impl NotifyFifo {
         if !std::fs::metadata(path)?.file_type().is_fifo() {
             return Err(not_fifo());
         }
-        let fd: OwnedFd = rustix::fs::open(
-            path,
-            OFlags::RDWR | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY,
-            Mode::empty(),
-        )?;
-        let file = File::from(fd);
+        // std's open, which reading the config needs anyway, rather than
+        // rustix's: it adds O_CLOEXEC itself.
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags((OFlags::NONBLOCK | OFlags::NOCTTY).bits() as i32)
+            .open(path)?;
         if !file.metadata()?.file_type().is_fifo() {
             return Err(not_fifo());
         }
