@@ -172,18 +172,21 @@ impl Netlink {
         prefix: u8,
     ) -> io::Result<()> {
         let mut msg = Message::new(kind, flags);
-        match address {
+        let (v4, v6);
+        let octets: &[u8] = match address {
             IpAddr::V4(a) => {
                 msg.ifaddr(AF_INET, prefix, 0, index);
-                msg.attr(IFA_LOCAL, &a.octets());
-                msg.attr(IFA_ADDRESS, &a.octets());
+                v4 = a.octets();
+                &v4
             }
             IpAddr::V6(a) => {
                 msg.ifaddr(AF_INET6, prefix, IFA_F_NODAD, index);
-                msg.attr(IFA_LOCAL, &a.octets());
-                msg.attr(IFA_ADDRESS, &a.octets());
+                v6 = a.octets();
+                &v6
             }
-        }
+        };
+        msg.attr(IFA_LOCAL, octets);
+        msg.attr(IFA_ADDRESS, octets);
         self.transact(msg, &mut |_, _| {})
     }
 
