@@ -276,7 +276,7 @@ fn print_version() -> ExitCode {
 
 /// Reads and parses the config, printing every error as `file:line: message`.
 fn load(path: &str) -> Option<config::Config> {
-    let text = match std::fs::read_to_string(path) {
+    let text = match tinyvrrp::sys::read_to_string(path) {
         Ok(text) => text,
         Err(e) => {
             eprintln!("{path}:0: cannot read config: {e}");

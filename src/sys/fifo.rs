@@ -1,10 +1,10 @@
 //! keepalived's `notify_fifo`: a named pipe that gets one line per event,
 //! written without ever blocking the daemon.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io;
-use std::os::fd::AsFd;
-use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
 
 use rustix::fs::{FileType, Mode, OFlags, CWD};
 
@@ -40,21 +40,19 @@ impl NotifyFifo {
     }
 
     fn open_created(path: &str, created: bool) -> io::Result<NotifyFifo> {
-        let not_fifo =
-            || io::Error::new(io::ErrorKind::InvalidInput, format!("{path}: not a FIFO"));
+        let not_fifo = || super::error(io::ErrorKind::InvalidInput, format!("{path}: not a FIFO"));
         // Checked before opening, so that we never open a device or a
         // regular file, and again on what we opened, in case the path
         // changed in between.
         if !std::fs::metadata(path)?.file_type().is_fifo() {
             return Err(not_fifo());
         }
-        // std's open, which reading the config needs anyway, rather than
-        // rustix's: it adds O_CLOEXEC itself.
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .custom_flags((OFlags::NONBLOCK | OFlags::NOCTTY).bits() as i32)
-            .open(path)?;
+        let fd: OwnedFd = rustix::fs::open(
+            path,
+            OFlags::RDWR | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY,
+            Mode::empty(),
+        )?;
+        let file = File::from(fd);
         if !file.metadata()?.file_type().is_fifo() {
             return Err(not_fifo());
         }
@@ -76,7 +74,7 @@ impl NotifyFifo {
         bytes.push(b'\n');
         match rustix::io::write(&self.file, &bytes) {
             Ok(written) if written == bytes.len() => Ok(()),
-            Ok(written) => Err(io::Error::new(
+            Ok(written) => Err(super::error(
                 io::ErrorKind::WriteZero,
                 format!("{}: wrote {written} of {} bytes", self.path, bytes.len()),
             )),

@@ -186,7 +186,7 @@ fn split(path: &str) -> io::Result<(&str, &str)> {
         None => (".", path),
     };
     if name.is_empty() || name == "." || name == ".." {
-        return Err(io::Error::new(
+        return Err(super::error(
             io::ErrorKind::InvalidInput,
             format!("{path}: not a file name"),
         ));

@@ -7,12 +7,14 @@ pub mod fifo;
 pub mod inotify;
 pub mod netlink;
 
+use core::fmt;
 use core::net::{IpAddr, SocketAddrV4, SocketAddrV6};
 use core::num::NonZeroU64;
 use core::time::Duration;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
+use rustix::fs::{Mode, OFlags};
 use rustix::net::addr::{SocketAddrArg, SocketAddrLen, SocketAddrOpaque};
 use rustix::net::{
     sockopt, AddressFamily, Protocol, RecvFlags, SendFlags, SocketFlags, SocketType,
@@ -24,6 +26,26 @@ use crate::proto::wire::{
     PROTO_VRRP, TTL,
 };
 use crate::proto::{arp, nd};
+
+/// An error of `kind` that says `message`. `io::Error::new(kind, message)`
+/// would box the `String` as std's own error type, whose `Debug` (str's,
+/// with all its escaping) would then be in the image for text that is only
+/// ever displayed: 1.5 KB on MIPS, once std's file opening, which makes
+/// such errors too, is not used either (see [`read_to_string`]).
+pub(crate) fn error(kind: io::ErrorKind, message: String) -> io::Error {
+    io::Error::new(kind, Message(message))
+}
+
+#[derive(Debug)]
+struct Message(String);
+
+impl fmt::Display for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Message {}
 
 /// CLOCK_MONOTONIC: failover timing must not jump with wall-clock changes.
 pub fn now() -> Instant {
@@ -315,28 +337,104 @@ impl FrameSender {
     }
 }
 
+/// All of the file at `path` as text, like `std::fs::read_to_string`, with
+/// the same errors. Once nothing opens files through std, std's code for
+/// opening and reading them leaves the image: 7.5 KB on MIPS.
+pub fn read_to_string(path: &str) -> io::Result<String> {
+    let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
+    let mut bytes = Vec::new();
+    loop {
+        bytes.reserve(READ_CHUNK);
+        match rustix::io::read(&fd, rustix::buffer::spare_capacity(&mut bytes)) {
+            Ok(0) => break,
+            Ok(_) | Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    String::from_utf8(bytes).map_err(|_| {
+        error(
+            io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8".into(),
+        )
+    })
+}
+
+/// How much more room [`read_to_string`] makes before each read.
+const READ_CHUNK: usize = 4096;
+
 /// Reads a sysctl under /proc/sys/net, e.g. `ipv4/conf/eth0/arp_ignore`.
 pub fn read_sysctl(path: &str) -> io::Result<String> {
-    let text = std::fs::read_to_string(format!("/proc/sys/net/{path}"))?;
+    let text = read_to_string(&format!("/proc/sys/net/{path}"))?;
     Ok(text.trim_end_matches('\n').to_string())
 }
 
 /// The start of a file, as much as one read gives into `buf` (all of a
 /// short file); returns how much that is.
 pub fn read_prefix(path: &str, buf: &mut [u8]) -> io::Result<usize> {
-    use std::io::Read;
-    std::fs::File::open(path)?.read(buf)
+    let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
+    Ok(rustix::io::read(&fd, buf)?)
 }
 
 /// Writes a sysctl under /proc/sys/net.
 pub fn write_sysctl(path: &str, value: &str) -> io::Result<()> {
-    std::fs::write(format!("/proc/sys/net/{path}"), value)
+    let fd = rustix::fs::open(
+        format!("/proc/sys/net/{path}").as_str(),
+        OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::CLOEXEC,
+        Mode::from_raw_mode(0o666),
+    )?;
+    let mut rest = value.as_bytes();
+    while !rest.is_empty() {
+        match rustix::io::write(&fd, rest) {
+            Ok(0) => {
+                return Err(error(
+                    io::ErrorKind::WriteZero,
+                    "failed to write whole buffer".into(),
+                ))
+            }
+            Ok(written) => rest = &rest[written..],
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use core::net::{Ipv4Addr, Ipv6Addr};
+
+    #[test]
+    fn files_read_whole_or_their_start() {
+        let dir = std::env::temp_dir().join(format!("tinyvrrp-sys-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("long");
+        let text: String = (0..3 * READ_CHUNK)
+            .map(|i| char::from(b'a' + (i % 26) as u8))
+            .collect();
+        std::fs::write(&path, &text).unwrap();
+        let path = path.to_str().unwrap();
+        assert_eq!(read_to_string(path).unwrap(), text);
+        let mut start = [0; 5];
+        assert_eq!(read_prefix(path, &mut start).unwrap(), 5);
+        assert_eq!(&start, b"abcde");
+
+        let bad = dir.join("latin1");
+        std::fs::write(&bad, b"caf\xe9\n").unwrap();
+        let error = read_to_string(bad.to_str().unwrap()).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+        assert_eq!(error.to_string(), "stream did not contain valid UTF-8");
+        let missing = dir.join("missing");
+        let error = read_to_string(missing.to_str().unwrap()).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::NotFound);
+        assert_eq!(
+            read_prefix(missing.to_str().unwrap(), &mut start)
+                .unwrap_err()
+                .kind(),
+            io::ErrorKind::NotFound
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn multicast_macs_of_the_vrrp_groups() {

@@ -208,7 +208,7 @@ impl Netlink {
         self.transact(msg, &mut |_, _| {})?;
         self.link(name)?
             .map(|link| link.index)
-            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "macvlan vanished"))
+            .ok_or_else(|| super::error(io::ErrorKind::NotFound, "macvlan vanished".into()))
     }
 
     /// Sets a link administratively up or down.
@@ -244,16 +244,19 @@ impl Netlink {
         loop {
             // The kernel answers at once; never let a lost reply stall the loop.
             if !super::wait_readable(&[self.fd.as_fd()], Some(REPLY_TIMEOUT))?[0] {
-                return Err(io::Error::new(io::ErrorKind::TimedOut, "no netlink reply"));
+                return Err(super::error(
+                    io::ErrorKind::TimedOut,
+                    "no netlink reply".into(),
+                ));
             }
             let (received, _) = rustix::net::recv(&self.fd, &mut self.buf[..], RecvFlags::empty())?;
             let mut rest = &self.buf[..received];
             while rest.len() >= NLMSG_HDR_LEN {
                 let len = u32::from_ne_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
                 if len < NLMSG_HDR_LEN || len > rest.len() {
-                    return Err(io::Error::new(
+                    return Err(super::error(
                         io::ErrorKind::InvalidData,
-                        "bad netlink length",
+                        "bad netlink length".into(),
                     ));
                 }
                 let kind = u16::from_ne_bytes([rest[4], rest[5]]);
