@@ -95,7 +95,7 @@ impl Daemon {
     /// The config file read, parsed and resolved again; None (logged) when
     /// the running config stays.
     fn read_config(&mut self) -> Option<(Shared, Vec<Resolved>)> {
-        let config = match std::fs::read_to_string(&self.file) {
+        let config = match sys::read_to_string(&self.file) {
             Ok(text) => crate::config::parse(&self.file, &text),
             Err(e) => {
                 error!(
