@@ -34,8 +34,8 @@ Run the daemon in the foreground, logging to stderr.
 Options:
   -c, --config      config file (default /etc/tinyvrrp.conf)
   --log-level       log level: error, warn, info or debug (default info)
-  --notify-all      also run SCRIPT, with the same arguments as an instance's
-                    notify script, on every state change of every instance
+  --notify-all      also run SCRIPT, with the arguments of a generic notify
+                    script, on every state change of every instance and group
   --version         print the version and exit
   --help, help      display usage information
 ";
@@ -61,7 +61,7 @@ enum Command {
 struct RunArgs {
     config: String,
     log_level: LevelFilter,
-    /// A script run on every state change of every instance.
+    /// A script run on every state change of every instance and sync group.
     notify_all: Option<String>,
 }
 
