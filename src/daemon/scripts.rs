@@ -131,7 +131,7 @@ impl Script {
             }
             Ok(None) => {}
             Err(e) => {
-                warn!("script {}: {e}", self.config.name);
+                failed_call(&self.config.name, &e);
                 self.run = None;
                 return self.record(false);
             }
@@ -143,7 +143,7 @@ impl Script {
                     self.config.name, self.config.timeout_ms
                 );
                 if let Err(e) = run.child.terminate() {
-                    warn!("script {}: {e}", self.config.name);
+                    failed_call(&self.config.name, &e);
                 }
                 run.kill_at = Some(now + KILL_AFTER);
                 self.counters.timeouts += 1;
@@ -152,7 +152,7 @@ impl Script {
             Some(kill_at) if now >= kill_at => {
                 warn!("script {}: killed (SIGKILL to its group)", self.config.name);
                 if let Err(e) = run.child.kill() {
-                    warn!("script {}: {e}", self.config.name);
+                    failed_call(&self.config.name, &e);
                 }
                 self.run = None;
                 false
@@ -197,8 +197,13 @@ impl Script {
     pub(super) fn stop(&mut self) {
         if let Some(run) = self.run.take() {
             if let Err(e) = run.child.kill() {
-                warn!("script {}: {e}", self.config.name);
+                failed_call(&self.config.name, &e);
             }
         }
     }
+}
+
+/// A wait for, or a signal to, a script's run failed.
+fn failed_call(script: &str, e: &std::io::Error) {
+    warn!("script {script}: {e}");
 }
