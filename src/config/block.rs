@@ -163,11 +163,11 @@ impl Block {
         match result {
             Ok(true) => {}
             Ok(false) if key == "vip" || key == "unicast-peer" => {
-                errors.at(line, format!("{key} {value} listed twice"))
+                errors.fmt(line, format_args!("{key} {value} listed twice"))
             }
-            Ok(false) => errors.at(
+            Ok(false) => errors.fmt(
                 line,
-                format!("'{key}' given twice in instance '{}'", self.name),
+                format_args!("'{key}' given twice in instance '{}'", self.name),
             ),
             Err(message) => errors.at(line, message),
         }
@@ -192,23 +192,29 @@ impl Block {
         }
         check_families(&self, self.version.map_or(Version::V3, |(v, _)| v), errors);
         let Some((interface, interface_line)) = self.interface else {
-            errors.at(
+            errors.fmt(
                 self.line,
-                format!("instance '{}' has no interface", self.name),
+                format_args!("instance '{}' has no interface", self.name),
             );
             return None;
         };
         let Some((vrid, _)) = self.vrid else {
-            errors.at(self.line, format!("instance '{}' has no vrid", self.name));
+            errors.fmt(
+                self.line,
+                format_args!("instance '{}' has no vrid", self.name),
+            );
             return None;
         };
         if self.vips.is_empty() {
-            errors.at(self.line, format!("instance '{}' has no vip", self.name));
+            errors.fmt(
+                self.line,
+                format_args!("instance '{}' has no vip", self.name),
+            );
         }
         if self.vips.len() > MAX_ADDRESSES {
-            errors.at(
+            errors.fmt(
                 self.line,
-                format!("at most {MAX_ADDRESSES} vips per instance"),
+                format_args!("at most {MAX_ADDRESSES} vips per instance"),
             );
         }
         let version = self.version.map_or(Version::V3, |(v, _)| v);
@@ -226,25 +232,28 @@ impl Block {
             (_, None) => Checksum::standard(version),
             (Version::V3, Some((form, _))) => form,
             (Version::V2, Some((_, line))) => {
-                errors.at(line, "v3-checksum applies to version 3 only".into());
+                errors.fmt(line, format_args!("v3-checksum applies to version 3 only"));
                 Checksum::standard(version)
             }
         };
         // RFC 5798 removed authentication (§9); only v2 carries a password.
         if let (Version::V3, Some((_, line))) = (version, &self.auth_pass) {
-            errors.at(
+            errors.fmt(
                 *line,
-                "auth-pass needs version 2 (VRRPv3 has no authentication)".into(),
+                format_args!("auth-pass needs version 2 (VRRPv3 has no authentication)"),
             );
         }
         if let Some((src, line)) = self.unicast_src {
             if self.unicast_peers.is_empty() {
-                errors.at(line, "unicast-src needs at least one unicast-peer".into());
+                errors.fmt(
+                    line,
+                    format_args!("unicast-src needs at least one unicast-peer"),
+                );
             }
             if let Some((_, peer_line)) = self.unicast_peers.iter().find(|(p, _)| *p == src) {
-                errors.at(
+                errors.fmt(
                     *peer_line,
-                    format!("unicast-peer {src} is our own unicast-src"),
+                    format_args!("unicast-peer {src} is our own unicast-src"),
                 );
             }
         }
@@ -290,9 +299,9 @@ fn check_families(block: &Block, version: Version, errors: &mut Errors<'_>) {
     let family = Family::of(first.address);
     for (vip, line) in &block.vips {
         if Family::of(vip.address) != family {
-            errors.at(
+            errors.fmt(
                 *line,
-                format!(
+                format_args!(
                     "vip {vip}: an instance holds one family; write one per family (they may share the vrid)"
                 ),
             );
@@ -300,15 +309,15 @@ fn check_families(block: &Block, version: Version, errors: &mut Errors<'_>) {
     }
     if family == Family::Ipv6 {
         if let (Version::V2, Some((_, line))) = (version, &block.version) {
-            errors.at(
+            errors.fmt(
                 *line,
-                "IPv6 needs version 3 (VRRPv2, RFC 3768, is IPv4 only)".into(),
+                format_args!("IPv6 needs version 3 (VRRPv2, RFC 3768, is IPv4 only)"),
             );
         }
         if !is_link_local(first.address) {
-            errors.at(
+            errors.fmt(
                 block.vips[0].1,
-                format!(
+                format_args!(
                     "the first IPv6 vip must be link-local (RFC 5798 §5.2.9), e.g. 'vip fe80::1/64' before 'vip {first}'"
                 ),
             );
@@ -320,21 +329,21 @@ fn check_families(block: &Block, version: Version, errors: &mut Errors<'_>) {
         .chain(block.unicast_src.iter())
         .filter(|(address, _)| Family::of(*address) != family);
     for (address, line) in wrong_family {
-        errors.at(*line, format!("{address}: not the family of the vips"));
+        errors.fmt(*line, format_args!("{address}: not the family of the vips"));
     }
     // RFC 5798 §5.1.2.1: IPv6 adverts come from a link-local address.
     if let Some((src, line)) = block.unicast_src {
         if family == Family::Ipv6 && Family::of(src) == family && !is_link_local(src) {
-            errors.at(
+            errors.fmt(
                 line,
-                format!("unicast-src {src}: IPv6 adverts come from a link-local address"),
+                format_args!("unicast-src {src}: IPv6 adverts come from a link-local address"),
             );
         }
     }
     if let (Some((true, line)), Some(_)) = (block.vmac, block.unicast_peers.first()) {
-        errors.at(
+        errors.fmt(
             line,
-            "vmac needs multicast adverts: remove the unicast-peer lines or vmac".into(),
+            format_args!("vmac needs multicast adverts: remove the unicast-peer lines or vmac"),
         );
     }
 }

@@ -36,19 +36,20 @@ pub fn build(file: &str, directives: &[Directive]) -> Result<Config, Vec<ConfigE
                 let result = directive.value().and_then(|v| parse_path("notify-fifo", v));
                 match result.map(|path| set(&mut read.notify_fifo, path, line)) {
                     Ok(true) => {}
-                    Ok(false) => errors.at(line, "'notify-fifo' given twice".into()),
+                    Ok(false) => errors.fmt(line, format_args!("'notify-fifo' given twice")),
                     Err(message) => errors.at(line, message),
                 }
             }
-            "notify-fifo" => errors.at(
+            "notify-fifo" => errors.fmt(
                 line,
-                "notify-fifo is global: write it before the first block (UCI: in config globals)"
-                    .into(),
+                format_args!(
+                    "notify-fifo is global: write it before the first block (UCI: in config globals)"
+                ),
             ),
             key => match &mut current {
-                Section::Top => errors.at(line, format!("'{key}' outside a block")),
+                Section::Top => errors.fmt(line, format_args!("'{key}' outside a block")),
                 Section::Globals => {
-                    errors.at(line, format!("unknown key '{key}' in config globals"))
+                    errors.fmt(line, format_args!("unknown key '{key}' in config globals"))
                 }
                 Section::Instance(block) => block.apply(directive, &mut errors),
                 Section::Script(block) => block.apply(directive, &mut errors),
@@ -68,7 +69,7 @@ pub fn build(file: &str, directives: &[Directive]) -> Result<Config, Vec<ConfigE
         &mut errors,
     );
     if instances.is_empty() && errors.list.is_empty() {
-        errors.at(1, "no instance defined".into());
+        errors.fmt(1, format_args!("no instance defined"));
     }
     if errors.list.is_empty() {
         Ok(Config {
@@ -78,7 +79,6 @@ pub fn build(file: &str, directives: &[Directive]) -> Result<Config, Vec<ConfigE
             notify_fifo: read.notify_fifo.map(|(path, _)| path),
         })
     } else {
-        errors.list.sort_by_key(|e| e.line);
         Err(errors.list)
     }
 }
@@ -139,9 +139,9 @@ fn finish_instances(
     for block in blocks {
         if let Some(instance) = block.finish(scripts, errors) {
             if let Some(other) = instances.iter().find(|i| i.name == instance.name) {
-                errors.at(
+                errors.fmt(
                     instance.line,
-                    format!(
+                    format_args!(
                         "instance '{}' already defined at line {}",
                         instance.name, other.line
                     ),
@@ -154,9 +154,9 @@ fn finish_instances(
                 // RFC 5798 §7.3: IPv4 and IPv6 virtual routers with one VRID
                 // are distinct (their virtual MACs differ); one family may
                 // use a VRID once per interface.
-                errors.at(
+                errors.fmt(
                     instance.line,
-                    format!(
+                    format_args!(
                         "vrid {} on {} ({}) is already used by instance '{}' at line {}",
                         instance.vrid,
                         instance.interface,
@@ -171,9 +171,9 @@ fn finish_instances(
                     && i.vrid == instance.vrid
                     && i.family() == instance.family()
             }) {
-                errors.at(
+                errors.fmt(
                     instance.line,
-                    format!(
+                    format_args!(
                         "vmac {} is already used by instance '{}' at line {}",
                         vmac_name(instance.family(), instance.vrid),
                         other.name,

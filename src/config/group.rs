@@ -71,7 +71,10 @@ impl GroupBlock {
             return None;
         }
         if self.members.is_empty() {
-            errors.at(self.line, format!("group '{}' has no member", self.name));
+            errors.fmt(
+                self.line,
+                format_args!("group '{}' has no member", self.name),
+            );
         }
         if errors.list.len() != before {
             return None;
@@ -109,9 +112,9 @@ pub(super) fn finish_groups(
             continue;
         };
         if let Some(other) = groups.iter().find(|g| g.name == group.name) {
-            errors.at(
+            errors.fmt(
                 group.line,
-                format!(
+                format_args!(
                     "group '{}' already defined at line {}",
                     group.name, other.line
                 ),
@@ -120,13 +123,13 @@ pub(super) fn finish_groups(
         }
         for (member, &line) in group.members.iter().zip(&lines) {
             if !instance_names.contains(member) {
-                errors.at(line, format!("member {member} names no instance"));
+                errors.fmt(line, format_args!("member {member} names no instance"));
                 continue;
             }
             if let Some((_, other, other_line)) = placed.iter().find(|(m, _, _)| m == member) {
-                errors.at(
+                errors.fmt(
                     line,
-                    format!(
+                    format_args!(
                         "instance '{member}' is already a member of group '{other}' at line {other_line}"
                     ),
                 );

@@ -273,12 +273,22 @@ struct Errors<'a> {
 }
 
 impl Errors<'_> {
+    /// Records an error. The list stays in line order, the errors of one
+    /// line in the order they were found.
     fn at(&mut self, line: usize, message: String) {
-        self.list.push(ConfigError {
+        let index = self.list.partition_point(|e| e.line <= line);
+        let error = ConfigError {
             file: self.file.to_string(),
             line,
             message,
-        });
+        };
+        self.list.insert(index, error);
+    }
+
+    /// [`Errors::at`] with a message still to format: one call to the
+    /// formatter here instead of one at each of the many callers.
+    fn fmt(&mut self, line: usize, message: fmt::Arguments<'_>) {
+        self.at(line, std::fmt::format(message));
     }
 }
 

@@ -83,9 +83,9 @@ impl ScriptBlock {
         };
         match result {
             Ok(true) => return,
-            Ok(false) => errors.at(
+            Ok(false) => errors.fmt(
                 line,
-                format!("'{key}' given twice in script '{}'", self.name),
+                format_args!("'{key}' given twice in script '{}'", self.name),
             ),
             Err(message) => errors.at(line, message),
         }
@@ -97,7 +97,10 @@ impl ScriptBlock {
             return None;
         }
         let Some((exec, _)) = self.exec else {
-            errors.at(self.line, format!("script '{}' has no exec", self.name));
+            errors.fmt(
+                self.line,
+                format_args!("script '{}' has no exec", self.name),
+            );
             return None;
         };
         let interval_ms = self.interval_ms.map_or(DEFAULT_INTERVAL_MS, |(ms, _)| ms);
@@ -141,9 +144,9 @@ impl Scripts {
                 continue;
             };
             match built.iter().find(|s| s.name == script.name) {
-                Some(other) => errors.at(
+                Some(other) => errors.fmt(
                     script.line,
-                    format!(
+                    format_args!(
                         "script '{}' already defined at line {}",
                         script.name, other.line
                     ),

@@ -127,9 +127,9 @@ impl Shared {
                     weight: reference.weight.unwrap_or(weight),
                     line: reference.line,
                 }),
-                None => errors.at(
+                None => errors.fmt(
                     reference.line,
-                    format!("track-script {} names no script block", reference.script),
+                    format_args!("track-script {} names no script block", reference.script),
                 ),
             }
         }
@@ -196,9 +196,9 @@ pub(super) fn entries(trackers: &Trackers) -> impl Iterator<Item = (&str, &str, 
 pub(super) fn check_owner(trackers: &Trackers, whose: &str, errors: &mut Errors<'_>) {
     for (key, target, weight, line) in entries(trackers) {
         if weight != 0 {
-            errors.at(
+            errors.fmt(
                 line,
-                format!(
+                format_args!(
                     "weighted trackers cannot change an address owner's priority (RFC 5798 §5.2.4): {key} {target} (weight {weight}) {whose}"
                 ),
             );
