@@ -8,12 +8,10 @@ use crate::proto::fsm::PRIORITY_OWNER;
 use crate::proto::wire::{Checksum, Family, Version, MAX_ADDRESSES, V2_AUTH_DATA_LEN};
 
 use super::script::Scripts;
-use super::track::{check_owner, Shared};
-use super::values::{
-    check_advert, parse_duration_ms, parse_int, parse_interface, parse_switch, parse_unicast,
-    parse_vip,
-};
-use super::{is_link_local, set, At, Directive, Errors, InstanceConfig, Vip};
+use super::settings::{Settings, Syntax};
+use super::track::{check_owner, state_scripts, Tracked, STATE_KEYS};
+use super::values::{check_advert, parse_unicast, parse_vip};
+use super::{is_link_local, Directive, Errors, InstanceConfig, Vip};
 
 const DEFAULT_PRIORITY: u8 = 100;
 const DEFAULT_ADVERT_CS: u16 = 100;
@@ -23,30 +21,46 @@ const DEFAULT_GARP_REPEAT: u8 = 5;
 const DEFAULT_GARP_DELAY_MS: u32 = 5000;
 /// Longer `garp-delay` and `preempt-delay` values would only confuse (an
 /// hour).
-const MAX_DELAY_MS: u32 = 3_600_000;
+const DELAY: Syntax = Syntax::Duration {
+    min: 0,
+    max: 3_600_000,
+    range: "0s..3600s",
+};
+
+/// The single-valued keys of an instance besides [`STATE_KEYS`].
+const KEYS: &[(&str, Syntax)] = &[
+    ("interface", Syntax::Interface),
+    ("vrid", Syntax::Number(1, 255)),
+    ("priority", Syntax::Number(1, 255)),
+    // Checked against the version once the block is read.
+    (
+        "advert",
+        Syntax::Duration {
+            min: 0,
+            max: u32::MAX,
+            range: "",
+        },
+    ),
+    ("version", Syntax::Either("2", "3")),
+    ("preempt", Syntax::Switch),
+    ("vmac", Syntax::Switch),
+    ("notify", Syntax::Text),
+    ("v3-checksum", Syntax::Either("pseudo-header", "as-v2")),
+    ("auth-pass", Syntax::Secret(V2_AUTH_DATA_LEN)),
+    ("unicast-src", Syntax::Unicast),
+    ("garp-repeat", Syntax::Number(1, 255)),
+    ("garp-delay", DELAY),
+    ("preempt-delay", DELAY),
+];
 
 /// An instance block while its directives are read.
 pub(super) struct Block {
     pub(super) name: String,
     line: usize,
-    interface: At<String>,
-    vrid: At<u8>,
-    priority: At<u8>,
-    advert_ms: At<u32>,
-    version: At<Version>,
+    settings: Settings,
     vips: Vec<(Vip, usize)>,
-    preempt: At<bool>,
-    notify: At<String>,
-    checksum: At<Checksum>,
-    auth_pass: At<String>,
     unicast_peers: Vec<(IpAddr, usize)>,
-    unicast_src: At<IpAddr>,
-    garp_repeat: At<u8>,
-    garp_delay_ms: At<u32>,
-    preempt_delay_ms: At<u32>,
-    vmac: At<bool>,
-    /// The trackers and the per-state notify commands.
-    shared: Shared,
+    tracked: Tracked,
     /// A line of this block (or its header) was rejected: a key it names
     /// may look missing, so "has no ..." would only repeat that error.
     had_errors: bool,
@@ -57,119 +71,50 @@ impl Block {
         Block {
             name,
             line,
-            interface: None,
-            vrid: None,
-            priority: None,
-            advert_ms: None,
-            version: None,
+            settings: Settings::default(),
             vips: Vec::new(),
-            preempt: None,
-            notify: None,
-            checksum: None,
-            auth_pass: None,
             unicast_peers: Vec::new(),
-            unicast_src: None,
-            garp_repeat: None,
-            garp_delay_ms: None,
-            preempt_delay_ms: None,
-            vmac: None,
-            shared: Shared::default(),
+            tracked: Tracked::default(),
             had_errors,
         }
     }
 
     pub(super) fn apply(&mut self, directive: &Directive, errors: &mut Errors<'_>) {
-        let before = errors.list.len();
-        self.apply_value(directive, errors);
-        self.had_errors |= errors.list.len() != before;
+        if let Err(message) = self.apply_value(directive) {
+            errors.at(directive.line, message);
+            self.had_errors = true;
+        }
     }
 
-    fn apply_value(&mut self, directive: &Directive, errors: &mut Errors<'_>) {
+    fn apply_value(&mut self, directive: &Directive) -> Result<(), String> {
+        let settings = &mut self.settings;
+        let known = self.tracked.apply(directive).or_else(|| {
+            let name = &self.name;
+            settings
+                .apply(STATE_KEYS, directive, "instance", name)
+                .or_else(|| settings.apply(KEYS, directive, "instance", name))
+        });
+        if let Some(result) = known {
+            return result;
+        }
         let line = directive.line;
         let key = directive.key.as_str();
-        if let Some(result) = self.shared.apply(directive, "instance", &self.name) {
-            if let Err(message) = result {
-                errors.at(line, message);
+        let value = directive.value()?;
+        let added = match key {
+            "vip" => {
+                let vip = parse_vip(value)?;
+                add(&mut self.vips, vip, line, |v| v.address == vip.address)
             }
-            return;
-        }
-        let value = match directive.value() {
-            Ok(value) => value,
-            Err(message) => return errors.at(line, message),
+            "unicast-peer" => {
+                let peer = parse_unicast(value)?;
+                add(&mut self.unicast_peers, peer, line, |p| *p == peer)
+            }
+            _ => return Err(format!("unknown key '{key}'")),
         };
-        let result = match key {
-            "interface" => parse_interface(value).map(|v| set(&mut self.interface, v, line)),
-            "vrid" => parse_int(value, 1, 255, "vrid").map(|v| set(&mut self.vrid, v as u8, line)),
-            "priority" => {
-                parse_int(value, 1, 255, "priority").map(|v| set(&mut self.priority, v as u8, line))
-            }
-            "advert" => parse_duration_ms(key, value).map(|v| set(&mut self.advert_ms, v, line)),
-            "version" => match value {
-                "2" => Ok(set(&mut self.version, Version::V2, line)),
-                "3" => Ok(set(&mut self.version, Version::V3, line)),
-                _ => Err(format!("version must be 2 or 3, not '{value}'")),
-            },
-            "vip" => parse_vip(value).map(|vip| {
-                if self.vips.iter().any(|(v, _)| v.address == vip.address) {
-                    false
-                } else {
-                    self.vips.push((vip, line));
-                    true
-                }
-            }),
-            "preempt" => parse_switch(key, value).map(|on| set(&mut self.preempt, on, line)),
-            "vmac" => parse_switch(key, value).map(|on| set(&mut self.vmac, on, line)),
-            "notify" => Ok(set(&mut self.notify, value.to_string(), line)),
-            "v3-checksum" => match value {
-                "pseudo-header" => Ok(set(&mut self.checksum, Checksum::PseudoHeader, line)),
-                "as-v2" => Ok(set(&mut self.checksum, Checksum::MessageOnly, line)),
-                _ => Err(format!(
-                    "v3-checksum must be pseudo-header or as-v2, not '{value}'"
-                )),
-            },
-            "auth-pass" => {
-                if value.is_empty() || value.len() > V2_AUTH_DATA_LEN {
-                    Err(format!(
-                        "auth-pass must be 1..{V2_AUTH_DATA_LEN} octets, not {}",
-                        value.len()
-                    ))
-                } else {
-                    Ok(set(&mut self.auth_pass, value.to_string(), line))
-                }
-            }
-            "unicast-peer" => parse_unicast(value).map(|peer| {
-                if self.unicast_peers.iter().any(|(p, _)| *p == peer) {
-                    false
-                } else {
-                    self.unicast_peers.push((peer, line));
-                    true
-                }
-            }),
-            "unicast-src" => parse_unicast(value).map(|src| set(&mut self.unicast_src, src, line)),
-            "garp-repeat" => parse_int(value, 1, 255, "garp-repeat")
-                .map(|v| set(&mut self.garp_repeat, v as u8, line)),
-            "garp-delay" | "preempt-delay" => parse_duration_ms(key, value).and_then(|ms| {
-                if ms > MAX_DELAY_MS {
-                    return Err(format!("{key} must be 0s..3600s, not {ms}ms"));
-                }
-                let slot = match key {
-                    "garp-delay" => &mut self.garp_delay_ms,
-                    _ => &mut self.preempt_delay_ms,
-                };
-                Ok(set(slot, ms, line))
-            }),
-            _ => Err(format!("unknown key '{key}'")),
-        };
-        match result {
-            Ok(true) => {}
-            Ok(false) if key == "vip" || key == "unicast-peer" => {
-                errors.fmt(line, format_args!("{key} {value} listed twice"))
-            }
-            Ok(false) => errors.fmt(
-                line,
-                format_args!("'{key}' given twice in instance '{}'", self.name),
-            ),
-            Err(message) => errors.at(line, message),
+        if added {
+            Ok(())
+        } else {
+            Err(format!("{key} {value} listed twice"))
         }
     }
 
@@ -181,8 +126,11 @@ impl Block {
         errors: &mut Errors<'_>,
     ) -> Option<InstanceConfig> {
         let before = errors.list.len();
-        let priority = self.priority.map_or(DEFAULT_PRIORITY, |(p, _)| p);
-        let (trackers, notify_states) = core::mem::take(&mut self.shared).finish(scripts, errors);
+        let priority = self
+            .settings
+            .number("priority")
+            .map_or(DEFAULT_PRIORITY, |(p, _)| p as u8);
+        let trackers = core::mem::take(&mut self.tracked).finish(scripts, errors);
         if priority == PRIORITY_OWNER {
             let whose = format!("on instance '{}' (priority 255)", self.name);
             check_owner(&trackers, &whose, errors);
@@ -190,15 +138,20 @@ impl Block {
         if self.had_errors {
             return None;
         }
-        check_families(&self, self.version.map_or(Version::V3, |(v, _)| v), errors);
-        let Some((interface, interface_line)) = self.interface else {
+        let version = match self.settings.choice("version") {
+            Some(("2", _)) => Version::V2,
+            _ => Version::V3,
+        };
+        check_families(&self, version, errors);
+        let settings = &mut self.settings;
+        let Some((interface, interface_line)) = settings.text("interface") else {
             errors.fmt(
                 self.line,
                 format_args!("instance '{}' has no interface", self.name),
             );
             return None;
         };
-        let Some((vrid, _)) = self.vrid else {
+        let Some((vrid, _)) = settings.number("vrid") else {
             errors.fmt(
                 self.line,
                 format_args!("instance '{}' has no vrid", self.name),
@@ -217,10 +170,9 @@ impl Block {
                 format_args!("at most {MAX_ADDRESSES} vips per instance"),
             );
         }
-        let version = self.version.map_or(Version::V3, |(v, _)| v);
-        let advert_cs = match self.advert_ms {
+        let advert_cs = match settings.number("advert") {
             None => DEFAULT_ADVERT_CS,
-            Some((ms, line)) => match check_advert(version, ms) {
+            Some((ms, line)) => match check_advert(version, ms as u32) {
                 Ok(cs) => cs,
                 Err(message) => {
                     errors.at(line, message);
@@ -228,22 +180,25 @@ impl Block {
                 }
             },
         };
-        let checksum = match (version, self.checksum) {
+        let checksum = match (version, settings.choice("v3-checksum")) {
             (_, None) => Checksum::standard(version),
-            (Version::V3, Some((form, _))) => form,
+            (Version::V3, Some(("as-v2", _))) => Checksum::MessageOnly,
+            (Version::V3, Some(_)) => Checksum::PseudoHeader,
             (Version::V2, Some((_, line))) => {
                 errors.fmt(line, format_args!("v3-checksum applies to version 3 only"));
                 Checksum::standard(version)
             }
         };
+        let auth_pass = settings.text("auth-pass");
         // RFC 5798 removed authentication (§9); only v2 carries a password.
-        if let (Version::V3, Some((_, line))) = (version, &self.auth_pass) {
+        if let (Version::V3, Some((_, line))) = (version, &auth_pass) {
             errors.fmt(
                 *line,
                 format_args!("auth-pass needs version 2 (VRRPv3 has no authentication)"),
             );
         }
-        if let Some((src, line)) = self.unicast_src {
+        let unicast_src = settings.address("unicast-src");
+        if let Some((src, line)) = unicast_src {
             if self.unicast_peers.is_empty() {
                 errors.fmt(
                     line,
@@ -265,27 +220,40 @@ impl Block {
             line: self.line,
             interface,
             interface_line,
-            vrid,
+            vrid: vrid as u8,
             priority,
             advert_cs,
             version,
             vips: self.vips.into_iter().map(|(vip, _)| vip).collect(),
-            preempt: self.preempt.is_none_or(|(p, _)| p),
-            notify: self.notify.map(|(script, _)| script),
+            preempt: settings.switch("preempt").is_none_or(|(on, _)| on),
+            notify: settings.text("notify").map(|(script, _)| script),
             checksum,
-            auth_pass: self.auth_pass.map(|(secret, _)| secret),
+            auth_pass: auth_pass.map(|(secret, _)| secret),
             unicast_peers: self.unicast_peers.into_iter().map(|(p, _)| p).collect(),
-            unicast_src: self.unicast_src,
-            garp_repeat: self.garp_repeat.map_or(DEFAULT_GARP_REPEAT, |(n, _)| n),
-            garp_delay_ms: self
-                .garp_delay_ms
-                .map_or(DEFAULT_GARP_DELAY_MS, |(ms, _)| ms),
-            vmac: self.vmac.is_some_and(|(on, _)| on),
-            preempt_delay_ms: self.preempt_delay_ms.map_or(0, |(ms, _)| ms),
+            unicast_src,
+            garp_repeat: settings
+                .number("garp-repeat")
+                .map_or(DEFAULT_GARP_REPEAT, |(n, _)| n as u8),
+            garp_delay_ms: settings
+                .number("garp-delay")
+                .map_or(DEFAULT_GARP_DELAY_MS, |(ms, _)| ms as u32),
+            vmac: settings.switch("vmac").is_some_and(|(on, _)| on),
+            preempt_delay_ms: settings
+                .number("preempt-delay")
+                .map_or(0, |(ms, _)| ms as u32),
+            notify_states: state_scripts(settings),
             trackers,
-            notify_states,
         })
     }
+}
+
+/// Adds an item of a list key unless `same` finds it there already.
+fn add<T>(list: &mut Vec<(T, usize)>, item: T, line: usize, same: impl Fn(&T) -> bool) -> bool {
+    if list.iter().any(|(given, _)| same(given)) {
+        return false;
+    }
+    list.push((item, line));
+    true
 }
 
 /// One family per instance (RFC 5798 §5.2.9: the address list is of one
@@ -307,10 +275,11 @@ fn check_families(block: &Block, version: Version, errors: &mut Errors<'_>) {
             );
         }
     }
+    let settings = &block.settings;
     if family == Family::Ipv6 {
-        if let (Version::V2, Some((_, line))) = (version, &block.version) {
+        if let (Version::V2, Some((_, line))) = (version, settings.choice("version")) {
             errors.fmt(
-                *line,
+                line,
                 format_args!("IPv6 needs version 3 (VRRPv2, RFC 3768, is IPv4 only)"),
             );
         }
@@ -323,16 +292,17 @@ fn check_families(block: &Block, version: Version, errors: &mut Errors<'_>) {
             );
         }
     }
+    let unicast_src = settings.address("unicast-src");
     let wrong_family = block
         .unicast_peers
         .iter()
-        .chain(block.unicast_src.iter())
+        .chain(unicast_src.iter())
         .filter(|(address, _)| Family::of(*address) != family);
     for (address, line) in wrong_family {
         errors.fmt(*line, format_args!("{address}: not the family of the vips"));
     }
     // RFC 5798 §5.1.2.1: IPv6 adverts come from a link-local address.
-    if let Some((src, line)) = block.unicast_src {
+    if let Some((src, line)) = unicast_src {
         if family == Family::Ipv6 && Family::of(src) == family && !is_link_local(src) {
             errors.fmt(
                 line,
@@ -340,7 +310,7 @@ fn check_families(block: &Block, version: Version, errors: &mut Errors<'_>) {
             );
         }
     }
-    if let (Some((true, line)), Some(_)) = (block.vmac, block.unicast_peers.first()) {
+    if let (Some((true, line)), Some(_)) = (settings.switch("vmac"), block.unicast_peers.first()) {
         errors.fmt(
             line,
             format_args!("vmac needs multicast adverts: remove the unicast-peer lines or vmac"),

@@ -7,9 +7,7 @@ use super::group::{finish_groups, GroupBlock};
 use super::script::{ScriptBlock, Scripts};
 use super::syntax::UCI_GLOBALS;
 use super::values::{parse_path, valid_name};
-use super::{
-    set, vmac_name, At, Config, ConfigError, Directive, Errors, InstanceConfig, MAX_INSTANCE_NAME,
-};
+use super::{vmac_name, Config, ConfigError, Directive, Errors, InstanceConfig, MAX_INSTANCE_NAME};
 
 /// Turns directives into a validated config.
 pub fn build(file: &str, directives: &[Directive]) -> Result<Config, Vec<ConfigError>> {
@@ -33,10 +31,11 @@ pub fn build(file: &str, directives: &[Directive]) -> Result<Config, Vec<ConfigE
             }
             UCI_GLOBALS => read.close(core::mem::replace(&mut current, Section::Globals)),
             "notify-fifo" if matches!(current, Section::Top | Section::Globals) => {
-                let result = directive.value().and_then(|v| parse_path("notify-fifo", v));
-                match result.map(|path| set(&mut read.notify_fifo, path, line)) {
-                    Ok(true) => {}
-                    Ok(false) => errors.fmt(line, format_args!("'notify-fifo' given twice")),
+                match directive.value().and_then(|v| parse_path("notify-fifo", v)) {
+                    Ok(_) if read.notify_fifo.is_some() => {
+                        errors.fmt(line, format_args!("'notify-fifo' given twice"))
+                    }
+                    Ok(path) => read.notify_fifo = Some(path),
                     Err(message) => errors.at(line, message),
                 }
             }
@@ -76,7 +75,7 @@ pub fn build(file: &str, directives: &[Directive]) -> Result<Config, Vec<ConfigE
             instances,
             scripts: scripts.built,
             groups,
-            notify_fifo: read.notify_fifo.map(|(path, _)| path),
+            notify_fifo: read.notify_fifo,
         })
     } else {
         Err(errors.list)
@@ -100,7 +99,7 @@ struct Read {
     instances: Vec<Block>,
     scripts: Vec<ScriptBlock>,
     groups: Vec<GroupBlock>,
-    notify_fifo: At<String>,
+    notify_fifo: Option<String>,
 }
 
 impl Read {

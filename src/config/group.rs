@@ -4,16 +4,20 @@
 use crate::proto::fsm::PRIORITY_OWNER;
 
 use super::script::Scripts;
-use super::track::{check_owner, Shared};
-use super::{set, At, Directive, Errors, GroupConfig, InstanceConfig, Trackers};
+use super::settings::{Settings, Syntax};
+use super::track::{check_owner, state_scripts, Tracked, STATE_KEYS};
+use super::{Directive, Errors, GroupConfig, InstanceConfig, Trackers};
+
+/// The single-valued keys of a group besides [`STATE_KEYS`].
+const KEYS: &[(&str, Syntax)] = &[("notify", Syntax::Text)];
 
 /// A group block while its directives are read.
 pub(super) struct GroupBlock {
     name: String,
     line: usize,
     members: Vec<(String, usize)>,
-    shared: Shared,
-    notify: At<String>,
+    settings: Settings,
+    tracked: Tracked,
     /// A line of this block (or its header) was rejected.
     had_errors: bool,
 }
@@ -24,49 +28,50 @@ impl GroupBlock {
             name,
             line,
             members: Vec::new(),
-            shared: Shared::default(),
-            notify: None,
+            settings: Settings::default(),
+            tracked: Tracked::default(),
             had_errors,
         }
     }
 
     pub(super) fn apply(&mut self, directive: &Directive, errors: &mut Errors<'_>) {
-        let line = directive.line;
-        let key = directive.key.as_str();
-        let result = match self.shared.apply(directive, "group", &self.name) {
-            Some(result) => result,
-            None => match key {
-                "member" => directive.value().and_then(|member| {
-                    if self.members.iter().any(|(m, _)| m == member) {
-                        return Err(format!("member {member} listed twice"));
-                    }
-                    self.members.push((member.to_string(), line));
-                    Ok(())
-                }),
-                "notify" => directive.value().and_then(|script| {
-                    if set(&mut self.notify, script.to_string(), line) {
-                        Ok(())
-                    } else {
-                        Err(format!("'notify' given twice in group '{}'", self.name))
-                    }
-                }),
-                _ => Err(format!("unknown key '{key}' in group '{}'", self.name)),
-            },
-        };
-        if let Err(message) = result {
-            errors.at(line, message);
+        if let Err(message) = self.apply_value(directive) {
+            errors.at(directive.line, message);
             self.had_errors = true;
         }
     }
 
+    fn apply_value(&mut self, directive: &Directive) -> Result<(), String> {
+        let settings = &mut self.settings;
+        let name = &self.name;
+        let known = self.tracked.apply(directive).or_else(|| {
+            settings
+                .apply(STATE_KEYS, directive, "group", name)
+                .or_else(|| settings.apply(KEYS, directive, "group", name))
+        });
+        if let Some(result) = known {
+            return result;
+        }
+        let key = &directive.key;
+        if key != "member" {
+            return Err(format!("unknown key '{key}' in group '{name}'"));
+        }
+        let member = directive.value()?;
+        if self.members.iter().any(|(m, _)| m == member) {
+            return Err(format!("member {member} listed twice"));
+        }
+        self.members.push((member.to_string(), directive.line));
+        Ok(())
+    }
+
     /// The group, with the line of each member; None after errors.
     fn finish(
-        self,
+        mut self,
         scripts: &Scripts,
         errors: &mut Errors<'_>,
     ) -> Option<(GroupConfig, Vec<usize>)> {
         let before = errors.list.len();
-        let (trackers, notify_states) = self.shared.finish(scripts, errors);
+        let trackers = self.tracked.finish(scripts, errors);
         if self.had_errors {
             return None;
         }
@@ -85,8 +90,8 @@ impl GroupBlock {
             line: self.line,
             members,
             trackers,
-            notify: self.notify.map(|(script, _)| script),
-            notify_states,
+            notify: self.settings.text("notify").map(|(script, _)| script),
+            notify_states: state_scripts(&mut self.settings),
         };
         Some((group, lines))
     }

@@ -10,14 +10,16 @@
 //! This module holds the validated types. The front ends (the tiny format
 //! and UCI) are in `syntax`; the second step, [`build`], with its checks
 //! across blocks, in `build`; the blocks in `block` (instances), `script`
-//! and `group`; the keys instances and groups share (trackers, per-state
-//! notify) in `track`; the syntax of single values in `values`; and what
-//! `tinyvrrp check` prints in `show`.
+//! and `group`; the reader of the single-valued keys, which each block
+//! lists in a table, in `settings`; the keys instances and groups share
+//! (trackers, per-state notify) in `track`; the syntax of single values in
+//! `values`; and what `tinyvrrp check` prints in `show`.
 
 mod block;
 mod build;
 mod group;
 mod script;
+mod settings;
 mod show;
 mod syntax;
 mod track;
@@ -294,15 +296,6 @@ impl Errors<'_> {
 
 /// A value and the line it came from.
 pub type At<T> = Option<(T, usize)>;
-
-/// Stores a single-valued key; false when it was already set.
-fn set<T>(slot: &mut At<T>, value: T, line: usize) -> bool {
-    if slot.is_some() {
-        return false;
-    }
-    *slot = Some((value, line));
-    true
-}
 
 /// fe80::/10 (RFC 4291 §2.5.6).
 pub fn is_link_local(address: IpAddr) -> bool {

@@ -5,10 +5,9 @@
 //! value.
 
 use super::script::Scripts;
-use super::values::{parse_interface, parse_path, parse_weight};
-use super::{
-    set, At, Directive, Errors, StateScripts, TrackFile, TrackInterface, TrackScript, Trackers,
-};
+use super::settings::{Settings, Syntax};
+use super::values::{parse_interface, parse_number, parse_path};
+use super::{Directive, Errors, StateScripts, TrackFile, TrackInterface, TrackScript, Trackers};
 
 /// keepalived's ranges: interfaces and scripts -253..253, files -254..254.
 pub(super) const MAX_WEIGHT: i32 = 253;
@@ -16,159 +15,138 @@ const MAX_FILE_WEIGHT: i32 = 254;
 /// A `track-file` without `weight` adds the number in the file.
 const DEFAULT_FILE_WEIGHT: i32 = 1;
 
-/// The shared keys of one block while its directives are read.
-#[derive(Default)]
-pub(super) struct Shared {
-    interfaces: Vec<TrackInterface>,
-    scripts: Vec<ScriptRef>,
-    files: Vec<TrackFile>,
-    master: At<Vec<String>>,
-    backup: At<Vec<String>>,
-    fault: At<Vec<String>>,
-    stop: At<Vec<String>>,
+/// The per-state notify commands, read as settings of the block.
+pub(super) const STATE_KEYS: &[(&str, Syntax)] = &[
+    ("notify-master", Syntax::Command),
+    ("notify-backup", Syntax::Command),
+    ("notify-fault", Syntax::Command),
+    ("notify-stop", Syntax::Command),
+];
+
+/// What a tracker watches.
+#[derive(Clone, Copy, PartialEq)]
+enum Target {
+    Interface,
+    Script,
+    File,
 }
 
-/// A `track-script` while the script blocks are not all known: without
-/// `weight N` its weight is the script block's.
-struct ScriptRef {
-    script: String,
+/// Each tracker key: what it watches, the TARGET of its syntax, and the
+/// largest weight.
+const TRACK_KEYS: [(&str, Target, &str, i32); 3] = [
+    ("track-interface", Target::Interface, "IFNAME", MAX_WEIGHT),
+    ("track-script", Target::Script, "NAME", MAX_WEIGHT),
+    ("track-file", Target::File, "PATH", MAX_FILE_WEIGHT),
+];
+
+/// The trackers of one block while its directives are read, in the order
+/// written. Without `weight N` a tracker's weight is its key's default,
+/// for a `track-script` the script block's, which is known only later.
+#[derive(Default)]
+pub(super) struct Tracked(Vec<Tracker>);
+
+struct Tracker {
+    target: Target,
+    name: String,
     weight: Option<i32>,
     line: usize,
 }
 
-impl Shared {
-    /// Reads `directive` when its key is a shared one, else returns None.
-    /// `kind` and `name` name the block in messages.
-    pub(super) fn apply(
-        &mut self,
-        directive: &Directive,
-        kind: &str,
-        name: &str,
-    ) -> Option<Result<(), String>> {
-        let line = directive.line;
-        let key = directive.key.as_str();
-        let words = directive.words();
-        let slot = match key {
-            "track-interface" => return Some(self.track_interface(&words, line)),
-            "track-script" => return Some(self.track_script(&words, line)),
-            "track-file" => return Some(self.track_file(&words, line)),
-            "notify-master" => &mut self.master,
-            "notify-backup" => &mut self.backup,
-            "notify-fault" => &mut self.fault,
-            "notify-stop" => &mut self.stop,
-            _ => return None,
-        };
-        Some(if words.is_empty() {
-            Err(format!("'{key}' needs a command"))
-        } else if set(slot, words.iter().map(|w| w.to_string()).collect(), line) {
-            Ok(())
-        } else {
-            Err(format!("'{key}' given twice in {kind} '{name}'"))
-        })
+impl Tracked {
+    /// Reads `directive` when its key is a tracker's, else returns None.
+    pub(super) fn apply(&mut self, directive: &Directive) -> Option<Result<(), String>> {
+        let &(key, target, what, max) = TRACK_KEYS.iter().find(|k| k.0 == directive.key)?;
+        Some(self.read(key, target, what, max, directive))
     }
 
-    fn track_interface(&mut self, words: &[&str], line: usize) -> Result<(), String> {
-        let key = "track-interface";
-        let (name, weight) = target_and_weight(key, "IFNAME", words, MAX_WEIGHT)?;
-        let interface = parse_interface(name)?;
-        if let Some(other) = self.interfaces.iter().find(|t| t.interface == interface) {
-            return Err(already(key, name, other.line));
+    fn read(
+        &mut self,
+        key: &str,
+        target: Target,
+        what: &str,
+        max: i32,
+        directive: &Directive,
+    ) -> Result<(), String> {
+        let words = directive.words();
+        let (name, weight) = match words.as_slice() {
+            [name] => (name, None),
+            [name, "weight", n] => (name, Some(parse_number("weight", n, -max, max)?)),
+            [] => return Err(format!("'{key}' needs a value")),
+            _ => {
+                return Err(format!(
+                    "expected: {key} {what} [weight N], not '{}'",
+                    words.join(" ")
+                ))
+            }
+        };
+        let name = match target {
+            Target::Interface => parse_interface(name)?,
+            Target::Script => name.to_string(),
+            Target::File => parse_path(key, name)?,
+        };
+        let same = |t: &&Tracker| t.target == target && t.name == name;
+        if let Some(other) = self.0.iter().find(same) {
+            return Err(format!(
+                "{key} {name} is already tracked at line {}",
+                other.line
+            ));
         }
-        self.interfaces.push(TrackInterface {
-            interface,
-            weight: weight.unwrap_or(0),
-            line,
+        self.0.push(Tracker {
+            target,
+            name,
+            weight,
+            line: directive.line,
         });
         Ok(())
     }
 
-    fn track_script(&mut self, words: &[&str], line: usize) -> Result<(), String> {
-        let key = "track-script";
-        let (script, weight) = target_and_weight(key, "NAME", words, MAX_WEIGHT)?;
-        if let Some(other) = self.scripts.iter().find(|t| t.script == script) {
-            return Err(already(key, script, other.line));
-        }
-        self.scripts.push(ScriptRef {
-            script: script.to_string(),
+    /// The trackers, each `track-script` with its weight resolved. A
+    /// `track-script` naming no script block is an error.
+    pub(super) fn finish(self, scripts: &Scripts, errors: &mut Errors<'_>) -> Trackers {
+        let mut trackers = Trackers::default();
+        for Tracker {
+            target,
+            name,
             weight,
             line,
-        });
-        Ok(())
-    }
-
-    fn track_file(&mut self, words: &[&str], line: usize) -> Result<(), String> {
-        let key = "track-file";
-        let (path, weight) = target_and_weight(key, "PATH", words, MAX_FILE_WEIGHT)?;
-        let path = parse_path(key, path)?;
-        if let Some(other) = self.files.iter().find(|t| t.path == path) {
-            return Err(already(key, &path, other.line));
-        }
-        self.files.push(TrackFile {
-            path,
-            weight: weight.unwrap_or(DEFAULT_FILE_WEIGHT),
-            line,
-        });
-        Ok(())
-    }
-
-    /// The trackers, each `track-script` with its weight resolved, and the
-    /// notify commands. A `track-script` naming no script block is an
-    /// error.
-    pub(super) fn finish(
-        self,
-        scripts: &Scripts,
-        errors: &mut Errors<'_>,
-    ) -> (Trackers, StateScripts) {
-        let mut resolved = Vec::new();
-        for reference in self.scripts {
-            match scripts.weight(&reference.script) {
-                Some(weight) => resolved.push(TrackScript {
-                    script: reference.script,
-                    weight: reference.weight.unwrap_or(weight),
-                    line: reference.line,
+        } in self.0
+        {
+            match target {
+                Target::Interface => trackers.interfaces.push(TrackInterface {
+                    interface: name,
+                    weight: weight.unwrap_or(0),
+                    line,
                 }),
-                None => errors.fmt(
-                    reference.line,
-                    format_args!("track-script {} names no script block", reference.script),
-                ),
+                Target::Script => match scripts.weight(&name) {
+                    Some(default) => trackers.scripts.push(TrackScript {
+                        script: name,
+                        weight: weight.unwrap_or(default),
+                        line,
+                    }),
+                    None => errors.fmt(
+                        line,
+                        format_args!("track-script {name} names no script block"),
+                    ),
+                },
+                Target::File => trackers.files.push(TrackFile {
+                    path: name,
+                    weight: weight.unwrap_or(DEFAULT_FILE_WEIGHT),
+                    line,
+                }),
             }
         }
-        let trackers = Trackers {
-            interfaces: self.interfaces,
-            scripts: resolved,
-            files: self.files,
-        };
-        let command = |slot: At<Vec<String>>| slot.map(|(argv, _)| argv);
-        let states = StateScripts {
-            master: command(self.master),
-            backup: command(self.backup),
-            fault: command(self.fault),
-            stop: command(self.stop),
-        };
-        (trackers, states)
+        trackers
     }
 }
 
-/// `TARGET` or `TARGET weight N`.
-fn target_and_weight<'a>(
-    key: &str,
-    what: &str,
-    words: &[&'a str],
-    max: i32,
-) -> Result<(&'a str, Option<i32>), String> {
-    match words {
-        [target] => Ok((target, None)),
-        [target, "weight", n] => Ok((target, Some(parse_weight(n, max)?))),
-        [] => Err(format!("'{key}' needs a value")),
-        _ => Err(format!(
-            "expected: {key} {what} [weight N], not '{}'",
-            words.join(" ")
-        )),
+/// The per-state notify commands among a block's settings.
+pub(super) fn state_scripts(settings: &mut Settings) -> StateScripts {
+    StateScripts {
+        master: settings.command("notify-master"),
+        backup: settings.command("notify-backup"),
+        fault: settings.command("notify-fault"),
+        stop: settings.command("notify-stop"),
     }
-}
-
-fn already(key: &str, target: &str, line: usize) -> String {
-    format!("{key} {target} is already tracked at line {line}")
 }
 
 /// Every tracker as (key, what it tracks, weight, line), in the order

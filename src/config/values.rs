@@ -41,8 +41,9 @@ pub(super) fn parse_interface(value: &str) -> Result<String, String> {
     Ok(value.to_string())
 }
 
-pub(super) fn parse_int(value: &str, min: u32, max: u32, what: &str) -> Result<u32, String> {
-    match value.parse::<u32>() {
+/// A whole number in `min..=max`: a key's value or a tracker's `weight`.
+pub(super) fn parse_number(what: &str, value: &str, min: i32, max: i32) -> Result<i32, String> {
+    match value.parse::<i32>() {
         Ok(n) if (min..=max).contains(&n) => Ok(n),
         _ => Err(format!("{what} must be {min}..{max}, not '{value}'")),
     }
@@ -130,14 +131,6 @@ pub(super) fn parse_vip(value: &str) -> Result<Vip, String> {
         return Err(format!("{address} cannot be a virtual address"));
     }
     Ok(Vip { address, prefix })
-}
-
-/// A tracker's `weight` (and a script's): -max..max.
-pub(super) fn parse_weight(value: &str, max: i32) -> Result<i32, String> {
-    match value.parse::<i32>() {
-        Ok(n) if (-max..=max).contains(&n) => Ok(n),
-        _ => Err(format!("weight must be -{max}..{max}, not '{value}'")),
-    }
 }
 
 /// A file the daemon opens (`track-file`, `notify-fifo`): absolute,
