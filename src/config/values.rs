@@ -13,10 +13,14 @@ const MAX_INTERFACE_NAME: usize = 15;
 /// `on`/`off`, and UCI's booleans too, so `option preempt '0'` works as
 /// LuCI writes it.
 pub(super) fn parse_switch(key: &str, value: &str) -> Result<bool, String> {
-    match value {
-        "on" | "1" | "yes" | "true" | "enabled" => Ok(true),
-        "off" | "0" | "no" | "false" | "disabled" => Ok(false),
-        _ => Err(format!("{key} must be on or off, not '{value}'")),
+    const ON: [&str; 5] = ["on", "1", "yes", "true", "enabled"];
+    const OFF: [&str; 5] = ["off", "0", "no", "false", "disabled"];
+    if ON.contains(&value) {
+        Ok(true)
+    } else if OFF.contains(&value) {
+        Ok(false)
+    } else {
+        Err(format!("{key} must be on or off, not '{value}'"))
     }
 }
 
@@ -43,10 +47,32 @@ pub(super) fn parse_interface(value: &str) -> Result<String, String> {
 
 /// A whole number in `min..=max`: a key's value or a tracker's `weight`.
 pub(super) fn parse_number(what: &str, value: &str, min: i32, max: i32) -> Result<i32, String> {
-    match value.parse::<i32>() {
-        Ok(n) if (min..=max).contains(&n) => Ok(n),
+    // What `parse::<i32>` accepts: `-` or `+`, not both, then digits.
+    let n = match value.strip_prefix('-') {
+        Some(digits) if !digits.starts_with('+') => decimal(digits).map(|n| -i64::from(n)),
+        Some(_) => None,
+        None => decimal(value).map(i64::from),
+    };
+    match n {
+        Some(n) if (i64::from(min)..=i64::from(max)).contains(&n) => Ok(n as i32),
         _ => Err(format!("{what} must be {min}..{max}, not '{value}'")),
     }
+}
+
+/// A decimal number as `parse::<u32>` reads it: an optional `+`, then
+/// digits. Written out once, as each `parse` inlines a loop of its own.
+fn decimal(text: &str) -> Option<u32> {
+    let digits = text.strip_prefix('+').unwrap_or(text);
+    if digits.is_empty() {
+        return None;
+    }
+    digits.bytes().try_fold(0u32, |n, byte| {
+        let digit = byte.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        n.checked_mul(10)?.checked_add(u32::from(digit))
+    })
 }
 
 /// `100ms`, `1s`: a whole number with a unit.
@@ -58,9 +84,7 @@ pub(super) fn parse_duration_ms(key: &str, value: &str) -> Result<u32, String> {
     } else {
         return Err(format!("{key} needs a unit, ms or s: '{value}'"));
     };
-    digits
-        .parse::<u32>()
-        .ok()
+    decimal(digits)
         .and_then(|n| n.checked_mul(scale))
         .ok_or_else(|| format!("'{value}' is not a whole number of ms or s"))
 }
@@ -118,8 +142,8 @@ pub(super) fn parse_vip(value: &str) -> Result<Vip, String> {
     };
     let prefix = match prefix {
         None => max_prefix,
-        Some(p) => match p.parse::<u8>() {
-            Ok(n) if (1..=max_prefix).contains(&n) => n,
+        Some(p) => match decimal(p) {
+            Some(n) if (1..=u32::from(max_prefix)).contains(&n) => n as u8,
             _ => return Err(format!("prefix must be 1..{max_prefix} in '{value}'")),
         },
     };
