@@ -1,7 +1,9 @@
 //! The two front ends, each turning text into [`Directive`]s: the tiny
 //! format and OpenWrt's UCI.
 
-use super::ConfigError;
+use core::mem::take;
+
+use super::{ConfigError, Errors};
 
 /// One `key value...` line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,6 +20,8 @@ pub(super) const UCI_GLOBALS: &str = "config globals";
 
 /// The UCI section types; each but `globals` is a block of the tiny format.
 const UCI_SECTIONS: [&str; 4] = ["instance", "script", "group", "globals"];
+/// The index of `globals` in [`UCI_SECTIONS`].
+const GLOBALS: usize = 3;
 
 impl Directive {
     /// The one value of a single-valued key.
@@ -65,72 +69,62 @@ pub fn tokenize(text: &str) -> Vec<Directive> {
 /// stands for `-`: `option preempt_delay` is `preempt-delay`.
 pub fn tokenize_uci(file: &str, text: &str) -> Result<Vec<Directive>, Vec<ConfigError>> {
     let mut directives = Vec::new();
-    let mut errors = Vec::new();
-    let mut anonymous: Vec<String> = Vec::new();
+    let mut errors = Errors {
+        file,
+        list: Vec::new(),
+    };
+    // The anonymous sections so far of each type, which name the next.
+    let mut anonymous = [0; UCI_SECTIONS.len()];
     for (index, raw) in text.lines().enumerate() {
         let line = index + 1;
-        let error = |message: String| ConfigError {
-            file: file.to_string(),
-            line,
-            message,
-        };
-        let words = match uci_words(raw) {
-            Ok(words) => words,
-            Err(message) => {
-                errors.push(error(message));
-                continue;
-            }
-        };
-        let Some((keyword, rest)) = words.split_first() else {
-            continue;
-        };
-        match (keyword.as_str(), rest) {
-            ("package", [_]) => {}
-            ("config", [kind, name @ ..]) if kind == "globals" && name.len() <= 1 => {
-                directives.push(Directive {
-                    line,
-                    key: UCI_GLOBALS.to_string(),
-                    args: Vec::new(),
-                });
-            }
-            ("config", [kind, name @ ..])
-                if UCI_SECTIONS.contains(&kind.as_str()) && name.len() <= 1 =>
-            {
-                let name = name.first().cloned().unwrap_or_else(|| {
-                    anonymous.push(kind.clone());
-                    let n = anonymous.iter().filter(|k| *k == kind).count();
-                    format!("{kind}{n}")
-                });
-                directives.push(Directive {
-                    line,
-                    key: kind.clone(),
-                    args: vec![name],
-                });
-            }
-            ("config", [kind, ..]) if !UCI_SECTIONS.contains(&kind.as_str()) => {
-                errors.push(error(format!("unknown section type '{kind}'")));
-            }
-            ("option" | "list", [key, _]) if UCI_SECTIONS.contains(&key.as_str()) => {
-                errors.push(error(format!(
-                    "'{key}' is a section type, not an option: config {key} ..."
-                )));
-            }
-            ("option" | "list", [key, value]) => directives.push(Directive {
-                line,
-                key: key.replace('_', "-"),
-                args: vec![value.clone()],
-            }),
-            _ => errors.push(error(format!(
-                "expected: config TYPE NAME, option KEY VALUE or list KEY VALUE, not '{}'",
-                raw.trim()
-            ))),
+        let read = uci_words(raw).and_then(|words| uci_directive(raw, words, line, &mut anonymous));
+        match read {
+            Ok(Some(directive)) => directives.push(directive),
+            Ok(None) => {}
+            Err(message) => errors.at(line, message),
         }
     }
-    if errors.is_empty() {
+    if errors.list.is_empty() {
         Ok(directives)
     } else {
-        Err(errors)
+        Err(errors.list)
     }
+}
+
+/// The directive of one UCI line (`raw`, split into `words`), None for
+/// `package` and empty lines.
+fn uci_directive(
+    raw: &str,
+    mut words: Vec<String>,
+    line: usize,
+    anonymous: &mut [usize; UCI_SECTIONS.len()],
+) -> Result<Option<Directive>, String> {
+    let section = |kind: &str| UCI_SECTIONS.iter().position(|s| *s == kind);
+    let (key, args) = match words.as_mut_slice() {
+        [] => return Ok(None),
+        [keyword, _] if keyword == "package" => return Ok(None),
+        [keyword, kind, name @ ..] if keyword == "config" => match (section(kind), name) {
+            (None, _) => return Err(format!("unknown section type '{kind}'")),
+            (Some(GLOBALS), [] | [_]) => (UCI_GLOBALS.to_string(), Vec::new()),
+            (Some(_), [name]) => (take(kind), vec![take(name)]),
+            (Some(index), []) => {
+                anonymous[index] += 1;
+                let name = format!("{kind}{}", anonymous[index]);
+                (take(kind), vec![name])
+            }
+            _ => return Err(expected(raw)),
+        },
+        [keyword, key, value] if keyword == "option" || keyword == "list" => {
+            if section(key).is_some() {
+                return Err(format!(
+                    "'{key}' is a section type, not an option: config {key} ..."
+                ));
+            }
+            (key.replace('_', "-"), vec![take(value)])
+        }
+        _ => return Err(expected(raw)),
+    };
+    Ok(Some(Directive { line, key, args }))
 }
 
 /// One UCI line as words: bare, 'single quoted' or "double quoted" (with
@@ -138,47 +132,53 @@ pub fn tokenize_uci(file: &str, text: &str) -> Result<Vec<Directive>, Vec<Config
 /// quotes starts a comment.
 fn uci_words(raw: &str) -> Result<Vec<String>, String> {
     let mut words = Vec::new();
-    let mut chars = raw.chars().peekable();
-    loop {
-        while chars.next_if(|c| c.is_whitespace()).is_some() {}
-        match chars.peek() {
-            None | Some('#') => return Ok(words),
-            Some(_) => {}
+    // The word being read, None between words.
+    let mut word: Option<String> = None;
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        if c.is_whitespace() {
+            words.extend(word.take());
+            continue;
         }
-        let mut word = String::new();
-        while let Some(&c) = chars.peek() {
-            if c.is_whitespace() || c == '#' {
-                break;
-            }
-            chars.next();
-            match c {
-                '\'' => loop {
-                    match chars.next() {
-                        Some('\'') => break,
-                        Some(c) => word.push(c),
-                        None => return Err("unterminated ' quote".to_string()),
-                    }
-                },
-                '"' => loop {
-                    match chars.next() {
-                        Some('"') => break,
-                        Some('\\') => match chars.next() {
-                            Some(c) => word.push(c),
-                            None => return Err("unterminated \" quote".to_string()),
-                        },
+        if c == '#' {
+            break;
+        }
+        let word = word.get_or_insert_default();
+        match c {
+            '\'' => loop {
+                match chars.next() {
+                    Some('\'') => break,
+                    Some(c) => word.push(c),
+                    None => return Err("unterminated ' quote".to_string()),
+                }
+            },
+            '"' => loop {
+                match chars.next() {
+                    Some('"') => break,
+                    Some('\\') => match chars.next() {
                         Some(c) => word.push(c),
                         None => return Err("unterminated \" quote".to_string()),
-                    }
-                },
-                '\\' => match chars.next() {
+                    },
                     Some(c) => word.push(c),
-                    None => return Err("a line may not end in \\".to_string()),
-                },
-                c => word.push(c),
-            }
+                    None => return Err("unterminated \" quote".to_string()),
+                }
+            },
+            '\\' => match chars.next() {
+                Some(c) => word.push(c),
+                None => return Err("a line may not end in \\".to_string()),
+            },
+            c => word.push(c),
         }
-        words.push(word);
     }
+    words.extend(word);
+    Ok(words)
+}
+
+fn expected(raw: &str) -> String {
+    format!(
+        "expected: config TYPE NAME, option KEY VALUE or list KEY VALUE, not '{}'",
+        raw.trim()
+    )
 }
 
 /// Whether a file is in UCI syntax: its first directive is `config` or
