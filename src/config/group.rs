@@ -3,98 +3,52 @@
 
 use crate::proto::fsm::PRIORITY_OWNER;
 
+use super::block::Block;
 use super::script::Scripts;
-use super::settings::{Settings, Syntax};
-use super::track::{check_owner, state_scripts, Tracked, STATE_KEYS};
-use super::{Directive, Errors, GroupConfig, InstanceConfig, Trackers};
+use super::settings::{Syntax, Value};
+use super::track::{check_owner, state_scripts, trackers};
+use super::{Errors, GroupConfig, InstanceConfig, Trackers};
 
-/// The single-valued keys of a group besides [`STATE_KEYS`].
-const KEYS: &[(&str, Syntax)] = &[("notify", Syntax::Text)];
+/// The keys of a group besides the shared ones.
+pub(super) const KEYS: &[(&str, Syntax)] = &[("member", Syntax::Member), ("notify", Syntax::Text)];
 
-/// A group block while its directives are read.
-pub(super) struct GroupBlock {
-    name: String,
-    line: usize,
-    members: Vec<(String, usize)>,
-    settings: Settings,
-    tracked: Tracked,
-    /// A line of this block (or its header) was rejected.
-    had_errors: bool,
-}
-
-impl GroupBlock {
-    pub(super) fn new(name: String, line: usize, had_errors: bool) -> GroupBlock {
-        GroupBlock {
-            name,
-            line,
-            members: Vec::new(),
-            settings: Settings::default(),
-            tracked: Tracked::default(),
-            had_errors,
-        }
+/// The group of a block, with the line of each member; None after errors.
+fn finish(
+    block: Block,
+    scripts: &Scripts,
+    errors: &mut Errors<'_>,
+) -> Option<(GroupConfig, Vec<usize>)> {
+    let before = errors.list.len();
+    let settings = &block.settings;
+    let trackers = trackers(settings, scripts, errors);
+    if block.had_errors {
+        return None;
     }
-
-    pub(super) fn apply(&mut self, directive: &Directive, errors: &mut Errors<'_>) {
-        if let Err(message) = self.apply_value(directive) {
-            errors.at(directive.line, message);
-            self.had_errors = true;
-        }
+    let (members, lines): (Vec<String>, Vec<usize>) = settings
+        .all("member")
+        .filter_map(|(value, line)| match value {
+            Value::Text(member) => Some((member.clone(), line)),
+            _ => None,
+        })
+        .unzip();
+    if members.is_empty() {
+        errors.fmt(
+            block.line,
+            format_args!("group '{}' has no member", block.name),
+        );
     }
-
-    fn apply_value(&mut self, directive: &Directive) -> Result<(), String> {
-        let settings = &mut self.settings;
-        let name = &self.name;
-        let known = self.tracked.apply(directive).or_else(|| {
-            settings
-                .apply(STATE_KEYS, directive, "group", name)
-                .or_else(|| settings.apply(KEYS, directive, "group", name))
-        });
-        if let Some(result) = known {
-            return result;
-        }
-        let key = &directive.key;
-        if key != "member" {
-            return Err(format!("unknown key '{key}' in group '{name}'"));
-        }
-        let member = directive.value()?;
-        if self.members.iter().any(|(m, _)| m == member) {
-            return Err(format!("member {member} listed twice"));
-        }
-        self.members.push((member.to_string(), directive.line));
-        Ok(())
+    if errors.list.len() != before {
+        return None;
     }
-
-    /// The group, with the line of each member; None after errors.
-    fn finish(
-        mut self,
-        scripts: &Scripts,
-        errors: &mut Errors<'_>,
-    ) -> Option<(GroupConfig, Vec<usize>)> {
-        let before = errors.list.len();
-        let trackers = self.tracked.finish(scripts, errors);
-        if self.had_errors {
-            return None;
-        }
-        if self.members.is_empty() {
-            errors.fmt(
-                self.line,
-                format_args!("group '{}' has no member", self.name),
-            );
-        }
-        if errors.list.len() != before {
-            return None;
-        }
-        let (members, lines) = self.members.into_iter().unzip();
-        let group = GroupConfig {
-            name: self.name,
-            line: self.line,
-            members,
-            trackers,
-            notify: self.settings.text("notify").map(|(script, _)| script),
-            notify_states: state_scripts(&mut self.settings),
-        };
-        Some((group, lines))
-    }
+    let group = GroupConfig {
+        members,
+        trackers,
+        notify: settings.text("notify").map(|(script, _)| script),
+        notify_states: state_scripts(settings),
+        name: block.name,
+        line: block.line,
+    };
+    Some((group, lines))
 }
 
 /// Validates the group blocks and ties them to the instances: a member
@@ -103,7 +57,7 @@ impl GroupBlock {
 /// one group at most, and each member gets the group's trackers after its
 /// own, none of them weighted if it is an address owner.
 pub(super) fn finish_groups(
-    blocks: Vec<GroupBlock>,
+    blocks: Vec<Block>,
     scripts: &Scripts,
     instances: &mut [InstanceConfig],
     instance_names: &[String],
@@ -113,7 +67,7 @@ pub(super) fn finish_groups(
     // (instance, its group, the member line) of each member seen so far.
     let mut placed: Vec<(String, String, usize)> = Vec::new();
     for block in blocks {
-        let Some((group, lines)) = block.finish(scripts, errors) else {
+        let Some((group, lines)) = finish(block, scripts, errors) else {
             continue;
         };
         if let Some(other) = groups.iter().find(|g| g.name == group.name) {

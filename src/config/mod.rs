@@ -18,6 +18,7 @@
 mod block;
 mod build;
 mod group;
+mod instance;
 mod script;
 mod settings;
 mod show;

@@ -1,13 +1,14 @@
 //! One `script NAME` block (keepalived's `vrrp_script`): a command run
 //! every `interval` whose exit status a `track-script` follows.
 
-use super::settings::{Settings, Syntax};
+use super::block::Block;
+use super::settings::Syntax;
 use super::track::MAX_WEIGHT;
-use super::{Directive, Errors, ScriptConfig};
+use super::{Errors, ScriptConfig};
 
 /// keepalived's defaults: every second, one result in a row decides.
-const DEFAULT_INTERVAL_MS: u32 = 1000;
-const DEFAULT_RISE_FALL: u32 = 1;
+const DEFAULT_INTERVAL_MS: i64 = 1000;
+const DEFAULT_RISE_FALL: i64 = 1;
 /// `interval` and `timeout`: 10ms..3600s.
 const PERIOD: Syntax = Syntax::Duration {
     min: 10,
@@ -17,7 +18,7 @@ const PERIOD: Syntax = Syntax::Duration {
 const RISE_FALL: Syntax = Syntax::Number(1, 1000);
 
 /// The keys of a script block.
-const KEYS: &[(&str, Syntax)] = &[
+pub(super) const KEYS: &[(&str, Syntax)] = &[
     ("exec", Syntax::Command),
     ("interval", PERIOD),
     ("timeout", PERIOD),
@@ -27,68 +28,32 @@ const KEYS: &[(&str, Syntax)] = &[
     ("init-fail", Syntax::Switch),
 ];
 
-/// A script block while its directives are read.
-pub(super) struct ScriptBlock {
-    pub(super) name: String,
-    line: usize,
-    settings: Settings,
-    /// A line of this block (or its header) was rejected.
-    had_errors: bool,
-}
-
-impl ScriptBlock {
-    pub(super) fn new(name: String, line: usize, had_errors: bool) -> ScriptBlock {
-        ScriptBlock {
-            name,
-            line,
-            settings: Settings::default(),
-            had_errors,
-        }
+/// The script of a block; None after errors.
+fn finish(block: Block, errors: &mut Errors<'_>) -> Option<ScriptConfig> {
+    if block.had_errors {
+        return None;
     }
-
-    pub(super) fn apply(&mut self, directive: &Directive, errors: &mut Errors<'_>) {
-        let name = &self.name;
-        let result = self
-            .settings
-            .apply(KEYS, directive, "script", name)
-            .unwrap_or_else(|| {
-                Err(format!(
-                    "unknown key '{}' in script '{name}'",
-                    directive.key
-                ))
-            });
-        if let Err(message) = result {
-            errors.at(directive.line, message);
-            self.had_errors = true;
-        }
-    }
-
-    fn finish(mut self, errors: &mut Errors<'_>) -> Option<ScriptConfig> {
-        if self.had_errors {
-            return None;
-        }
-        let settings = &mut self.settings;
-        let Some(exec) = settings.command("exec") else {
-            errors.fmt(
-                self.line,
-                format_args!("script '{}' has no exec", self.name),
-            );
-            return None;
-        };
-        let number = |key, default| settings.number(key).map_or(default, |(n, _)| n);
-        let interval_ms = number("interval", DEFAULT_INTERVAL_MS.into());
-        Some(ScriptConfig {
-            name: self.name,
-            line: self.line,
-            exec,
-            interval_ms: interval_ms as u32,
-            timeout_ms: number("timeout", interval_ms) as u32,
-            rise: number("rise", DEFAULT_RISE_FALL.into()) as u32,
-            fall: number("fall", DEFAULT_RISE_FALL.into()) as u32,
-            weight: number("weight", 0) as i32,
-            init_fail: settings.switch("init-fail").is_some_and(|(on, _)| on),
-        })
-    }
+    let settings = &block.settings;
+    let Some(exec) = settings.command("exec") else {
+        errors.fmt(
+            block.line,
+            format_args!("script '{}' has no exec", block.name),
+        );
+        return None;
+    };
+    let number = |key, default| settings.number(key).map_or(default, |(n, _)| n);
+    let interval_ms = number("interval", DEFAULT_INTERVAL_MS);
+    Some(ScriptConfig {
+        exec,
+        interval_ms: interval_ms as u32,
+        timeout_ms: number("timeout", interval_ms) as u32,
+        rise: number("rise", DEFAULT_RISE_FALL) as u32,
+        fall: number("fall", DEFAULT_RISE_FALL) as u32,
+        weight: number("weight", 0) as i32,
+        init_fail: settings.switch("init-fail").is_some_and(|(on, _)| on),
+        name: block.name,
+        line: block.line,
+    })
 }
 
 /// The script blocks once read: the valid ones, and the names of all, so
@@ -100,11 +65,11 @@ pub(super) struct Scripts {
 
 impl Scripts {
     /// Validates every block; a name given twice is an error at the second.
-    pub(super) fn finish(blocks: Vec<ScriptBlock>, errors: &mut Errors<'_>) -> Scripts {
+    pub(super) fn finish(blocks: Vec<Block>, errors: &mut Errors<'_>) -> Scripts {
         let names = blocks.iter().map(|b| b.name.clone()).collect();
         let mut built: Vec<ScriptConfig> = Vec::new();
         for block in blocks {
-            let Some(script) = block.finish(errors) else {
+            let Some(script) = finish(block, errors) else {
                 continue;
             };
             match built.iter().find(|s| s.name == script.name) {

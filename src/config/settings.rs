@@ -1,15 +1,16 @@
-//! The single-valued keys of the blocks. Each block lists its keys in a
-//! table with the syntax of their values, and one reader serves them all:
-//! the machine code of a key is a table row, not a match arm of its own.
-//! The values wait here, each with its line, until the block is checked
-//! as a whole.
+//! The keys of the blocks and their values. Each kind of block lists its
+//! keys in a table with the syntax of their values, and one reader serves
+//! them all: the machine code of a key is a table row, not a match arm of
+//! its own. The values wait here, each with its line, until the block is
+//! checked as a whole.
 
 use core::net::IpAddr;
 
 use super::values::{
-    parse_duration_ms, parse_interface, parse_number, parse_switch, parse_unicast,
+    parse_duration_ms, parse_interface, parse_number, parse_path, parse_switch, parse_unicast,
+    parse_vip,
 };
-use super::{At, Directive};
+use super::{At, Directive, Vip};
 
 /// How the value of a key is written.
 #[derive(Clone, Copy)]
@@ -36,6 +37,24 @@ pub(super) enum Syntax {
     Unicast,
     /// A command and its arguments.
     Command,
+    // The keys below may be given again, each time with another value.
+    /// `vip ADDRESS[/PREFIX]`, once per address.
+    Vip,
+    /// `unicast-peer ADDRESS`.
+    Peer,
+    /// `member INSTANCE`.
+    Member,
+    /// `KEY TARGET [weight N]`: the TARGET's name in the syntax, and the
+    /// largest weight.
+    Track(Target, &'static str, i32),
+}
+
+/// What a tracker watches.
+#[derive(Clone, Copy, PartialEq)]
+pub(super) enum Target {
+    Interface,
+    Script,
+    File,
 }
 
 /// A value as read.
@@ -46,42 +65,71 @@ pub(super) enum Value {
     Choice(&'static str),
     Text(String),
     Address(IpAddr),
+    Vip(Vip),
     Words(Vec<String>),
+    /// A tracker: what it watches, its name, its `weight N` when given.
+    Tracker(Target, String, Option<i32>),
 }
 
-/// The single-valued keys of a block that were given, in the order read.
+impl Value {
+    /// Whether a value of a key that may be given again repeats `other`:
+    /// a VIP by its address, a tracker by its target.
+    fn repeats(&self, other: &Value) -> bool {
+        match (self, other) {
+            (Value::Vip(a), Value::Vip(b)) => a.address == b.address,
+            (Value::Address(a), Value::Address(b)) => a == b,
+            (Value::Text(a), Value::Text(b))
+            | (Value::Tracker(_, a, _), Value::Tracker(_, b, _)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+/// The keys of a block that were given, in the order read.
 #[derive(Default)]
 pub(super) struct Settings(Vec<(&'static str, Value, usize)>);
 
 impl Settings {
-    /// Reads `directive` when `keys` holds its key, else returns None.
-    /// `kind` and `name` name the block in messages.
-    pub(super) fn apply(
+    /// Reads `directive`, whose key is `key` of `syntax`; `block` names the
+    /// block in messages (`instance 'lan'`).
+    pub(super) fn read(
         &mut self,
-        keys: &[(&'static str, Syntax)],
+        key: &'static str,
+        syntax: Syntax,
         directive: &Directive,
-        kind: &str,
-        name: &str,
-    ) -> Option<Result<(), String>> {
-        let &(key, syntax) = keys.iter().find(|(key, _)| *key == directive.key)?;
-        Some(parse(key, syntax, directive).and_then(|value| {
-            if self.0.iter().any(|(given, _, _)| *given == key) {
-                return Err(format!("'{key}' given twice in {kind} '{name}'"));
-            }
-            self.0.push((key, value, directive.line));
-            Ok(())
-        }))
+        block: (&str, &str),
+    ) -> Result<(), String> {
+        let (value, written) = parse(key, syntax, directive)?;
+        let list = matches!(
+            syntax,
+            Syntax::Vip | Syntax::Peer | Syntax::Member | Syntax::Track(..)
+        );
+        let earlier = self
+            .0
+            .iter()
+            .find(|(given, old, _)| *given == key && (!list || old.repeats(&value)));
+        if let Some(&(_, _, line)) = earlier {
+            let (kind, name) = block;
+            return Err(match syntax {
+                Syntax::Track(..) => format!("{key} {written} is already tracked at line {line}"),
+                _ if list => format!("{key} {written} listed twice"),
+                _ => format!("'{key}' given twice in {kind} '{name}'"),
+            });
+        }
+        self.0.push((key, value, directive.line));
+        Ok(())
     }
 
     fn find(&self, key: &str) -> Option<&(&'static str, Value, usize)> {
         self.0.iter().find(|(given, _, _)| *given == key)
     }
 
-    /// Takes the value of `key` out, with its line.
-    fn take(&mut self, key: &str) -> At<Value> {
-        let index = self.0.iter().position(|(given, _, _)| *given == key)?;
-        let (_, value, line) = self.0.swap_remove(index);
-        Some((value, line))
+    /// Every value of `key`, with its line, in the order read.
+    pub(super) fn all<'a>(&'a self, key: &'a str) -> impl Iterator<Item = (&'a Value, usize)> {
+        self.0
+            .iter()
+            .filter(move |(given, _, _)| *given == key)
+            .map(|(_, value, line)| (value, *line))
     }
 
     /// The value of a key whose syntax gives a number (a duration in ms).
@@ -113,30 +161,35 @@ impl Settings {
         }
     }
 
-    /// Takes the text of a key out, with its line.
-    pub(super) fn text(&mut self, key: &str) -> At<String> {
-        match self.take(key)? {
-            (Value::Text(text), line) => Some((text, line)),
+    pub(super) fn text(&self, key: &str) -> At<String> {
+        match self.find(key)? {
+            (_, Value::Text(text), line) => Some((text.clone(), *line)),
             _ => None,
         }
     }
 
-    /// Takes the words of a [`Syntax::Command`] key out.
-    pub(super) fn command(&mut self, key: &str) -> Option<Vec<String>> {
-        match self.take(key)? {
-            (Value::Words(argv), _) => Some(argv),
+    pub(super) fn command(&self, key: &str) -> Option<Vec<String>> {
+        match self.find(key)? {
+            (_, Value::Words(argv), _) => Some(argv.clone()),
             _ => None,
         }
     }
 }
 
-fn parse(key: &str, syntax: Syntax, directive: &Directive) -> Result<Value, String> {
-    // A command is all the words; every other syntax takes one value.
+/// The value of `directive`, and its text in messages: the value as
+/// written, a tracker's target.
+fn parse<'a>(
+    key: &str,
+    syntax: Syntax,
+    directive: &'a Directive,
+) -> Result<(Value, &'a str), String> {
+    // A command or a tracker is all the words; every other syntax takes
+    // one value.
     let value = match syntax {
-        Syntax::Command => "",
+        Syntax::Command | Syntax::Track(..) => "",
         _ => directive.value()?,
     };
-    Ok(match syntax {
+    let parsed = match syntax {
         Syntax::Number(min, max) => Value::Number(parse_number(key, value, min, max)?.into()),
         Syntax::Duration { min, max, range } => {
             let ms = parse_duration_ms(key, value)?;
@@ -151,7 +204,7 @@ fn parse(key: &str, syntax: Syntax, directive: &Directive) -> Result<Value, Stri
         Syntax::Either(first, second) => {
             return Err(format!("{key} must be {first} or {second}, not '{value}'"))
         }
-        Syntax::Text => Value::Text(value.to_string()),
+        Syntax::Text | Syntax::Member => Value::Text(value.to_string()),
         Syntax::Secret(max) if value.is_empty() || value.len() > max => {
             return Err(format!(
                 "{key} must be 1..{max} octets, not {}",
@@ -160,10 +213,43 @@ fn parse(key: &str, syntax: Syntax, directive: &Directive) -> Result<Value, Stri
         }
         Syntax::Secret(_) => Value::Text(value.to_string()),
         Syntax::Interface => Value::Text(parse_interface(value)?),
-        Syntax::Unicast => Value::Address(parse_unicast(value)?),
+        Syntax::Unicast | Syntax::Peer => Value::Address(parse_unicast(value)?),
+        Syntax::Vip => Value::Vip(parse_vip(value)?),
         Syntax::Command => match directive.words().as_slice() {
             [] => return Err(format!("'{key}' needs a command")),
             words => Value::Words(words.iter().map(|w| w.to_string()).collect()),
         },
-    })
+        Syntax::Track(target, what, max) => {
+            return parse_tracker(key, target, what, max, directive)
+        }
+    };
+    Ok((parsed, value))
+}
+
+/// `TARGET` or `TARGET weight N`.
+fn parse_tracker<'a>(
+    key: &str,
+    target: Target,
+    what: &str,
+    max: i32,
+    directive: &'a Directive,
+) -> Result<(Value, &'a str), String> {
+    let words = directive.words();
+    let (name, weight) = match words.as_slice() {
+        &[name] => (name, None),
+        &[name, "weight", n] => (name, Some(parse_number("weight", n, -max, max)?)),
+        [] => return Err(format!("'{key}' needs a value")),
+        _ => {
+            return Err(format!(
+                "expected: {key} {what} [weight N], not '{}'",
+                words.join(" ")
+            ))
+        }
+    };
+    let checked = match target {
+        Target::Interface => parse_interface(name)?,
+        Target::Script => name.to_string(),
+        Target::File => parse_path(key, name)?,
+    };
+    Ok((Value::Tracker(target, checked, weight), name))
 }
