@@ -46,19 +46,22 @@ impl Directive {
 
 /// Splits the tiny format into directives.
 pub fn tokenize(text: &str) -> Vec<Directive> {
-    text.lines()
-        .enumerate()
-        .filter_map(|(index, raw)| {
-            let content = raw.split('#').next().unwrap_or("");
-            let mut words = content.split_whitespace().map(str::to_string);
-            let key = words.next()?;
-            Some(Directive {
+    let mut directives = Vec::new();
+    for (index, raw) in text.lines().enumerate() {
+        // Only quotes and backslashes fail, and here they are plain.
+        let Ok(words) = split_words(raw, false) else {
+            continue;
+        };
+        let mut words = words.into_iter();
+        if let Some(key) = words.next() {
+            directives.push(Directive {
                 line: index + 1,
                 key,
                 args: words.collect(),
-            })
-        })
-        .collect()
+            });
+        }
+    }
+    directives
 }
 
 /// Splits OpenWrt's UCI syntax (`config`/`option`/`list`, quoted values)
@@ -77,7 +80,8 @@ pub fn tokenize_uci(file: &str, text: &str) -> Result<Vec<Directive>, Vec<Config
     let mut anonymous = [0; UCI_SECTIONS.len()];
     for (index, raw) in text.lines().enumerate() {
         let line = index + 1;
-        let read = uci_words(raw).and_then(|words| uci_directive(raw, words, line, &mut anonymous));
+        let read = split_words(raw, true)
+            .and_then(|words| uci_directive(raw, words, line, &mut anonymous));
         match read {
             Ok(Some(directive)) => directives.push(directive),
             Ok(None) => {}
@@ -127,10 +131,11 @@ fn uci_directive(
     Ok(Some(Directive { line, key, args }))
 }
 
-/// One UCI line as words: bare, 'single quoted' or "double quoted" (with
-/// backslash escapes), adjacent pieces joined as the shell does; `#` outside
-/// quotes starts a comment.
-fn uci_words(raw: &str) -> Result<Vec<String>, String> {
+/// One line as words, split at whitespace; `#` outside quotes starts a
+/// comment. With `quoting` (UCI) a word may hold 'single quoted' and
+/// "double quoted" (with backslash escapes) pieces, joined as the shell
+/// does; without (the tiny format) quotes and backslashes are plain.
+fn split_words(raw: &str, quoting: bool) -> Result<Vec<String>, String> {
     let mut words = Vec::new();
     // The word being read, None between words.
     let mut word: Option<String> = None;
@@ -144,6 +149,10 @@ fn uci_words(raw: &str) -> Result<Vec<String>, String> {
             break;
         }
         let word = word.get_or_insert_default();
+        if !quoting {
+            word.push(c);
+            continue;
+        }
         match c {
             '\'' => loop {
                 match chars.next() {
