@@ -49,15 +49,14 @@ pub fn tokenize(text: &str) -> Vec<Directive> {
     let mut directives = Vec::new();
     for (index, raw) in text.lines().enumerate() {
         // Only quotes and backslashes fail, and here they are plain.
-        let Ok(words) = split_words(raw, false) else {
+        let Ok(mut words) = split_words(raw, false) else {
             continue;
         };
-        let mut words = words.into_iter();
-        if let Some(key) = words.next() {
+        if !words.is_empty() {
             directives.push(Directive {
                 line: index + 1,
-                key,
-                args: words.collect(),
+                key: words.remove(0),
+                args: words,
             });
         }
     }
