@@ -24,13 +24,14 @@ fn finish(
     if block.had_errors {
         return None;
     }
-    let (members, lines): (Vec<String>, Vec<usize>) = settings
-        .all("member")
-        .filter_map(|(value, line)| match value {
-            Value::Text(member) => Some((member.clone(), line)),
-            _ => None,
-        })
-        .unzip();
+    let mut members = Vec::new();
+    let mut lines = Vec::new();
+    for (key, value, line) in settings.iter() {
+        if let ("member", Value::Text(member)) = (*key, value) {
+            members.push(member.clone());
+            lines.push(*line);
+        }
+    }
     if members.is_empty() {
         errors.fmt(
             block.line,

@@ -63,20 +63,18 @@ struct Lists {
 
 impl Lists {
     fn of(settings: &Settings) -> Lists {
-        let vips = settings.all("vip").filter_map(|(value, line)| match value {
-            Value::Vip(vip) => Some((*vip, line)),
-            _ => None,
-        });
-        let peers = settings
-            .all("unicast-peer")
-            .filter_map(|(value, line)| match value {
-                Value::Address(peer) => Some((*peer, line)),
-                _ => None,
-            });
-        Lists {
-            vips: vips.collect(),
-            peers: peers.collect(),
+        let mut lists = Lists {
+            vips: Vec::new(),
+            peers: Vec::new(),
+        };
+        for (key, value, line) in settings.iter() {
+            match value {
+                Value::Vip(vip) => lists.vips.push((*vip, *line)),
+                Value::Address(peer) if *key == "unicast-peer" => lists.peers.push((*peer, *line)),
+                _ => {}
+            }
         }
+        lists
     }
 }
 

@@ -124,12 +124,9 @@ impl Settings {
         self.0.iter().find(|(given, _, _)| *given == key)
     }
 
-    /// Every value of `key`, with its line, in the order read.
-    pub(super) fn all<'a>(&'a self, key: &'a str) -> impl Iterator<Item = (&'a Value, usize)> {
-        self.0
-            .iter()
-            .filter(move |(given, _, _)| *given == key)
-            .map(|(_, value, line)| (value, *line))
+    /// Every key given, with its value and line, in the order read.
+    pub(super) fn iter(&self) -> impl Iterator<Item = &(&'static str, Value, usize)> {
+        self.0.iter()
     }
 
     /// The value of a key whose syntax gives a number (a duration in ms).

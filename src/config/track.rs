@@ -43,10 +43,7 @@ pub(super) fn trackers(
     errors: &mut Errors<'_>,
 ) -> Trackers {
     let mut trackers = Trackers::default();
-    let given = ["track-interface", "track-script", "track-file"]
-        .into_iter()
-        .flat_map(|key| settings.all(key));
-    for (value, line) in given {
+    for &(_, ref value, line) in settings.iter() {
         let Value::Tracker(target, name, weight) = value else {
             continue;
         };
