@@ -110,8 +110,10 @@ impl Settings {
             .find(|(given, old, _)| *given == key && (!list || old.repeats(&value)));
         if let Some(&(_, _, line)) = earlier {
             let (kind, name) = block;
-            return Err(match syntax {
-                Syntax::Track(..) => format!("{key} {written} is already tracked at line {line}"),
+            return Err(match &value {
+                Value::Tracker(_, target, _) => {
+                    format!("{key} {target} is already tracked at line {line}")
+                }
                 _ if list => format!("{key} {written} listed twice"),
                 _ => format!("'{key}' given twice in {kind} '{name}'"),
             });
@@ -174,7 +176,7 @@ impl Settings {
 }
 
 /// The value of `directive`, and its text in messages: the value as
-/// written, a tracker's target.
+/// written (none for a command or tracker).
 fn parse<'a>(
     key: &str,
     syntax: Syntax,
@@ -212,29 +214,29 @@ fn parse<'a>(
         Syntax::Interface => Value::Text(parse_interface(value)?),
         Syntax::Unicast | Syntax::Peer => Value::Address(parse_unicast(value)?),
         Syntax::Vip => Value::Vip(parse_vip(value)?),
-        Syntax::Command => match directive.words().as_slice() {
-            [] => return Err(format!("'{key}' needs a command")),
-            words => Value::Words(words.iter().map(|w| w.to_string()).collect()),
+        Syntax::Command => match directive.words() {
+            words if words.is_empty() => return Err(format!("'{key}' needs a command")),
+            words => Value::Words(words),
         },
-        Syntax::Track(target, what, max) => {
-            return parse_tracker(key, target, what, max, directive)
-        }
+        Syntax::Track(target, what, max) => parse_tracker(key, target, what, max, directive)?,
     };
     Ok((parsed, value))
 }
 
 /// `TARGET` or `TARGET weight N`.
-fn parse_tracker<'a>(
+fn parse_tracker(
     key: &str,
     target: Target,
     what: &str,
     max: i32,
-    directive: &'a Directive,
-) -> Result<(Value, &'a str), String> {
+    directive: &Directive,
+) -> Result<Value, String> {
     let words = directive.words();
     let (name, weight) = match words.as_slice() {
-        &[name] => (name, None),
-        &[name, "weight", n] => (name, Some(parse_number("weight", n, -max, max)?)),
+        [name] => (name, None),
+        [name, weight, n] if weight == "weight" => {
+            (name, Some(parse_number("weight", n, -max, max)?))
+        }
         [] => return Err(format!("'{key}' needs a value")),
         _ => {
             return Err(format!(
@@ -248,5 +250,5 @@ fn parse_tracker<'a>(
         Target::Script => name.to_string(),
         Target::File => parse_path(key, name)?,
     };
-    Ok((Value::Tracker(target, checked, weight), name))
+    Ok(Value::Tracker(target, checked, weight))
 }

@@ -36,10 +36,11 @@ impl Directive {
     /// The words of a key that takes several (a command, `NAME weight N`):
     /// the tiny format's words as they are, a UCI value split on whitespace,
     /// so `list track-interface 'eth1 weight -20'` reads as the tiny line.
-    pub(super) fn words(&self) -> Vec<&str> {
+    pub(super) fn words(&self) -> Vec<String> {
         self.args
             .iter()
             .flat_map(|a| a.split_whitespace())
+            .map(str::to_string)
             .collect()
     }
 }
