@@ -8,7 +8,7 @@ use crate::proto::wire::{Checksum, Family, Version, MAX_ADDRESSES, V2_AUTH_DATA_
 
 use super::block::Block;
 use super::script::Scripts;
-use super::settings::{Settings, Syntax, Value};
+use super::settings::{Settings, Syntax, Value, SWITCH};
 use super::track::{check_owner, state_scripts, trackers};
 use super::values::check_advert;
 use super::{is_link_local, vmac_name, Errors, InstanceConfig, Vip};
@@ -41,12 +41,15 @@ pub(super) const KEYS: &[(&str, Syntax)] = &[
             range: "",
         },
     ),
-    ("version", Syntax::Either("2", "3")),
+    ("version", Syntax::Choice(&["2"], &["3"])),
     ("vip", Syntax::Vip),
-    ("preempt", Syntax::Switch),
-    ("vmac", Syntax::Switch),
+    ("preempt", SWITCH),
+    ("vmac", SWITCH),
     ("notify", Syntax::Text),
-    ("v3-checksum", Syntax::Either("pseudo-header", "as-v2")),
+    (
+        "v3-checksum",
+        Syntax::Choice(&["pseudo-header"], &["as-v2"]),
+    ),
     ("auth-pass", Syntax::Secret(V2_AUTH_DATA_LEN)),
     ("unicast-peer", Syntax::Peer),
     ("unicast-src", Syntax::Unicast),

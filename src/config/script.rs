@@ -2,7 +2,7 @@
 //! every `interval` whose exit status a `track-script` follows.
 
 use super::block::Block;
-use super::settings::Syntax;
+use super::settings::{Syntax, SWITCH};
 use super::track::MAX_WEIGHT;
 use super::{Errors, ScriptConfig};
 
@@ -25,7 +25,7 @@ pub(super) const KEYS: &[(&str, Syntax)] = &[
     ("rise", RISE_FALL),
     ("fall", RISE_FALL),
     ("weight", Syntax::Number(-MAX_WEIGHT, MAX_WEIGHT)),
-    ("init-fail", Syntax::Switch),
+    ("init-fail", SWITCH),
 ];
 
 /// The script of a block; None after errors.

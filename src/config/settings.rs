@@ -7,8 +7,7 @@
 use core::net::IpAddr;
 
 use super::values::{
-    parse_duration_ms, parse_interface, parse_number, parse_path, parse_switch, parse_unicast,
-    parse_vip,
+    parse_duration_ms, parse_interface, parse_number, parse_path, parse_unicast, parse_vip,
 };
 use super::{At, Directive, Vip};
 
@@ -24,10 +23,9 @@ pub(super) enum Syntax {
         max: u32,
         range: &'static str,
     },
-    /// `on` or `off` (see [`parse_switch`]).
-    Switch,
-    /// One of two words.
-    Either(&'static str, &'static str),
+    /// A word of one of two lists, each named by its first word in
+    /// messages and in the value: `2` or `3`, [`SWITCH`]'s `on` or `off`.
+    Choice(&'static [&'static str], &'static [&'static str]),
     /// Any single value.
     Text,
     /// A password of 1..=N octets.
@@ -49,6 +47,13 @@ pub(super) enum Syntax {
     Track(Target, &'static str, i32),
 }
 
+/// `on` or `off`, and UCI's booleans too, so `option preempt '0'` works as
+/// LuCI writes it.
+pub(super) const SWITCH: Syntax = Syntax::Choice(
+    &["on", "1", "yes", "true", "enabled"],
+    &["off", "0", "no", "false", "disabled"],
+);
+
 /// What a tracker watches.
 #[derive(Clone, Copy, PartialEq)]
 pub(super) enum Target {
@@ -60,8 +65,7 @@ pub(super) enum Target {
 /// A value as read.
 pub(super) enum Value {
     Number(i64),
-    Switch(bool),
-    /// The word of an [`Syntax::Either`].
+    /// The first word of the list of a [`Syntax::Choice`].
     Choice(&'static str),
     Text(String),
     Address(IpAddr),
@@ -139,11 +143,9 @@ impl Settings {
         }
     }
 
+    /// Whether a [`SWITCH`] key is on.
     pub(super) fn switch(&self, key: &str) -> At<bool> {
-        match self.find(key)? {
-            &(_, Value::Switch(on), line) => Some((on, line)),
-            _ => None,
-        }
+        self.choice(key).map(|(word, line)| (word == "on", line))
     }
 
     pub(super) fn choice(&self, key: &str) -> At<&'static str> {
@@ -197,11 +199,14 @@ fn parse<'a>(
             }
             Value::Number(ms.into())
         }
-        Syntax::Switch => Value::Switch(parse_switch(key, value)?),
-        Syntax::Either(first, _) if value == first => Value::Choice(first),
-        Syntax::Either(_, second) if value == second => Value::Choice(second),
-        Syntax::Either(first, second) => {
-            return Err(format!("{key} must be {first} or {second}, not '{value}'"))
+        Syntax::Choice(first, second) => {
+            match [first, second].iter().find(|w| w.contains(&value)) {
+                Some(words) => Value::Choice(words[0]),
+                None => {
+                    let (first, second) = (first[0], second[0]);
+                    return Err(format!("{key} must be {first} or {second}, not '{value}'"));
+                }
+            }
         }
         Syntax::Text | Syntax::Member => Value::Text(value.to_string()),
         Syntax::Secret(max) if value.is_empty() || value.len() > max => {

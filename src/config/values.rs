@@ -10,20 +10,6 @@ use super::{Vip, MAX_INSTANCE_NAME};
 /// Linux IFNAMSIZ less the terminating NUL.
 const MAX_INTERFACE_NAME: usize = 15;
 
-/// `on`/`off`, and UCI's booleans too, so `option preempt '0'` works as
-/// LuCI writes it.
-pub(super) fn parse_switch(key: &str, value: &str) -> Result<bool, String> {
-    const ON: [&str; 5] = ["on", "1", "yes", "true", "enabled"];
-    const OFF: [&str; 5] = ["off", "0", "no", "false", "disabled"];
-    if ON.contains(&value) {
-        Ok(true)
-    } else if OFF.contains(&value) {
-        Ok(false)
-    } else {
-        Err(format!("{key} must be on or off, not '{value}'"))
-    }
-}
-
 pub(super) fn valid_name(name: &str) -> bool {
     (1..=MAX_INSTANCE_NAME).contains(&name.len())
         && name
