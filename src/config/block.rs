@@ -48,12 +48,10 @@ pub(super) struct Block {
 impl Block {
     pub(super) fn apply(&mut self, directive: &Directive, errors: &mut Errors<'_>) {
         let key = directive.key.as_str();
-        let found = self
-            .kind
-            .keys()
-            .into_iter()
-            .flatten()
-            .find(|(k, _)| *k == key);
+        let tables = self.kind.keys();
+        let found = tables
+            .iter()
+            .find_map(|table| table.iter().find(|(k, _)| *k == key));
         let result = match (found, self.kind) {
             (Some(&(key, syntax)), kind) => {
                 let block = (kind.name(), self.name.as_str());

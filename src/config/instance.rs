@@ -149,9 +149,7 @@ fn finish(block: Block, scripts: &Scripts, errors: &mut Errors<'_>) -> Option<In
         had_errors,
         ..
     } = block;
-    let priority = settings
-        .number("priority")
-        .map_or(DEFAULT_PRIORITY, |(p, _)| p as u8);
+    let priority = settings.number_or("priority", DEFAULT_PRIORITY.into()) as u8;
     let trackers = trackers(&settings, scripts, errors);
     if priority == PRIORITY_OWNER {
         let whose = format!("on instance '{name}' (priority 255)");
@@ -244,16 +242,10 @@ fn finish(block: Block, scripts: &Scripts, errors: &mut Errors<'_>) -> Option<In
         auth_pass: auth_pass.map(|(secret, _)| secret),
         unicast_peers: lists.peers.into_iter().map(|(p, _)| p).collect(),
         unicast_src,
-        garp_repeat: settings
-            .number("garp-repeat")
-            .map_or(DEFAULT_GARP_REPEAT, |(n, _)| n as u8),
-        garp_delay_ms: settings
-            .number("garp-delay")
-            .map_or(DEFAULT_GARP_DELAY_MS, |(ms, _)| ms as u32),
+        garp_repeat: settings.number_or("garp-repeat", DEFAULT_GARP_REPEAT.into()) as u8,
+        garp_delay_ms: settings.number_or("garp-delay", DEFAULT_GARP_DELAY_MS.into()) as u32,
         vmac: settings.switch("vmac").is_some_and(|(on, _)| on),
-        preempt_delay_ms: settings
-            .number("preempt-delay")
-            .map_or(0, |(ms, _)| ms as u32),
+        preempt_delay_ms: settings.number_or("preempt-delay", 0) as u32,
         notify_states: state_scripts(&settings),
         trackers,
     })

@@ -41,15 +41,14 @@ fn finish(block: Block, errors: &mut Errors<'_>) -> Option<ScriptConfig> {
         );
         return None;
     };
-    let number = |key, default| settings.number(key).map_or(default, |(n, _)| n);
-    let interval_ms = number("interval", DEFAULT_INTERVAL_MS);
+    let interval_ms = settings.number_or("interval", DEFAULT_INTERVAL_MS);
     Some(ScriptConfig {
         exec,
         interval_ms: interval_ms as u32,
-        timeout_ms: number("timeout", interval_ms) as u32,
-        rise: number("rise", DEFAULT_RISE_FALL) as u32,
-        fall: number("fall", DEFAULT_RISE_FALL) as u32,
-        weight: number("weight", 0) as i32,
+        timeout_ms: settings.number_or("timeout", interval_ms) as u32,
+        rise: settings.number_or("rise", DEFAULT_RISE_FALL) as u32,
+        fall: settings.number_or("fall", DEFAULT_RISE_FALL) as u32,
+        weight: settings.number_or("weight", 0) as i32,
         init_fail: settings.switch("init-fail").is_some_and(|(on, _)| on),
         name: block.name,
         line: block.line,

@@ -143,6 +143,11 @@ impl Settings {
         }
     }
 
+    /// The number of a key, `default` when it was not given.
+    pub(super) fn number_or(&self, key: &str, default: i64) -> i64 {
+        self.number(key).map_or(default, |(n, _)| n)
+    }
+
     /// Whether a [`SWITCH`] key is on.
     pub(super) fn switch(&self, key: &str) -> At<bool> {
         self.choice(key).map(|(word, line)| (word == "on", line))
