@@ -286,18 +286,16 @@ fn check_families(settings: &Settings, lists: &Lists, version: Version, errors: 
             );
         }
     }
-    let unicast_src = settings.address("unicast-src");
-    let wrong_family = lists
-        .peers
-        .iter()
-        .chain(unicast_src.iter())
-        .filter(|(address, _)| Family::of(*address) != family);
-    for (address, line) in wrong_family {
-        errors.fmt(*line, format_args!("{address}: not the family of the vips"));
+    for &(peer, line) in &lists.peers {
+        if Family::of(peer) != family {
+            errors.fmt(line, format_args!("{peer}: not the family of the vips"));
+        }
     }
-    // RFC 5798 §5.1.2.1: IPv6 adverts come from a link-local address.
-    if let Some((src, line)) = unicast_src {
-        if family == Family::Ipv6 && Family::of(src) == family && !is_link_local(src) {
+    if let Some((src, line)) = settings.address("unicast-src") {
+        if Family::of(src) != family {
+            errors.fmt(line, format_args!("{src}: not the family of the vips"));
+        } else if family == Family::Ipv6 && !is_link_local(src) {
+            // RFC 5798 §5.1.2.1: IPv6 adverts come from a link-local address.
             errors.fmt(
                 line,
                 format_args!("unicast-src {src}: IPv6 adverts come from a link-local address"),
