@@ -72,13 +72,7 @@ pub(super) fn finish_groups(
             continue;
         };
         if let Some(other) = groups.iter().find(|g| g.name == group.name) {
-            errors.fmt(
-                group.line,
-                format_args!(
-                    "group '{}' already defined at line {}",
-                    group.name, other.line
-                ),
-            );
+            errors.defined_twice("group", &group.name, group.line, other.line);
             continue;
         }
         for (member, &line) in group.members.iter().zip(&lines) {

@@ -94,13 +94,7 @@ pub(super) fn finish_instances(
         };
         let family = instance.family();
         if let Some(other) = instances.iter().find(|i| i.name == instance.name) {
-            errors.fmt(
-                instance.line,
-                format_args!(
-                    "instance '{}' already defined at line {}",
-                    instance.name, other.line
-                ),
-            );
+            errors.defined_twice("instance", &instance.name, instance.line, other.line);
         } else if let Some(other) = instances.iter().find(|i| {
             i.interface == instance.interface && i.vrid == instance.vrid && i.family() == family
         }) {

@@ -288,6 +288,14 @@ impl Errors<'_> {
         self.list.insert(index, error);
     }
 
+    /// A block named like an earlier valid one of its kind, at `first`.
+    fn defined_twice(&mut self, kind: &str, name: &str, line: usize, first: usize) {
+        self.fmt(
+            line,
+            format_args!("{kind} '{name}' already defined at line {first}"),
+        );
+    }
+
     /// [`Errors::at`] with a message still to format: one call to the
     /// formatter here instead of one at each of the many callers.
     fn fmt(&mut self, line: usize, message: fmt::Arguments<'_>) {

@@ -72,13 +72,9 @@ impl Scripts {
                 continue;
             };
             match built.iter().find(|s| s.name == script.name) {
-                Some(other) => errors.fmt(
-                    script.line,
-                    format_args!(
-                        "script '{}' already defined at line {}",
-                        script.name, other.line
-                    ),
-                ),
+                Some(other) => {
+                    errors.defined_twice("script", &script.name, script.line, other.line)
+                }
                 None => built.push(script),
             }
         }
