@@ -2,7 +2,7 @@
 //! are read first, then checked across: the scripts, the instances against
 //! them and each other, the groups against both.
 
-use super::block::{Block, Kind};
+use super::block::{names, Block, Kind};
 use super::group::finish_groups;
 use super::instance::finish_instances;
 use super::script::Scripts;
@@ -76,7 +76,7 @@ pub fn build(file: &str, directives: &[Directive]) -> Result<Config, Vec<ConfigE
     }
     let [instances, scripts, groups] = by_kind;
     let scripts = Scripts::finish(scripts, &mut errors);
-    let instance_names: Vec<String> = instances.iter().map(|b| b.name.clone()).collect();
+    let instance_names = names(&instances);
     let mut instances = finish_instances(instances, &scripts, &mut errors);
     let groups = finish_groups(
         groups,
@@ -104,12 +104,20 @@ pub fn build(file: &str, directives: &[Directive]) -> Result<Config, Vec<ConfigE
 /// it was rejected: the block is read all the same, so that the errors in
 /// its lines show at once, but it yields nothing.
 fn block_name(kind: &str, directive: &Directive, errors: &mut Errors<'_>) -> (String, bool) {
-    let name = directive.args.first().cloned().unwrap_or_default();
-    let message = match directive.args.as_slice() {
+    let line = directive.line;
+    let name = match directive.args.as_slice() {
         [name] if valid_name(name) => return (name.clone(), false),
-        [_] => format!("{kind} name must be 1..{MAX_INSTANCE_NAME} of A-Z a-z 0-9 _ - ."),
-        _ => format!("expected: {kind} NAME"),
+        [name] => {
+            errors.fmt(
+                line,
+                format_args!("{kind} name must be 1..{MAX_INSTANCE_NAME} of A-Z a-z 0-9 _ - ."),
+            );
+            name.clone()
+        }
+        _ => {
+            errors.fmt(line, format_args!("expected: {kind} NAME"));
+            directive.args.first().cloned().unwrap_or_default()
+        }
     };
-    errors.at(directive.line, message);
     (name, true)
 }

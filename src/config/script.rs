@@ -1,7 +1,7 @@
 //! One `script NAME` block (keepalived's `vrrp_script`): a command run
 //! every `interval` whose exit status a `track-script` follows.
 
-use super::block::Block;
+use super::block::{names, Block};
 use super::settings::{Syntax, SWITCH};
 use super::track::MAX_WEIGHT;
 use super::{Errors, ScriptConfig};
@@ -65,7 +65,7 @@ pub(super) struct Scripts {
 impl Scripts {
     /// Validates every block; a name given twice is an error at the second.
     pub(super) fn finish(blocks: Vec<Block>, errors: &mut Errors<'_>) -> Scripts {
-        let names = blocks.iter().map(|b| b.name.clone()).collect();
+        let names = names(&blocks);
         let mut built: Vec<ScriptConfig> = Vec::new();
         for block in blocks {
             let Some(script) = finish(block, errors) else {
