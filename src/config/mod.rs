@@ -263,10 +263,11 @@ impl Config {
 
 /// Parses either syntax. All errors are reported, in line order.
 pub fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> {
-    if is_uci(text) {
+    let tiny = tokenize(text);
+    if is_uci(&tiny) {
         build(file, &tokenize_uci(file, text)?)
     } else {
-        build(file, &tokenize(text))
+        build(file, &tiny)
     }
 }
 

@@ -213,14 +213,13 @@ fn parse<'a>(
                 }
             }
         }
-        Syntax::Text | Syntax::Member => Value::Text(value.to_string()),
         Syntax::Secret(max) if value.is_empty() || value.len() > max => {
             return Err(format!(
                 "{key} must be 1..{max} octets, not {}",
                 value.len()
             ))
         }
-        Syntax::Secret(_) => Value::Text(value.to_string()),
+        Syntax::Text | Syntax::Member | Syntax::Secret(_) => Value::Text(value.to_string()),
         Syntax::Interface => Value::Text(parse_interface(value)?),
         Syntax::Unicast | Syntax::Peer => Value::Address(parse_unicast(value)?),
         Syntax::Vip => Value::Vip(parse_vip(value)?),

@@ -190,10 +190,10 @@ fn expected(raw: &str) -> String {
     )
 }
 
-/// Whether a file is in UCI syntax: its first directive is `config` or
-/// `package`, which the tiny format does not have.
-pub(super) fn is_uci(text: &str) -> bool {
-    tokenize(text)
-        .first()
+/// Whether a file is in UCI syntax, from its directives as the tiny
+/// format reads them: its first is `config` or `package`, which the tiny
+/// format does not have.
+pub(super) fn is_uci(tiny: &[Directive]) -> bool {
+    tiny.first()
         .is_some_and(|d| d.key == "config" || d.key == "package")
 }
