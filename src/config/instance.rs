@@ -58,22 +58,32 @@ pub(super) const KEYS: &[(&str, Syntax)] = &[
     ("preempt-delay", DELAY),
 ];
 
-/// An instance's lists as read, each item with its line.
+/// An instance's lists as read, and the line of each item.
 struct Lists {
-    vips: Vec<(Vip, usize)>,
-    peers: Vec<(IpAddr, usize)>,
+    vips: Vec<Vip>,
+    vip_lines: Vec<usize>,
+    peers: Vec<IpAddr>,
+    peer_lines: Vec<usize>,
 }
 
 impl Lists {
     fn of(settings: &Settings) -> Lists {
         let mut lists = Lists {
             vips: Vec::new(),
+            vip_lines: Vec::new(),
             peers: Vec::new(),
+            peer_lines: Vec::new(),
         };
-        for (key, value, line) in settings.iter() {
+        for &(key, ref value, line) in settings.iter() {
             match value {
-                Value::Vip(vip) => lists.vips.push((*vip, *line)),
-                Value::Address(peer) if *key == "unicast-peer" => lists.peers.push((*peer, *line)),
+                Value::Vip(vip) => {
+                    lists.vips.push(*vip);
+                    lists.vip_lines.push(line);
+                }
+                Value::Address(peer) if key == "unicast-peer" => {
+                    lists.peers.push(*peer);
+                    lists.peer_lines.push(line);
+                }
                 _ => {}
             }
         }
@@ -210,9 +220,9 @@ fn finish(block: Block, scripts: &Scripts, errors: &mut Errors<'_>) -> Option<In
                 format_args!("unicast-src needs at least one unicast-peer"),
             );
         }
-        if let Some((_, peer_line)) = lists.peers.iter().find(|(p, _)| *p == src) {
+        if let Some(index) = lists.peers.iter().position(|p| *p == src) {
             errors.fmt(
-                *peer_line,
+                lists.peer_lines[index],
                 format_args!("unicast-peer {src} is our own unicast-src"),
             );
         }
@@ -229,12 +239,12 @@ fn finish(block: Block, scripts: &Scripts, errors: &mut Errors<'_>) -> Option<In
         priority,
         advert_cs,
         version,
-        vips: lists.vips.into_iter().map(|(vip, _)| vip).collect(),
+        vips: lists.vips,
         preempt: settings.switch("preempt").is_none_or(|(on, _)| on),
         notify: settings.text("notify").map(|(script, _)| script),
         checksum,
         auth_pass: auth_pass.map(|(secret, _)| secret),
-        unicast_peers: lists.peers.into_iter().map(|(p, _)| p).collect(),
+        unicast_peers: lists.peers,
         unicast_src,
         garp_repeat: settings.number_or("garp-repeat", DEFAULT_GARP_REPEAT.into()) as u8,
         garp_delay_ms: settings.number_or("garp-delay", DEFAULT_GARP_DELAY_MS.into()) as u32,
@@ -250,14 +260,14 @@ fn finish(block: Block, scripts: &Scripts, errors: &mut Errors<'_>) -> Option<In
 /// IPv6 address link-local (RFC 5798 §5.2.9), peers of the same family,
 /// and a virtual MAC only with multicast.
 fn check_families(settings: &Settings, lists: &Lists, version: Version, errors: &mut Errors<'_>) {
-    let Some(&(first, first_line)) = lists.vips.first() else {
+    let (Some(&first), Some(&first_line)) = (lists.vips.first(), lists.vip_lines.first()) else {
         return;
     };
     let family = Family::of(first.address);
-    for (vip, line) in &lists.vips {
+    for (vip, &line) in lists.vips.iter().zip(&lists.vip_lines) {
         if Family::of(vip.address) != family {
             errors.fmt(
-                *line,
+                line,
                 format_args!(
                     "vip {vip}: an instance holds one family; write one per family (they may share the vrid)"
                 ),
@@ -280,7 +290,7 @@ fn check_families(settings: &Settings, lists: &Lists, version: Version, errors: 
             );
         }
     }
-    for &(peer, line) in &lists.peers {
+    for (&peer, &line) in lists.peers.iter().zip(&lists.peer_lines) {
         if Family::of(peer) != family {
             errors.fmt(line, format_args!("{peer}: not the family of the vips"));
         }
