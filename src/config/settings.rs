@@ -196,40 +196,37 @@ fn parse<'a>(
         _ => directive.value()?,
     };
     let parsed = match syntax {
-        Syntax::Number(min, max) => Value::Number(parse_number(key, value, min, max)?.into()),
-        Syntax::Duration { min, max, range } => {
-            let ms = parse_duration_ms(key, value)?;
-            if !(min..=max).contains(&ms) {
-                return Err(format!("{key} must be {range}, not {ms}ms"));
-            }
-            Value::Number(ms.into())
+        Syntax::Number(min, max) => {
+            parse_number(key, value, min, max).map(|n| Value::Number(n.into()))
         }
+        Syntax::Duration { min, max, range } => match parse_duration_ms(key, value)? {
+            ms if (min..=max).contains(&ms) => Ok(Value::Number(ms.into())),
+            ms => Err(format!("{key} must be {range}, not {ms}ms")),
+        },
         Syntax::Choice(first, second) => {
             match [first, second].iter().find(|w| w.contains(&value)) {
-                Some(words) => Value::Choice(words[0]),
+                Some(words) => Ok(Value::Choice(words[0])),
                 None => {
                     let (first, second) = (first[0], second[0]);
-                    return Err(format!("{key} must be {first} or {second}, not '{value}'"));
+                    Err(format!("{key} must be {first} or {second}, not '{value}'"))
                 }
             }
         }
-        Syntax::Secret(max) if value.is_empty() || value.len() > max => {
-            return Err(format!(
-                "{key} must be 1..{max} octets, not {}",
-                value.len()
-            ))
-        }
-        Syntax::Text | Syntax::Member | Syntax::Secret(_) => Value::Text(value.to_string()),
-        Syntax::Interface => Value::Text(parse_interface(value)?),
-        Syntax::Unicast | Syntax::Peer => Value::Address(parse_unicast(value)?),
-        Syntax::Vip => Value::Vip(parse_vip(value)?),
+        Syntax::Secret(max) if value.is_empty() || value.len() > max => Err(format!(
+            "{key} must be 1..{max} octets, not {}",
+            value.len()
+        )),
+        Syntax::Text | Syntax::Member | Syntax::Secret(_) => Ok(Value::Text(value.to_string())),
+        Syntax::Interface => parse_interface(value).map(Value::Text),
+        Syntax::Unicast | Syntax::Peer => parse_unicast(value).map(Value::Address),
+        Syntax::Vip => parse_vip(value).map(Value::Vip),
         Syntax::Command => match directive.words() {
-            words if words.is_empty() => return Err(format!("'{key}' needs a command")),
-            words => Value::Words(words),
+            words if words.is_empty() => Err(format!("'{key}' needs a command")),
+            words => Ok(Value::Words(words)),
         },
-        Syntax::Track(target, what, max) => parse_tracker(key, target, what, max, directive)?,
+        Syntax::Track(target, what, max) => parse_tracker(key, target, what, max, directive),
     };
-    Ok((parsed, value))
+    Ok((parsed?, value))
 }
 
 /// `TARGET` or `TARGET weight N`.
