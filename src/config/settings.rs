@@ -252,9 +252,9 @@ fn parse_tracker(
         }
     };
     let checked = match target {
-        Target::Interface => parse_interface(name)?,
-        Target::Script => name.to_string(),
-        Target::File => parse_path(key, name)?,
-    };
+        Target::Interface => parse_interface(name),
+        Target::Script => Ok(name.to_string()),
+        Target::File => parse_path(key, name),
+    }?;
     Ok(Value::Tracker(target, checked, weight))
 }
