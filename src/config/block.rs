@@ -73,8 +73,3 @@ impl Block {
         }
     }
 }
-
-/// The names of `blocks`, also of those with errors.
-pub(super) fn names(blocks: &[Block]) -> Vec<String> {
-    blocks.iter().map(|block| block.name.clone()).collect()
-}

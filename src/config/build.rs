@@ -2,7 +2,7 @@
 //! are read first, then checked across: the scripts, the instances against
 //! them and each other, the groups against both.
 
-use super::block::{names, Block, Kind};
+use super::block::{Block, Kind};
 use super::group::finish_groups;
 use super::instance::finish_instances;
 use super::script::Scripts;
@@ -74,15 +74,14 @@ pub fn build(file: &str, directives: &[Directive]) -> Result<Config, Vec<ConfigE
     for block in blocks {
         by_kind[block.kind as usize].push(block);
     }
-    let [instances, scripts, groups] = by_kind;
-    let scripts = Scripts::finish(scripts, &mut errors);
-    let instance_names = names(&instances);
-    let mut instances = finish_instances(instances, &scripts, &mut errors);
+    let [instance_blocks, script_blocks, group_blocks] = by_kind;
+    let scripts = Scripts::finish(&script_blocks, &mut errors);
+    let mut instances = finish_instances(&instance_blocks, &scripts, &mut errors);
     let groups = finish_groups(
-        groups,
+        &group_blocks,
         &scripts,
         &mut instances,
-        &instance_names,
+        &instance_blocks,
         &mut errors,
     );
     if instances.is_empty() && errors.list.is_empty() {

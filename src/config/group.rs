@@ -14,7 +14,7 @@ pub(super) const KEYS: &[(&str, Syntax)] = &[("member", Syntax::Member), ("notif
 
 /// The group of a block, with the line of each member; None after errors.
 fn finish(
-    block: Block,
+    block: &Block,
     scripts: &Scripts,
     errors: &mut Errors<'_>,
 ) -> Option<(GroupConfig, Vec<usize>)> {
@@ -46,22 +46,22 @@ fn finish(
         trackers,
         notify: settings.text("notify").map(|(script, _)| script),
         notify_states: state_scripts(settings),
-        name: block.name,
+        name: block.name.clone(),
         line: block.line,
     };
     Some((group, lines))
 }
 
 /// Validates the group blocks and ties them to the instances: a member
-/// names an instance (`instance_names` holds every instance block's, also
-/// of those with errors, which are not blamed twice), an instance is in
+/// names an instance (`instance_blocks` are all instance blocks, those
+/// with errors too, which are not blamed twice), an instance is in
 /// one group at most, and each member gets the group's trackers after its
 /// own, none of them weighted if it is an address owner.
 pub(super) fn finish_groups(
-    blocks: Vec<Block>,
+    blocks: &[Block],
     scripts: &Scripts,
     instances: &mut [InstanceConfig],
-    instance_names: &[String],
+    instance_blocks: &[Block],
     errors: &mut Errors<'_>,
 ) -> Vec<GroupConfig> {
     let mut groups: Vec<GroupConfig> = Vec::new();
@@ -76,7 +76,7 @@ pub(super) fn finish_groups(
             continue;
         }
         for (member, &line) in group.members.iter().zip(&lines) {
-            if !instance_names.contains(member) {
+            if !instance_blocks.iter().any(|b| b.name == *member) {
                 errors.fmt(line, format_args!("member {member} names no instance"));
                 continue;
             }

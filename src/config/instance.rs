@@ -93,7 +93,7 @@ impl Lists {
 
 /// Validates the instance blocks, with the checks across instances.
 pub(super) fn finish_instances(
-    blocks: Vec<Block>,
+    blocks: &[Block],
     scripts: &Scripts,
     errors: &mut Errors<'_>,
 ) -> Vec<InstanceConfig> {
@@ -144,7 +144,7 @@ pub(super) fn finish_instances(
 
 /// The instance, its `track-script`s resolved against `scripts`; None
 /// after errors.
-fn finish(block: Block, scripts: &Scripts, errors: &mut Errors<'_>) -> Option<InstanceConfig> {
+fn finish(block: &Block, scripts: &Scripts, errors: &mut Errors<'_>) -> Option<InstanceConfig> {
     let before = errors.list.len();
     let Block {
         name,
@@ -153,21 +153,22 @@ fn finish(block: Block, scripts: &Scripts, errors: &mut Errors<'_>) -> Option<In
         had_errors,
         ..
     } = block;
+    let line = *line;
     let priority = settings.number_or("priority", DEFAULT_PRIORITY.into()) as u8;
-    let trackers = trackers(&settings, scripts, errors);
+    let trackers = trackers(settings, scripts, errors);
     if priority == PRIORITY_OWNER {
         let whose = format!("on instance '{name}' (priority 255)");
         check_owner(&trackers, &whose, errors);
     }
-    if had_errors {
+    if *had_errors {
         return None;
     }
     let version = match settings.choice("version") {
         Some(("2", _)) => Version::V2,
         _ => Version::V3,
     };
-    let lists = Lists::of(&settings);
-    check_families(&settings, &lists, version, errors);
+    let lists = Lists::of(settings);
+    check_families(settings, &lists, version, errors);
     let Some((interface, interface_line)) = settings.text("interface") else {
         errors.fmt(line, format_args!("instance '{name}' has no interface"));
         return None;
@@ -231,7 +232,7 @@ fn finish(block: Block, scripts: &Scripts, errors: &mut Errors<'_>) -> Option<In
         return None;
     }
     Some(InstanceConfig {
-        name,
+        name: name.clone(),
         line,
         interface,
         interface_line,
@@ -250,7 +251,7 @@ fn finish(block: Block, scripts: &Scripts, errors: &mut Errors<'_>) -> Option<In
         garp_delay_ms: settings.number_or("garp-delay", DEFAULT_GARP_DELAY_MS.into()) as u32,
         vmac: settings.switch("vmac").is_some_and(|(on, _)| on),
         preempt_delay_ms: settings.number_or("preempt-delay", 0) as u32,
-        notify_states: state_scripts(&settings),
+        notify_states: state_scripts(settings),
         trackers,
     })
 }

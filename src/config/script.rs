@@ -1,7 +1,7 @@
 //! One `script NAME` block (keepalived's `vrrp_script`): a command run
 //! every `interval` whose exit status a `track-script` follows.
 
-use super::block::{names, Block};
+use super::block::Block;
 use super::settings::{Syntax, SWITCH};
 use super::track::MAX_WEIGHT;
 use super::{Errors, ScriptConfig};
@@ -29,7 +29,7 @@ pub(super) const KEYS: &[(&str, Syntax)] = &[
 ];
 
 /// The script of a block; None after errors.
-fn finish(block: Block, errors: &mut Errors<'_>) -> Option<ScriptConfig> {
+fn finish(block: &Block, errors: &mut Errors<'_>) -> Option<ScriptConfig> {
     if block.had_errors {
         return None;
     }
@@ -50,22 +50,21 @@ fn finish(block: Block, errors: &mut Errors<'_>) -> Option<ScriptConfig> {
         fall: settings.number_or("fall", DEFAULT_RISE_FALL) as u32,
         weight: settings.number_or("weight", 0) as i32,
         init_fail: settings.switch("init-fail").is_some_and(|(on, _)| on),
-        name: block.name,
+        name: block.name.clone(),
         line: block.line,
     })
 }
 
-/// The script blocks once read: the valid ones, and the names of all, so
-/// that a `track-script` naming a block with errors is not blamed too.
-pub(super) struct Scripts {
+/// The script blocks once read: the valid ones, and all, so that a
+/// `track-script` naming a block with errors is not blamed too.
+pub(super) struct Scripts<'a> {
     pub(super) built: Vec<ScriptConfig>,
-    names: Vec<String>,
+    blocks: &'a [Block],
 }
 
-impl Scripts {
+impl<'a> Scripts<'a> {
     /// Validates every block; a name given twice is an error at the second.
-    pub(super) fn finish(blocks: Vec<Block>, errors: &mut Errors<'_>) -> Scripts {
-        let names = names(&blocks);
+    pub(super) fn finish(blocks: &'a [Block], errors: &mut Errors<'_>) -> Scripts<'a> {
         let mut built: Vec<ScriptConfig> = Vec::new();
         for block in blocks {
             let Some(script) = finish(block, errors) else {
@@ -78,14 +77,14 @@ impl Scripts {
                 None => built.push(script),
             }
         }
-        Scripts { built, names }
+        Scripts { built, blocks }
     }
 
     /// The weight a `track-script NAME` without `weight` gets: the block's
     /// (0 when the block has errors of its own); None when no block has
     /// that name.
     pub(super) fn weight(&self, name: &str) -> Option<i32> {
-        if !self.names.iter().any(|n| n == name) {
+        if !self.blocks.iter().any(|b| b.name == name) {
             return None;
         }
         Some(
