@@ -5,7 +5,7 @@
 use super::settings::{Settings, Syntax};
 use super::{group, instance, script, track, Directive, Errors};
 
-/// The kinds of block, in the order of [`Kind::ALL`].
+/// The kinds of block.
 #[derive(Clone, Copy, PartialEq)]
 pub(super) enum Kind {
     Instance,
@@ -72,4 +72,9 @@ impl Block {
             self.had_errors = true;
         }
     }
+}
+
+/// The blocks of one kind, in the order read.
+pub(super) fn of_kind(blocks: &[Block], kind: Kind) -> impl Iterator<Item = &Block> {
+    blocks.iter().filter(move |block| block.kind == kind)
 }

@@ -70,20 +70,9 @@ pub fn build(file: &str, directives: &[Directive]) -> Result<Config, Vec<ConfigE
             _ => errors.fmt(line, format_args!("'{key}' outside a block")),
         }
     }
-    let mut by_kind: [Vec<Block>; 3] = Default::default();
-    for block in blocks {
-        by_kind[block.kind as usize].push(block);
-    }
-    let [instance_blocks, script_blocks, group_blocks] = by_kind;
-    let scripts = Scripts::finish(&script_blocks, &mut errors);
-    let mut instances = finish_instances(&instance_blocks, &scripts, &mut errors);
-    let groups = finish_groups(
-        &group_blocks,
-        &scripts,
-        &mut instances,
-        &instance_blocks,
-        &mut errors,
-    );
+    let scripts = Scripts::finish(&blocks, &mut errors);
+    let mut instances = finish_instances(&blocks, &scripts, &mut errors);
+    let groups = finish_groups(&blocks, &scripts, &mut instances, &mut errors);
     if instances.is_empty() && errors.list.is_empty() {
         errors.fmt(1, format_args!("no instance defined"));
     }

@@ -3,7 +3,7 @@
 
 use crate::proto::fsm::PRIORITY_OWNER;
 
-use super::block::Block;
+use super::block::{of_kind, Block, Kind};
 use super::script::Scripts;
 use super::settings::{Syntax, Value};
 use super::track::{check_owner, state_scripts, trackers};
@@ -52,22 +52,21 @@ fn finish(
     Some((group, lines))
 }
 
-/// Validates the group blocks and ties them to the instances: a member
-/// names an instance (`instance_blocks` are all instance blocks, those
-/// with errors too, which are not blamed twice), an instance is in
-/// one group at most, and each member gets the group's trackers after its
-/// own, none of them weighted if it is an address owner.
+/// Validates the group blocks among `blocks` and ties them to the
+/// instances: a member names an instance block (one with errors too, which
+/// is not blamed twice), an instance is in one group at most, and each
+/// member gets the group's trackers after its own, none of them weighted
+/// if it is an address owner.
 pub(super) fn finish_groups(
     blocks: &[Block],
     scripts: &Scripts,
     instances: &mut [InstanceConfig],
-    instance_blocks: &[Block],
     errors: &mut Errors<'_>,
 ) -> Vec<GroupConfig> {
     let mut groups: Vec<GroupConfig> = Vec::new();
     // (instance, its group, the member line) of each member seen so far.
     let mut placed: Vec<(String, String, usize)> = Vec::new();
-    for block in blocks {
+    for block in of_kind(blocks, Kind::Group) {
         let Some((group, lines)) = finish(block, scripts, errors) else {
             continue;
         };
@@ -76,7 +75,7 @@ pub(super) fn finish_groups(
             continue;
         }
         for (member, &line) in group.members.iter().zip(&lines) {
-            if !instance_blocks.iter().any(|b| b.name == *member) {
+            if !of_kind(blocks, Kind::Instance).any(|b| b.name == *member) {
                 errors.fmt(line, format_args!("member {member} names no instance"));
                 continue;
             }

@@ -6,7 +6,7 @@ use core::net::IpAddr;
 use crate::proto::fsm::PRIORITY_OWNER;
 use crate::proto::wire::{Checksum, Family, Version, MAX_ADDRESSES, V2_AUTH_DATA_LEN};
 
-use super::block::Block;
+use super::block::{of_kind, Block, Kind};
 use super::script::Scripts;
 use super::settings::{Settings, Syntax, Value, SWITCH};
 use super::track::{check_owner, state_scripts, trackers};
@@ -91,14 +91,15 @@ impl Lists {
     }
 }
 
-/// Validates the instance blocks, with the checks across instances.
+/// Validates the instance blocks among `blocks`, with the checks across
+/// instances.
 pub(super) fn finish_instances(
     blocks: &[Block],
     scripts: &Scripts,
     errors: &mut Errors<'_>,
 ) -> Vec<InstanceConfig> {
     let mut instances: Vec<InstanceConfig> = Vec::new();
-    for block in blocks {
+    for block in of_kind(blocks, Kind::Instance) {
         let Some(instance) = finish(block, scripts, errors) else {
             continue;
         };

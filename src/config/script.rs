@@ -1,7 +1,7 @@
 //! One `script NAME` block (keepalived's `vrrp_script`): a command run
 //! every `interval` whose exit status a `track-script` follows.
 
-use super::block::Block;
+use super::block::{of_kind, Block, Kind};
 use super::settings::{Syntax, SWITCH};
 use super::track::MAX_WEIGHT;
 use super::{Errors, ScriptConfig};
@@ -55,18 +55,19 @@ fn finish(block: &Block, errors: &mut Errors<'_>) -> Option<ScriptConfig> {
     })
 }
 
-/// The script blocks once read: the valid ones, and all, so that a
-/// `track-script` naming a block with errors is not blamed too.
+/// The script blocks once read: the valid ones, and all blocks, so that a
+/// `track-script` naming a script block with errors is not blamed too.
 pub(super) struct Scripts<'a> {
     pub(super) built: Vec<ScriptConfig>,
     blocks: &'a [Block],
 }
 
 impl<'a> Scripts<'a> {
-    /// Validates every block; a name given twice is an error at the second.
+    /// Validates every script block; a name given twice is an error at the
+    /// second.
     pub(super) fn finish(blocks: &'a [Block], errors: &mut Errors<'_>) -> Scripts<'a> {
         let mut built: Vec<ScriptConfig> = Vec::new();
-        for block in blocks {
+        for block in of_kind(blocks, Kind::Script) {
             let Some(script) = finish(block, errors) else {
                 continue;
             };
@@ -84,7 +85,7 @@ impl<'a> Scripts<'a> {
     /// (0 when the block has errors of its own); None when no block has
     /// that name.
     pub(super) fn weight(&self, name: &str) -> Option<i32> {
-        if !self.blocks.iter().any(|b| b.name == name) {
+        if !of_kind(self.blocks, Kind::Script).any(|b| b.name == name) {
             return None;
         }
         Some(
