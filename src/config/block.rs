@@ -35,9 +35,10 @@ impl Kind {
     }
 }
 
-pub(super) struct Block {
+pub(super) struct Block<'a> {
     pub(super) kind: Kind,
-    pub(super) name: String,
+    /// As written in the directive that opens the block.
+    pub(super) name: &'a str,
     pub(super) line: usize,
     pub(super) settings: Settings,
     /// A line of this block (or its header) was rejected: a key it names
@@ -45,7 +46,7 @@ pub(super) struct Block {
     pub(super) had_errors: bool,
 }
 
-impl Block {
+impl Block<'_> {
     pub(super) fn apply(&mut self, directive: &Directive, errors: &mut Errors<'_>) {
         let key = directive.key.as_str();
         let tables = self.kind.keys();
@@ -54,7 +55,7 @@ impl Block {
             .find_map(|table| table.iter().find(|(k, _)| *k == key));
         let result = match (found, self.kind) {
             (Some(&(key, syntax)), kind) => {
-                let block = (kind.name(), self.name.as_str());
+                let block = (kind.name(), self.name);
                 self.settings.read(key, syntax, directive, block)
             }
             // An instance rejects a missing value before an unknown key.
@@ -75,6 +76,9 @@ impl Block {
 }
 
 /// The blocks of one kind, in the order read.
-pub(super) fn of_kind(blocks: &[Block], kind: Kind) -> impl Iterator<Item = &Block> {
+pub(super) fn of_kind<'a>(
+    blocks: &'a [Block<'a>],
+    kind: Kind,
+) -> impl Iterator<Item = &'a Block<'a>> {
     blocks.iter().filter(move |block| block.kind == kind)
 }

@@ -91,21 +91,24 @@ pub fn build(file: &str, directives: &[Directive]) -> Result<Config, Vec<ConfigE
 /// The NAME of `instance NAME`, `script NAME` or `group NAME`, and whether
 /// it was rejected: the block is read all the same, so that the errors in
 /// its lines show at once, but it yields nothing.
-fn block_name(kind: &str, directive: &Directive, errors: &mut Errors<'_>) -> (String, bool) {
+fn block_name<'a>(
+    kind: &str,
+    directive: &'a Directive,
+    errors: &mut Errors<'_>,
+) -> (&'a str, bool) {
     let line = directive.line;
-    let name = match directive.args.as_slice() {
-        [name] if valid_name(name) => return (name.clone(), false),
+    match directive.args.as_slice() {
+        [name] if valid_name(name) => (name, false),
         [name] => {
             errors.fmt(
                 line,
                 format_args!("{kind} name must be 1..{MAX_INSTANCE_NAME} of A-Z a-z 0-9 _ - ."),
             );
-            name.clone()
+            (name, true)
         }
         _ => {
             errors.fmt(line, format_args!("expected: {kind} NAME"));
-            directive.args.first().cloned().unwrap_or_default()
+            (directive.args.first().map_or("", String::as_str), true)
         }
-    };
-    (name, true)
+    }
 }

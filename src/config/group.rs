@@ -46,7 +46,7 @@ fn finish(
         trackers,
         notify: settings.text("notify").map(|(script, _)| script),
         notify_states: state_scripts(settings),
-        name: block.name.clone(),
+        name: block.name.to_string(),
         line: block.line,
     };
     Some((group, lines))

@@ -233,7 +233,7 @@ fn finish(block: &Block, scripts: &Scripts, errors: &mut Errors<'_>) -> Option<I
         return None;
     }
     Some(InstanceConfig {
-        name: name.clone(),
+        name: name.to_string(),
         line,
         interface,
         interface_line,

@@ -50,7 +50,7 @@ fn finish(block: &Block, errors: &mut Errors<'_>) -> Option<ScriptConfig> {
         fall: settings.number_or("fall", DEFAULT_RISE_FALL) as u32,
         weight: settings.number_or("weight", 0) as i32,
         init_fail: settings.switch("init-fail").is_some_and(|(on, _)| on),
-        name: block.name.clone(),
+        name: block.name.to_string(),
         line: block.line,
     })
 }
@@ -59,13 +59,13 @@ fn finish(block: &Block, errors: &mut Errors<'_>) -> Option<ScriptConfig> {
 /// `track-script` naming a script block with errors is not blamed too.
 pub(super) struct Scripts<'a> {
     pub(super) built: Vec<ScriptConfig>,
-    blocks: &'a [Block],
+    blocks: &'a [Block<'a>],
 }
 
 impl<'a> Scripts<'a> {
     /// Validates every script block; a name given twice is an error at the
     /// second.
-    pub(super) fn finish(blocks: &'a [Block], errors: &mut Errors<'_>) -> Scripts<'a> {
+    pub(super) fn finish(blocks: &'a [Block<'a>], errors: &mut Errors<'_>) -> Scripts<'a> {
         let mut built: Vec<ScriptConfig> = Vec::new();
         for block in of_kind(blocks, Kind::Script) {
             let Some(script) = finish(block, errors) else {
