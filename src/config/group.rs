@@ -12,12 +12,13 @@ use super::{Errors, GroupConfig, InstanceConfig, Trackers};
 /// The keys of a group besides the shared ones.
 pub(super) const KEYS: &[(&str, Syntax)] = &[("member", Syntax::Member), ("notify", Syntax::Text)];
 
-/// The group of a block, with the line of each member; None after errors.
-fn finish(
-    block: &Block,
+/// The group of a block, and each member with its line; None after
+/// errors.
+fn finish<'a>(
+    block: &'a Block,
     scripts: &Scripts,
     errors: &mut Errors<'_>,
-) -> Option<(GroupConfig, Vec<usize>)> {
+) -> Option<(GroupConfig, Vec<(&'a str, usize)>)> {
     let before = errors.list.len();
     let settings = &block.settings;
     let trackers = trackers(settings, scripts, errors);
@@ -25,11 +26,11 @@ fn finish(
         return None;
     }
     let mut members = Vec::new();
-    let mut lines = Vec::new();
+    let mut listed = Vec::new();
     for (key, value, line) in settings.iter() {
         if let ("member", Value::Text(member)) = (*key, value) {
             members.push(member.clone());
-            lines.push(*line);
+            listed.push((member.as_str(), *line));
         }
     }
     if members.is_empty() {
@@ -49,7 +50,7 @@ fn finish(
         name: block.name.to_string(),
         line: block.line,
     };
-    Some((group, lines))
+    Some((group, listed))
 }
 
 /// Validates the group blocks among `blocks` and ties them to the
@@ -65,21 +66,21 @@ pub(super) fn finish_groups(
 ) -> Vec<GroupConfig> {
     let mut groups: Vec<GroupConfig> = Vec::new();
     // (instance, its group, the member line) of each member seen so far.
-    let mut placed: Vec<(String, String, usize)> = Vec::new();
+    let mut placed: Vec<(&str, &str, usize)> = Vec::new();
     for block in of_kind(blocks, Kind::Group) {
-        let Some((group, lines)) = finish(block, scripts, errors) else {
+        let Some((group, listed)) = finish(block, scripts, errors) else {
             continue;
         };
         if let Some(other) = groups.iter().find(|g| g.name == group.name) {
             errors.defined_twice("group", &group.name, group.line, other.line);
             continue;
         }
-        for (member, &line) in group.members.iter().zip(&lines) {
-            if !of_kind(blocks, Kind::Instance).any(|b| b.name == *member) {
+        for (member, line) in listed {
+            if !of_kind(blocks, Kind::Instance).any(|b| b.name == member) {
                 errors.fmt(line, format_args!("member {member} names no instance"));
                 continue;
             }
-            if let Some((_, other, other_line)) = placed.iter().find(|(m, _, _)| m == member) {
+            if let Some((_, other, other_line)) = placed.iter().find(|(m, _, _)| *m == member) {
                 errors.fmt(
                     line,
                     format_args!(
@@ -88,8 +89,8 @@ pub(super) fn finish_groups(
                 );
                 continue;
             }
-            placed.push((member.clone(), group.name.clone(), line));
-            let Some(instance) = instances.iter_mut().find(|i| i.name == *member) else {
+            placed.push((member, block.name, line));
+            let Some(instance) = instances.iter_mut().find(|i| i.name == member) else {
                 continue;
             };
             if instance.priority == PRIORITY_OWNER {
