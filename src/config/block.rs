@@ -35,6 +35,7 @@ impl Kind {
     }
 }
 
+/// A block while its directives are read.
 pub(super) struct Block<'a> {
     pub(super) kind: Kind,
     /// As written in the directive that opens the block.

@@ -8,10 +8,11 @@
 //! interface missing at start) may need to blame.
 //!
 //! This module holds the validated types. The front ends (the tiny format
-//! and UCI) are in `syntax`; the second step, [`build`], with its checks
-//! across blocks, in `build`; the blocks in `block` (instances), `script`
-//! and `group`; the reader of the single-valued keys, which each block
-//! lists in a table, in `settings`; the keys instances and groups share
+//! and UCI) are in `syntax`; the second step, [`build`], in `build`; a
+//! block as it is read, whatever its kind, in `block`; the reader of the
+//! keys, which each kind of block lists in a table, in `settings`; what
+//! each kind makes of its blocks, with the checks across blocks, in
+//! `instance`, `script` and `group`; the keys instances and groups share
 //! (trackers, per-state notify) in `track`; the syntax of single values in
 //! `values`; and what `tinyvrrp check` prints in `show`.
 
