@@ -43,6 +43,9 @@ pub(super) struct Script {
     streak: i64,
     next_run: Instant,
     run: Option<Run>,
+    /// A run that timed out and ended on SIGTERM: its process group still
+    /// gets SIGKILL at this instant, for what it started and left behind.
+    leftover: Option<(Child, Instant)>,
 }
 
 impl Script {
@@ -60,6 +63,7 @@ impl Script {
             streak: 0,
             next_run: now,
             run: None,
+            leftover: None,
         }
     }
 
@@ -72,12 +76,18 @@ impl Script {
             .run
             .as_ref()
             .map(|run| run.kill_at.unwrap_or(run.timeout_at));
-        run.map_or(self.next_run, |at| at.min(self.next_run))
+        [run, self.leftover.as_ref().map(|(_, at)| *at)]
+            .into_iter()
+            .flatten()
+            .fold(self.next_run, Instant::min)
     }
 
     /// Starts a run when one is due, times out or kills an overdue one, and
     /// reaps one that ended. Returns true when its state changed.
     pub(super) fn poll(&mut self, now: Instant) -> bool {
+        if self.leftover.as_ref().is_some_and(|(_, at)| now >= *at) {
+            self.kill_leftover();
+        }
         let mut changed = self.reap(now);
         if now >= self.next_run {
             self.next_run = next_tick(self.next_run, now, self.interval());
@@ -123,11 +133,18 @@ impl Script {
         };
         match run.child.try_wait() {
             Ok(Some(exit)) => {
-                let timed_out = run.kill_at.is_some();
-                self.run = None;
                 debug!("script {}: {exit}", self.config.name);
-                // A run that timed out was counted then.
-                return !timed_out && self.record(exit.success());
+                if let Some(Run {
+                    child,
+                    kill_at: Some(kill_at),
+                    ..
+                }) = self.run.take()
+                {
+                    // Counted when it timed out.
+                    self.leftover = Some((child, kill_at));
+                    return false;
+                }
+                return self.record(exit.success());
             }
             Ok(None) => {}
             Err(e) => {
@@ -193,8 +210,17 @@ impl Script {
         true
     }
 
+    fn kill_leftover(&mut self) {
+        if let Some((child, _)) = self.leftover.take() {
+            if let Err(e) = child.kill_group() {
+                failed_call(&self.config.name, &e);
+            }
+        }
+    }
+
     /// At exit or when a reload drops it: its run is killed.
     pub(super) fn stop(&mut self) {
+        self.kill_leftover();
         if let Some(run) = self.run.take() {
             if let Err(e) = run.child.kill() {
                 failed_call(&self.config.name, &e);

@@ -69,14 +69,19 @@ impl Child {
         }
     }
 
-    /// SIGKILL to the child's process group (it and all it started), then
-    /// reaps the child.
-    pub fn kill(&self) -> io::Result<()> {
-        // A group already gone (ESRCH) leaves only the child to reap.
+    /// SIGKILL to the child's process group (it and all it started), also
+    /// once the child itself has been reaped: what it started may live on
+    /// in its group. A group already gone (ESRCH) is not an error.
+    pub fn kill_group(&self) -> io::Result<()> {
         match rustix::process::kill_process_group(self.pid, Signal::KILL) {
-            Ok(()) | Err(rustix::io::Errno::SRCH) => {}
-            Err(e) => return Err(e.into()),
+            Ok(()) | Err(rustix::io::Errno::SRCH) => Ok(()),
+            Err(e) => Err(e.into()),
         }
+    }
+
+    /// SIGKILL to the child's process group, then reaps the child.
+    pub fn kill(&self) -> io::Result<()> {
+        self.kill_group()?;
         rustix::process::waitpid(Some(self.pid), WaitOptions::empty())?;
         Ok(())
     }

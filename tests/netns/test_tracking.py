@@ -560,6 +560,27 @@ def test_hanging_script_with_weight_0_is_fault_at_its_timeout():
             kill_leftovers(patterns)
 
 
+def test_what_a_timed_out_script_leaves_behind_gets_sigkill_2s_later():
+    """A script whose shell ends on SIGTERM but whose child ignores it (as
+    a daemon a script starts might): the shell goes at the timeout, and the
+    child still gets SIGKILL, to the process group, 2 s later."""
+    marker = f"1000.{os.getpid() % 10000}{next(_MARKERS)}"
+    with Lab(routers=2) as lab:
+        hang = lab.script("hang.sh", f"(trap '' TERM; exec sleep {marker}) &\nwait\nexit 1\n")
+        patterns = hang_patterns(hang, marker)
+        head = f"script hang\n  exec {hang}\n  interval 10s\n  timeout 1s\n"
+        try:
+            master, _ = start_pair(lab, extra=["track-script hang weight -10"], head=head)
+            seen, _, ended = watch_pids(patterns, 6.0)
+            sleeps = [pid for what, pid in seen if what == "sleep"]
+            assert sleeps, "the script's child was never seen\n" + explain(lab)
+            # SIGTERM at 1 s ends the shell only; SIGKILL follows 2 s later.
+            assert_killed_in_time(seen, ended, 1.0 + 2.0 + MARGIN)
+            assert master.alive(), explain(lab)
+        finally:
+            kill_leftovers(patterns)
+
+
 # 6. Flaps: every transition notified, in order, by every channel.
 
 FLAPS = 20
