@@ -140,7 +140,9 @@ impl Script {
                     ..
                 }) = self.run.take()
                 {
-                    // Counted when it timed out.
+                    // Counted when it timed out. An earlier run's group
+                    // still waiting for its SIGKILL gets it now.
+                    self.kill_leftover();
                     self.leftover = Some((child, kill_at));
                     return false;
                 }
