@@ -3,6 +3,7 @@
 //! it, and after any event of a group's member the group's rules run
 //! ([`crate::proto::group`]).
 
+use super::instance::Runtime;
 use super::Daemon;
 use crate::config::GroupConfig;
 use crate::proto::fsm::{Health, Instance};
@@ -75,12 +76,7 @@ impl Daemon {
             .iter()
             .map(|&slot| self.instances[slot].health)
             .collect();
-        let mut members: Vec<&mut Instance> = self
-            .instances
-            .iter_mut()
-            .filter(|i| i.group == Some(group))
-            .map(|i| &mut i.fsm)
-            .collect();
+        let mut members = members_of(&mut self.instances, group);
         let (outputs, transition) = self.groups[group].sync.settle(now, &mut members, &health);
         for (index, output) in outputs {
             self.execute(slots[index], now, &output);
@@ -93,12 +89,7 @@ impl Daemon {
     /// At shutdown, once every member stopped: the groups' STOP.
     pub(super) fn stop_groups(&mut self, now: Instant) {
         for group in 0..self.groups.len() {
-            let members: Vec<&mut Instance> = self
-                .instances
-                .iter_mut()
-                .filter(|i| i.group == Some(group))
-                .map(|i| &mut i.fsm)
-                .collect();
+            let members = members_of(&mut self.instances, group);
             if let Some(transition) = self.groups[group].sync.observe(&members) {
                 self.notify_group(group, now, transition.to);
             }
@@ -111,4 +102,13 @@ impl Daemon {
             .iter()
             .position(|g| g.config.members.iter().any(|m| m == instance))
     }
+}
+
+/// The state machines of a group's members, in slot order.
+fn members_of(instances: &mut [Runtime], group: usize) -> Vec<&mut Instance> {
+    instances
+        .iter_mut()
+        .filter(|i| i.group == Some(group))
+        .map(|i| &mut i.fsm)
+        .collect()
 }

@@ -29,7 +29,6 @@ use log::{info, warn};
 use rustix::process::Signal;
 
 use crate::config::{Config, ConfigError, InstanceConfig};
-use crate::notify::Notifier;
 use crate::proto::time::Instant;
 use crate::sys::netlink::{LinkWatch, Netlink};
 use crate::sys::{self, FrameSender};
@@ -37,7 +36,7 @@ use crate::sys::{self, FrameSender};
 use groups::Group;
 use instance::Runtime;
 use links::{LinkId, Links};
-use notifications::Fifo;
+use notifications::{Fifo, Notifications};
 use track::Tracking;
 
 /// Large enough for any advert on a 1500-octet link; longer ones are truncated
@@ -71,10 +70,7 @@ pub struct Daemon {
     instances: Vec<Runtime>,
     tracking: Tracking,
     groups: Vec<Group>,
-    notifier: Notifier,
-    fifo: Fifo,
-    /// Run on every state change of every instance, after the instance's own.
-    notify_all: Option<String>,
+    notifications: Notifications,
     /// When to look for interfaces in use that were deleted and created again.
     reattach_at: Option<Instant>,
     /// A reload failed while an interface was being re-created; it is tried
@@ -146,9 +142,7 @@ impl Daemon {
             instances: Vec::new(),
             tracking,
             groups,
-            notifier: Notifier::default(),
-            fifo,
-            notify_all,
+            notifications: Notifications::new(notify_all, fifo),
             reattach_at: None,
             reload_after_reattach: false,
             buf: vec![0; RECV_BUFFER],
@@ -165,11 +159,11 @@ impl Daemon {
         loop {
             let now = sys::now();
             self.run_timers(now);
-            self.notifier.poll(now);
+            self.notifications.notifier.poll(now);
             let timeout = self
                 .next_deadline()
                 .into_iter()
-                .chain(self.notifier.poll_at())
+                .chain(self.notifications.notifier.poll_at())
                 .min()
                 .map(|at| at.saturating_since(now));
             for token in self.wait(timeout)? {
@@ -278,7 +272,7 @@ impl Daemon {
                 self.log_status();
             } else if signo == Signal::CHILD.as_raw() {
                 let now = sys::now();
-                self.notifier.poll(now);
+                self.notifications.notifier.poll(now);
                 if self.tracking.poll(now) {
                     self.refresh(now);
                 }
@@ -303,7 +297,7 @@ impl Daemon {
         self.stop_groups(now);
         self.tracking.stop();
         self.sysctls.restore();
-        self.notifier.drain(sys::now);
+        self.notifications.notifier.drain(sys::now);
     }
 }
 

@@ -78,6 +78,61 @@ struct Source<'a> {
     priority: u8,
 }
 
+/// Where state changes are told: the script queue, `--notify-all` and the
+/// notify FIFO.
+pub(super) struct Notifications {
+    pub(super) notifier: Notifier,
+    pub(super) fifo: Fifo,
+    /// Run on every state change of every instance and group, after its own.
+    notify_all: Option<String>,
+}
+
+impl Notifications {
+    pub(super) fn new(notify_all: Option<String>, fifo: Fifo) -> Notifications {
+        Notifications {
+            notifier: Notifier::default(),
+            fifo,
+            notify_all,
+        }
+    }
+
+    fn dispatch(&mut self, source: Source<'_>, state: StateKind, now: Instant) {
+        let specific = match state {
+            StateKind::Master => &source.states.master,
+            StateKind::Backup => &source.states.backup,
+            StateKind::Fault => &source.states.fault,
+            StateKind::Initialize => &source.states.stop,
+        };
+        if let Some((script, args)) = specific.as_ref().and_then(|argv| argv.split_first()) {
+            let call = Call {
+                script: script.clone(),
+                args: args.to_vec(),
+            };
+            self.notifier.push(call, now);
+        }
+        let (kind, name, word, priority) = (
+            source.kind,
+            source.name,
+            state.notify_word(),
+            source.priority,
+        );
+        for script in [source.generic, self.notify_all.as_deref()]
+            .into_iter()
+            .flatten()
+        {
+            let call = Call {
+                script: script.to_string(),
+                args: [kind, name, word, &priority.to_string()]
+                    .map(String::from)
+                    .to_vec(),
+            };
+            self.notifier.push(call, now);
+        }
+        self.fifo
+            .write(&format!("{kind} \"{name}\" {word} {priority}"));
+    }
+}
+
 impl Daemon {
     /// An instance entered `state`.
     pub(super) fn notify(&mut self, slot: usize, now: Instant, state: StateKind) {
@@ -90,15 +145,7 @@ impl Daemon {
             generic: instance.config.notify.as_deref(),
             priority: instance.fsm.priority(),
         };
-        let notify_all = self.notify_all.as_deref();
-        dispatch(
-            &mut self.notifier,
-            &mut self.fifo,
-            notify_all,
-            source,
-            state,
-            now,
-        );
+        self.notifications.dispatch(source, state, now);
     }
 
     /// A sync group entered `state`; groups report priority 0, as in
@@ -113,55 +160,8 @@ impl Daemon {
             generic: config.notify.as_deref(),
             priority: 0,
         };
-        let notify_all = self.notify_all.as_deref();
-        dispatch(
-            &mut self.notifier,
-            &mut self.fifo,
-            notify_all,
-            source,
-            state,
-            now,
-        );
+        self.notifications.dispatch(source, state, now);
     }
-}
-
-fn dispatch(
-    notifier: &mut Notifier,
-    fifo: &mut Fifo,
-    notify_all: Option<&str>,
-    source: Source<'_>,
-    state: StateKind,
-    now: Instant,
-) {
-    let specific = match state {
-        StateKind::Master => &source.states.master,
-        StateKind::Backup => &source.states.backup,
-        StateKind::Fault => &source.states.fault,
-        StateKind::Initialize => &source.states.stop,
-    };
-    if let Some((script, args)) = specific.as_ref().and_then(|argv| argv.split_first()) {
-        let call = Call {
-            script: script.clone(),
-            args: args.to_vec(),
-        };
-        notifier.push(call, now);
-    }
-    let (kind, name, word, priority) = (
-        source.kind,
-        source.name,
-        state.notify_word(),
-        source.priority,
-    );
-    for script in [source.generic, notify_all].into_iter().flatten() {
-        let call = Call {
-            script: script.to_string(),
-            args: [kind, name, word, &priority.to_string()]
-                .map(String::from)
-                .to_vec(),
-        };
-        notifier.push(call, now);
-    }
-    fifo.write(&format!("{kind} \"{name}\" {word} {priority}"));
 }
 
 #[cfg(test)]

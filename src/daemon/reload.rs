@@ -198,8 +198,8 @@ impl Daemon {
             instance.group = group;
             instance.fsm.set_sync_hold(group.is_some());
         }
-        if shared.notify_fifo != self.fifo.path {
-            self.fifo = Fifo::new(shared.notify_fifo);
+        if shared.notify_fifo != self.notifications.fifo.path {
+            self.notifications.fifo = Fifo::new(shared.notify_fifo);
         }
     }
 }

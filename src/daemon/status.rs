@@ -214,7 +214,12 @@ impl Daemon {
             links: links.collect(),
             groups: groups.collect(),
             scripts: scripts.collect(),
-            fifo_lines_lost: self.fifo.path.as_ref().map(|_| self.fifo.lines_lost),
+            fifo_lines_lost: self
+                .notifications
+                .fifo
+                .path
+                .as_ref()
+                .map(|_| self.notifications.fifo.lines_lost),
         }
     }
 
