@@ -78,7 +78,8 @@ impl Notifier {
                         Ok(())
                     }
                     Ok(None) if now >= running.deadline => {
-                        let ms = self.timeout.as_millis() as u64;
+                        let ms =
+                            self.timeout.as_secs() * 1000 + u64::from(self.timeout.subsec_millis());
                         say(
                             Level::Error,
                             call,
@@ -121,7 +122,7 @@ impl Notifier {
             if self.running.is_some() {
                 // Not std::thread::sleep: every wait goes through sys, whose
                 // time handling is proven on MIPS.
-                let _ = crate::sys::wait_readable(&[], Some(Duration::from_millis(5)));
+                let _ = crate::sys::wait(&[], Some(Duration::from_millis(5)));
             }
         }
     }

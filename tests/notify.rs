@@ -116,7 +116,7 @@ fn a_timeout_kills_what_the_script_started_too() {
     };
     let started = sys::now();
     while alive() && sys::now() - started < Duration::from_secs(5) {
-        sys::wait_readable(&[], Some(Duration::from_millis(10))).unwrap();
+        sys::wait(&[], Some(Duration::from_millis(10))).unwrap();
     }
     assert!(!alive(), "the script's own child outlived the timeout");
 }
@@ -138,7 +138,7 @@ fn a_script_starts_with_no_signal_blocked_and_sigpipe_at_its_default() {
     let started = sys::now();
     while child.try_wait().unwrap().is_none() {
         assert!(sys::now() - started < Duration::from_secs(10), "cp hangs");
-        sys::wait_readable(&[], Some(Duration::from_millis(5))).unwrap();
+        sys::wait(&[], Some(Duration::from_millis(5))).unwrap();
     }
     let status = fs::read_to_string(&out).unwrap();
     let mask = |name: &str| {

@@ -37,7 +37,7 @@ fn sleep_is_never_early_and_always_ends() {
         Duration::from_millis(300),
     ] {
         let (start, start_uptime) = (sys::now(), uptime());
-        sys::wait_readable(&[], Some(wanted)).unwrap();
+        sys::wait(&[], Some(wanted)).unwrap();
         let slept = sys::now() - start;
         let reference = uptime() - start_uptime;
         // poll(2) may wake up to 0.1 % early by our own design (the loop then

@@ -56,6 +56,7 @@ pub(super) const KEYS: &[(&str, Syntax)] = &[
     ("garp-repeat", Syntax::Number(1, 255)),
     ("garp-delay", DELAY),
     ("preempt-delay", DELAY),
+    ("notify-master-rx-lower-pri", Syntax::Command),
 ];
 
 /// An instance's lists as read, and the line of each item.
@@ -253,6 +254,7 @@ fn finish(block: &Block, scripts: &Scripts, errors: &mut Errors<'_>) -> Option<I
         vmac: settings.switch("vmac").is_some_and(|(on, _)| on),
         preempt_delay_ms: settings.number_or("preempt-delay", 0) as u32,
         notify_states: state_scripts(settings),
+        notify_lower_priority: settings.command("notify-master-rx-lower-pri"),
         trackers,
     })
 }

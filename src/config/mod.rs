@@ -106,6 +106,10 @@ pub struct InstanceConfig {
     pub trackers: Trackers,
     /// `notify-master`, `notify-backup`, `notify-fault`, `notify-stop`.
     pub notify_states: StateScripts,
+    /// `notify-master-rx-lower-pri`: run as written when, as Master, it
+    /// answers a lower-priority master (keepalived's
+    /// `notify_master_rx_lower_pri`).
+    pub notify_lower_priority: Option<Vec<String>>,
 }
 
 /// The trackers of an instance or a group.

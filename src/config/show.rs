@@ -57,7 +57,11 @@ impl fmt::Display for InstanceConfig {
             write!(f, ", preempt-delay {}ms", self.preempt_delay_ms)?;
         }
         write_trackers(f, &self.trackers)?;
-        write_states(f, &self.notify_states)
+        write_states(f, &self.notify_states)?;
+        if let Some(argv) = &self.notify_lower_priority {
+            write!(f, ", notify-master-rx-lower-pri {}", argv.join(" "))?;
+        }
+        Ok(())
     }
 }
 

@@ -12,7 +12,7 @@ use log::{error, warn};
 
 use super::Daemon;
 use crate::config::Vip;
-use crate::proto::fsm::Output;
+use crate::proto::fsm::{Output, StateKind, PRIORITY_STOP};
 use crate::proto::time::Instant;
 
 /// A failed address change is tried again after this long.
@@ -119,7 +119,18 @@ impl Daemon {
         if !holds_vips {
             self.set_vmac_up(slot, false);
         }
+        if output.lower_priority {
+            self.instances[slot].counters.lower_priority_rx += 1;
+            if output.advert.is_some() {
+                self.notify_lower_priority(slot, now);
+            }
+        }
         if let Some(transition) = output.transition {
+            let instance = &mut self.instances[slot];
+            instance.entered_at = now;
+            if transition.to == StateKind::Master {
+                instance.counters.master_transitions += 1;
+            }
             self.notify(slot, now, transition.to);
         }
     }
@@ -185,7 +196,12 @@ impl Daemon {
                 (None, None) => Err(io::Error::from(io::ErrorKind::NotConnected)),
             };
             match sent {
-                Ok(()) => instance.counters.adverts_tx += 1,
+                Ok(()) => {
+                    instance.counters.adverts_tx += 1;
+                    if priority == PRIORITY_STOP {
+                        instance.counters.priority_zero_tx += 1;
+                    }
+                }
                 Err(e) => {
                     instance.counters.send_errors += 1;
                     warn!("{}: advert to {dst} not sent: {e}", instance.config.name);

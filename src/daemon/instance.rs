@@ -11,9 +11,10 @@ use super::resolve::Resolved;
 use super::vmac::{create_vmac, Vmac};
 use super::Daemon;
 use crate::config::InstanceConfig;
-use crate::proto::fsm::{AdvertDrop, Health, Instance, Params, PRIORITY_OWNER};
+use crate::proto::fsm::{AdvertDrop, Health, Instance, Params, PRIORITY_OWNER, PRIORITY_STOP};
 use crate::proto::time::Instant;
 use crate::proto::wire::{Checksum, Received};
+use crate::sys;
 
 /// What a `priority 255` instance runs as when it does not own all its
 /// VIPs: the highest priority that still takes part in the election.
@@ -22,9 +23,19 @@ const PRIORITY_HIGHEST_NON_OWNER: u8 = PRIORITY_OWNER - 1;
 /// What happened to an instance's adverts, for status.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InstanceCounters {
+    /// When counting began (RFC 8347 `discontinuity-datetime`), in seconds
+    /// since the Unix epoch.
+    pub since: u64,
+    /// Times it became Master.
+    pub master_transitions: u64,
     /// Adverts for its VRID that passed the link's checks.
     pub adverts_rx: u64,
     pub adverts_tx: u64,
+    pub priority_zero_rx: u64,
+    pub priority_zero_tx: u64,
+    /// Adverts of a lower priority heard while Master: another master
+    /// that does not hear us, as after a partition.
+    pub lower_priority_rx: u64,
     pub send_errors: u64,
     /// Adverts dropped by the checks of RFC 5798 §7.1 that need the
     /// configuration, by [`AdvertDrop::index`].
@@ -51,6 +62,8 @@ pub(super) struct Runtime {
     pub(super) health: Health,
     /// Its sync group, by index into the daemon's groups.
     pub(super) group: Option<usize>,
+    /// When it entered its current state.
+    pub(super) entered_at: Instant,
 }
 
 impl Runtime {
@@ -135,12 +148,16 @@ impl Daemon {
             config,
             fsm,
             link,
-            counters: InstanceCounters::default(),
+            counters: InstanceCounters {
+                since: sys::wall_clock_secs(),
+                ..InstanceCounters::default()
+            },
             vips: VipPlacement::default(),
             owned,
             vmac,
             health: Health::Pending,
             group,
+            entered_at: now,
         });
         Ok(())
     }
@@ -186,6 +203,9 @@ impl Daemon {
     pub(super) fn handle_advert(&mut self, slot: usize, now: Instant, received: &Received) {
         let instance = &mut self.instances[slot];
         instance.counters.adverts_rx += 1;
+        if received.advert.priority == PRIORITY_STOP {
+            instance.counters.priority_zero_rx += 1;
+        }
         let params = instance.fsm.params();
         // Another version is a version mismatch, counted by the FSM.
         if received.advert.version == params.version && received.advert.checksum != params.checksum

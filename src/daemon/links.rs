@@ -334,7 +334,8 @@ impl Daemon {
         if self.reload_after_reattach && !self.links.iter().any(|l| l.reattach_waiting) {
             self.reload_after_reattach = false;
             info!("reload: the re-created interface is attached; reloading now");
-            self.reload();
+            // Errors are logged; the running config stays.
+            let _ = self.reload();
         }
     }
 

@@ -7,8 +7,10 @@
 //! each and its counters), `effects` (actions turned into syscalls),
 //! `track` and `scripts` (the trackers), `groups` (priorities, health and
 //! sync groups), `notifications` (notify scripts and the FIFO), `reload`
-//! (SIGHUP) and `status` (SIGUSR1).
+//! (SIGHUP), `status` (SIGUSR1 and the status socket) and `control` (the
+//! status socket's clients).
 
+mod control;
 mod effects;
 mod groups;
 mod instance;
@@ -33,6 +35,7 @@ use crate::proto::time::Instant;
 use crate::sys::netlink::{LinkWatch, Netlink};
 use crate::sys::{self, FrameSender};
 
+use control::Control;
 use groups::Group;
 use instance::Runtime;
 use links::{LinkId, Links};
@@ -71,6 +74,7 @@ pub struct Daemon {
     tracking: Tracking,
     groups: Vec<Group>,
     notifications: Notifications,
+    control: Control,
     /// When to look for interfaces in use that were deleted and created again.
     reattach_at: Option<Instant>,
     /// A reload failed while an interface was being re-created; it is tried
@@ -88,6 +92,10 @@ enum Token {
     /// Tracked files (inotify).
     Files,
     Link(LinkId),
+    /// The status socket's listener.
+    Control,
+    /// A status socket client, by its id.
+    Client(u32),
 }
 
 /// What a signal asks for.
@@ -103,7 +111,10 @@ impl Daemon {
         file: &str,
         config: Config,
         notify_all: Option<String>,
+        socket: &str,
     ) -> Result<Daemon, StartError> {
+        // First: a second daemon on the same socket stops here.
+        let control = Control::open(socket)?;
         let mut netlink = Netlink::open()?;
         // Subscribed before the links are looked up, so no change between
         // the lookup and the loop is missed.
@@ -143,6 +154,7 @@ impl Daemon {
             tracking,
             groups,
             notifications: Notifications::new(notify_all, fifo),
+            control,
             reattach_at: None,
             reload_after_reattach: false,
             buf: vec![0; RECV_BUFFER],
@@ -184,49 +196,68 @@ impl Daemon {
                         }
                     }
                     Token::Link(id) => self.receive(id),
+                    Token::Control => self.accept_clients(sys::now()),
+                    Token::Client(id) => self.serve_client(id, sys::now()),
                 }
             }
         }
     }
 
-    /// Sleeps until a descriptor of the poll set is readable or `timeout`
-    /// passes. Returns the readable ones, signals first.
+    /// Sleeps until a descriptor of the poll set is ready or `timeout`
+    /// passes. Returns the ready ones, signals first.
     fn wait(&self, timeout: Option<Duration>) -> io::Result<Vec<Token>> {
-        let (tokens, fds): (Vec<Token>, Vec<BorrowedFd<'_>>) =
-            [Token::Signals, Token::LinkWatch, Token::Files]
-                .into_iter()
-                .chain(self.links.ids().map(Token::Link))
-                .filter_map(|token| Some((token, self.fd(token)?)))
-                .unzip();
-        let readable = sys::wait_readable(&fds, timeout)?;
+        let clients = self.control.clients.iter().map(|c| Token::Client(c.id));
+        let (tokens, fds): (Vec<Token>, Vec<(BorrowedFd<'_>, bool)>) = [
+            Token::Signals,
+            Token::LinkWatch,
+            Token::Files,
+            Token::Control,
+        ]
+        .into_iter()
+        .chain(self.links.ids().map(Token::Link))
+        .chain(clients)
+        .filter_map(|token| Some((token, self.fd(token)?)))
+        .unzip();
+        let ready = sys::wait(&fds, timeout)?;
         Ok(tokens
             .into_iter()
-            .zip(readable)
+            .zip(ready)
             .filter_map(|(token, ready)| ready.then_some(token))
             .collect())
     }
 
-    /// The descriptor behind a token; none for a link still waiting for an
-    /// address to bind to.
-    fn fd(&self, token: Token) -> Option<BorrowedFd<'_>> {
-        match token {
-            Token::Signals => Some(self.signals.as_fd()),
-            Token::LinkWatch => Some(self.link_watch.as_fd()),
-            Token::Files => self.tracking.watch.as_ref().map(AsFd::as_fd),
-            Token::Link(id) => self.links[id].socket.as_ref().map(AsFd::as_fd),
-        }
+    /// The descriptor behind a token, and whether it waits to write; none
+    /// for a link still waiting for an address to bind to.
+    fn fd(&self, token: Token) -> Option<(BorrowedFd<'_>, bool)> {
+        let fd = match token {
+            Token::Signals => self.signals.as_fd(),
+            Token::LinkWatch => self.link_watch.as_fd(),
+            Token::Files => self.tracking.watch.as_ref()?.as_fd(),
+            Token::Link(id) => self.links[id].socket.as_ref()?.as_fd(),
+            Token::Control => self.control.listener.as_ref()?.as_fd(),
+            Token::Client(id) => {
+                let client = self.control.clients.iter().find(|c| c.id == id)?;
+                return Some((client.fd.as_fd(), client.answer.is_some()));
+            }
+        };
+        Some((fd, false))
     }
 
     fn next_deadline(&self) -> Option<Instant> {
         self.instances
             .iter()
             .flat_map(|i| [i.fsm.poll_at(), i.vips.retry_at()])
-            .chain([self.reattach_at, self.tracking.poll_at()])
+            .chain([
+                self.reattach_at,
+                self.tracking.poll_at(),
+                self.control.poll_at(),
+            ])
             .flatten()
             .min()
     }
 
     fn run_timers(&mut self, now: Instant) {
+        self.control.expire(now);
         if self.tracking.poll_at().is_some_and(|at| at <= now) && self.tracking.poll(now) {
             self.refresh(now);
         }
@@ -278,7 +309,8 @@ impl Daemon {
                 }
             } else if signo == Signal::HUP.as_raw() {
                 info!("SIGHUP: reloading {}", self.file);
-                self.reload();
+                // Errors are logged; the running config stays.
+                let _ = self.reload();
             }
         }
     }

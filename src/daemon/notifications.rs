@@ -96,6 +96,17 @@ impl Notifications {
         }
     }
 
+    /// Queues a per-state command, with no arguments appended.
+    fn run_as_written(&mut self, argv: &Option<Vec<String>>, now: Instant) {
+        if let Some((script, args)) = argv.as_ref().and_then(|argv| argv.split_first()) {
+            let call = Call {
+                script: script.clone(),
+                args: args.to_vec(),
+            };
+            self.notifier.push(call, now);
+        }
+    }
+
     fn dispatch(&mut self, source: Source<'_>, state: StateKind, now: Instant) {
         let specific = match state {
             StateKind::Master => &source.states.master,
@@ -103,13 +114,7 @@ impl Notifications {
             StateKind::Fault => &source.states.fault,
             StateKind::Initialize => &source.states.stop,
         };
-        if let Some((script, args)) = specific.as_ref().and_then(|argv| argv.split_first()) {
-            let call = Call {
-                script: script.clone(),
-                args: args.to_vec(),
-            };
-            self.notifier.push(call, now);
-        }
+        self.run_as_written(specific, now);
         let (kind, name, word, priority) = (
             source.kind,
             source.name,
@@ -146,6 +151,21 @@ impl Daemon {
             priority: instance.fsm.priority(),
         };
         self.notifications.dispatch(source, state, now);
+    }
+
+    /// An instance, as Master, answered a lower-priority master: its
+    /// `notify-master-rx-lower-pri` as written and a `MASTER_RX_LOWER_PRI`
+    /// FIFO line, as in keepalived (the generic scripts only hear of
+    /// state changes).
+    pub(super) fn notify_lower_priority(&mut self, slot: usize, now: Instant) {
+        let instance = &self.instances[slot];
+        let notifications = &mut self.notifications;
+        notifications.run_as_written(&instance.config.notify_lower_priority, now);
+        notifications.fifo.write(&format!(
+            "INSTANCE \"{}\" MASTER_RX_LOWER_PRI {}",
+            instance.config.name,
+            instance.fsm.priority()
+        ));
     }
 
     /// A sync group entered `state`; groups report priority 0, as in

@@ -79,7 +79,7 @@ impl Daemon {
     /// An instance keeps its state when its interface, VRID and version stay
     /// the same; others are stopped (priority 0) or started. A config that
     /// does not parse or names a missing interface changes nothing.
-    pub(super) fn reload(&mut self) {
+    pub(super) fn reload(&mut self) -> Result<(), Vec<String>> {
         // Link changes queued before the lookups below are older than them,
         // and an interface created again is attached first, so that its
         // instances count as unchanged.
@@ -87,24 +87,23 @@ impl Daemon {
         if self.reattach_at.take().is_some() {
             self.reattach(sys::now());
         }
-        if let Some((shared, resolved)) = self.read_config() {
-            self.apply_reload(shared, resolved);
-        }
+        let (shared, resolved) = self.read_config().inspect_err(|errors| {
+            for e in errors {
+                error!("reload: {e}");
+            }
+        })?;
+        self.apply_reload(shared, resolved);
+        Ok(())
     }
 
-    /// The config file read, parsed and resolved again; None (logged) when
-    /// the running config stays.
-    fn read_config(&mut self) -> Option<(Shared, Vec<Resolved>)> {
-        let config = match sys::read_to_string(&self.file) {
-            Ok(text) => crate::config::parse(&self.file, &text),
-            Err(e) => {
-                error!(
-                    "reload: cannot read {}: {e}; keeping the running config",
-                    self.file
-                );
-                return None;
-            }
-        };
+    /// The config file read, parsed and resolved again, or why the running
+    /// config stays.
+    fn read_config(&mut self) -> Result<(Shared, Vec<Resolved>), Vec<String>> {
+        let text = sys::read_to_string(&self.file).map_err(|e| {
+            let error = format!("{}:0: cannot read config: {e}", self.file);
+            vec![error, "keeping the running config".into()]
+        })?;
+        let config = crate::config::parse(&self.file, &text);
         match config.map_err(StartError::Config).and_then(|config| {
             let resolved = resolve::resolve(&mut self.netlink, &self.file, config.instances)?;
             let shared = Shared {
@@ -114,23 +113,18 @@ impl Daemon {
             };
             Ok((shared, resolved))
         }) {
-            Ok(found) => Some(found),
+            Ok(found) => Ok(found),
             Err(StartError::Config(errors)) => {
-                for e in errors {
-                    error!("reload: {e}");
-                }
+                let mut errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
                 if self.links.iter().any(|l| l.reattach_waiting) {
                     info!("reload: trying again once the re-created interface is attached");
                     self.reload_after_reattach = true;
                 } else {
-                    error!("reload: keeping the running config");
+                    errors.push("keeping the running config".into());
                 }
-                None
+                Err(errors)
             }
-            Err(StartError::Io(e)) => {
-                error!("reload: {e}; keeping the running config");
-                None
-            }
+            Err(StartError::Io(e)) => Err(vec![format!("{e}; keeping the running config")]),
         }
     }
 

@@ -63,6 +63,8 @@ struct PollFd {
 }
 
 const POLLIN: c_short = 0x1;
+const POLLOUT: c_short = 0x4;
+const CLOCK_REALTIME: c_int = 0;
 const CLOCK_MONOTONIC: c_int = 1;
 
 extern "C" {
@@ -112,7 +114,25 @@ extern "C" {
         mode: c_uint,
     ) -> c_int;
     static environ: *const *const c_char;
+    fn pthread_self() -> usize;
+    fn pthread_setschedparam(thread: usize, policy: c_int, param: *const SchedParam) -> c_int;
+    fn mlockall(flags: c_int) -> c_int;
 }
+
+/// `struct sched_param`, with room for musl's reserved fields after the
+/// priority (the kernel reads only the priority).
+#[repr(C)]
+struct SchedParam {
+    priority: c_int,
+    reserved: [c_int; 15],
+}
+
+const SCHED_RR: c_int = 2;
+/// Children start under SCHED_OTHER: scripts never inherit the real-time
+/// priority (sched(7)).
+const SCHED_RESET_ON_FORK: c_int = 0x4000_0000;
+const MCL_CURRENT: c_int = 1;
+const MCL_FUTURE: c_int = 2;
 
 /// Room for `posix_spawnattr_t` or `posix_spawn_file_actions_t`: 336 and
 /// 80 bytes in glibc and musl on every target we build; the C library
@@ -401,7 +421,8 @@ pub fn spawn(program: &str, args: &[String], default_signals: &[i32]) -> io::Res
     }
 }
 
-/// posix_spawn functions return the error number instead of setting errno.
+/// posix_spawn and pthread functions return the error number instead of
+/// setting errno.
 fn spawn_error(code: c_int) -> io::Result<()> {
     match code {
         0 => Ok(()),
@@ -411,22 +432,32 @@ fn spawn_error(code: c_int) -> io::Result<()> {
 
 /// CLOCK_MONOTONIC.
 pub fn monotonic_now() -> Timespec64 {
+    clock_now(CLOCK_MONOTONIC)
+}
+
+/// CLOCK_REALTIME.
+pub fn realtime_now() -> Timespec64 {
+    clock_now(CLOCK_REALTIME)
+}
+
+fn clock_now(clock: c_int) -> Timespec64 {
     let mut ts = Timespec64::default();
     // SAFETY: `ts` is a live, zeroed `Timespec64` with the layout the
-    // selected symbol writes (see the module notes); CLOCK_MONOTONIC always
-    // exists on Linux, so the call cannot fail.
-    unsafe { clock_gettime(CLOCK_MONOTONIC, &mut ts) };
+    // selected symbol writes (see the module notes); both clocks always
+    // exist on Linux, so the call cannot fail.
+    unsafe { clock_gettime(clock, &mut ts) };
     ts
 }
 
-/// ppoll(2) for readability. Returns, per descriptor, whether it is
-/// readable; an interrupted wait reports nothing ready.
-pub fn poll_readable(fds: &[BorrowedFd<'_>], timeout: Option<Timespec64>) -> io::Result<Vec<bool>> {
+/// ppoll(2): per descriptor, readability or (`true` beside it)
+/// writability. Returns, per descriptor, whether it is ready (or failed);
+/// an interrupted wait reports nothing ready.
+pub fn poll(fds: &[(BorrowedFd<'_>, bool)], timeout: Option<Timespec64>) -> io::Result<Vec<bool>> {
     let mut pollfds: Vec<PollFd> = fds
         .iter()
-        .map(|fd| PollFd {
+        .map(|(fd, write)| PollFd {
             fd: fd.as_raw_fd(),
-            events: POLLIN,
+            events: if *write { POLLOUT } else { POLLIN },
             revents: 0,
         })
         .collect();
@@ -452,4 +483,27 @@ pub fn poll_readable(fds: &[BorrowedFd<'_>], timeout: Option<Timespec64>) -> io:
         return Err(error);
     }
     Ok(pollfds.iter().map(|p| p.revents != 0).collect())
+}
+
+/// Puts the process under SCHED_RR at `priority`, its children reset to
+/// SCHED_OTHER. musl's sched_setscheduler(3) only says ENOSYS; its
+/// pthread_setschedparam(3) makes the system call for the thread, which in
+/// a single-threaded process is the process.
+pub fn set_realtime(priority: c_int) -> io::Result<()> {
+    let param = SchedParam {
+        priority,
+        reserved: [0; 15],
+    };
+    // SAFETY: `param` is live for the call and at least as large as the C
+    // library's `struct sched_param`; pthread_self() is the calling thread.
+    spawn_error(unsafe {
+        pthread_setschedparam(pthread_self(), SCHED_RR | SCHED_RESET_ON_FORK, &param)
+    })
+}
+
+/// Locks all memory, present and future, so no page of the daemon is
+/// swapped out or dropped and read again in the middle of a deadline.
+pub fn lock_memory() -> io::Result<()> {
+    // SAFETY: mlockall takes flags only.
+    check(unsafe { mlockall(MCL_CURRENT | MCL_FUTURE) }).map(drop)
 }

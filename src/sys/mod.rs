@@ -6,6 +6,7 @@ pub mod ffi;
 pub mod fifo;
 pub mod inotify;
 pub mod netlink;
+pub mod unix;
 
 use core::fmt;
 use core::net::{IpAddr, SocketAddrV4, SocketAddrV6};
@@ -53,6 +54,12 @@ pub fn now() -> Instant {
     Instant::from_micros(ts.tv_sec as u64 * 1_000_000 + ts.tv_nsec as u64 / 1000)
 }
 
+/// CLOCK_REALTIME, in whole seconds since the Unix epoch: only for
+/// reporting when something happened, never for timing.
+pub fn wall_clock_secs() -> u64 {
+    ffi::realtime_now().tv_sec as u64
+}
+
 /// The default 50 µs timer slack would delay every deadline; ask for 1 ns.
 pub fn tighten_timer_slack() -> io::Result<()> {
     rustix::thread::set_current_timer_slack(NonZeroU64::new(1)).map_err(Into::into)
@@ -65,9 +72,9 @@ pub fn tighten_timer_slack() -> io::Result<()> {
 /// is a thousand times smaller.
 const POLL_SLACK_DIVISOR: u32 = 1000;
 
-/// Sleeps until one of `fds` is readable or `timeout` passes. Returns which
-/// descriptors are readable.
-pub fn wait_readable(fds: &[BorrowedFd<'_>], timeout: Option<Duration>) -> io::Result<Vec<bool>> {
+/// Sleeps until one of `fds` is readable (or, with `true` beside it,
+/// writable) or `timeout` passes. Returns which descriptors are ready.
+pub fn wait(fds: &[(BorrowedFd<'_>, bool)], timeout: Option<Duration>) -> io::Result<Vec<bool>> {
     let timeout = timeout.map(|t| {
         let t = t.saturating_sub(t / POLL_SLACK_DIVISOR);
         ffi::Timespec64 {
@@ -75,7 +82,7 @@ pub fn wait_readable(fds: &[BorrowedFd<'_>], timeout: Option<Duration>) -> io::R
             tv_nsec: i64::from(t.subsec_nanos()),
         }
     });
-    ffi::poll_readable(fds, timeout)
+    ffi::poll(fds, timeout)
 }
 
 /// A raw socket for protocol 112 on one interface, of the instance's
@@ -377,10 +384,16 @@ pub fn read_prefix(path: &str, buf: &mut [u8]) -> io::Result<usize> {
 
 /// Writes a sysctl under /proc/sys/net.
 pub fn write_sysctl(path: &str, value: &str) -> io::Result<()> {
+    write_file(&format!("/proc/sys/net/{path}"), value)
+}
+
+/// Writes `value` as the whole of the file at `path`, creating it (mode
+/// 0644) if need be.
+pub fn write_file(path: &str, value: &str) -> io::Result<()> {
     let fd = rustix::fs::open(
-        format!("/proc/sys/net/{path}").as_str(),
+        path,
         OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::CLOEXEC,
-        Mode::from_raw_mode(0o666),
+        Mode::from_raw_mode(0o644),
     )?;
     let mut rest = value.as_bytes();
     while !rest.is_empty() {
@@ -397,6 +410,19 @@ pub fn write_sysctl(path: &str, value: &str) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Removes the file at `path`; one already gone is fine.
+pub fn remove_file(path: &str) -> io::Result<()> {
+    match rustix::fs::unlink(path) {
+        Ok(()) | Err(rustix::io::Errno::NOENT) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// This process's id.
+pub fn pid() -> u32 {
+    rustix::process::getpid().as_raw_nonzero().get() as u32
 }
 
 #[cfg(test)]

@@ -115,9 +115,20 @@ fn address_owner_becomes_master_at_once_and_ignores_others() {
         auth: None,
         checksum: Checksum::PseudoHeader,
     };
+    // A lower-priority master is answered (split brain, see
+    // split_brain.rs), never obeyed; the owner stays.
     let owner = &mut segment.nodes[1].fsm;
+    let output = owner
+        .handle_advert(at_ms(20_000), addr(9), &advert)
+        .unwrap();
+    assert!(output.lower_priority && output.advert == Some(255) && output.transition.is_none());
+    assert_eq!(owner.kind(), StateKind::Master);
+    // Outside Master an owner ignores every advert (RFC 5798 §7.1).
+    segment.link(1, false);
+    let owner = &mut segment.nodes[1].fsm;
+    assert_eq!(owner.kind(), StateKind::Fault);
     assert_eq!(
-        owner.handle_advert(at_ms(20_000), addr(9), &advert),
+        owner.handle_advert(at_ms(20_001), addr(9), &advert),
         Err(AdvertDrop::Owner)
     );
 }

@@ -4,4 +4,5 @@
 mod election;
 mod groups;
 mod segment;
+mod split_brain;
 mod tracking;

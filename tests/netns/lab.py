@@ -314,14 +314,16 @@ class Node:
 
     def __init__(self, lab: "Lab", router: int, kind: str, params: Params, argv=None,
                  frr10: bool = False, more: list[Params] | None = None, uci: bool = False,
-                 program: list[str] | None = None, head: str = "", tail: str = ""):
+                 program: list[str] | None = None, head: str = "", tail: str = "",
+                 options: list[str] | None = None):
         """`more`: further instances in the same config (tinyvrrp);
         `uci`: tinyvrrp's config in UCI syntax; `program`: how to run
         tinyvrrp, default `[tinyvrrp_bin()]` (e.g. `["qemu-mips-static",
         IMAGE]`: qemu-user runs the guest in its own process, so the
         process's pid takes the signals); `head`, `tail`: tinyvrrp config
         text before the instances (global lines such as `notify-fifo`,
-        `script` blocks) and after them (`group` blocks)."""
+        `script` blocks) and after them (`group` blocks); `options`: more
+        arguments of `tinyvrrp run`."""
         self.lab, self.router, self.kind, self.params = lab, router, kind, params
         self.instances = [params, *(more or [])]
         self.frr10 = frr10
@@ -340,7 +342,12 @@ class Node:
             conf.write_text(head + "".join(render(instance) for instance in self.instances)
                             + tail)
             self.config = conf
-            argv = argv or [*(program or [tinyvrrp_bin()]), "run", "--config", str(conf)]
+            # The status socket is a file: one per daemon, wherever it runs.
+            self.socket = self.dir / "tinyvrrp.sock"
+            argv = argv or [*(program or [tinyvrrp_bin()]), "run", "--config", str(conf),
+                            *(options or [])]
+            if "--socket" not in argv:
+                argv = [*argv, "--socket", str(self.socket)]
             cmd = ["ip", "netns", "exec", ns, *argv]
         else:
             conf = self.dir / "keepalived.conf"
@@ -466,16 +473,32 @@ class Node:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
+    def status_json(self) -> dict:
+        """`tinyvrrp status --json` from this daemon's socket."""
+        result = subprocess.run([tinyvrrp_bin(), "status", "--json", "--socket", str(self.socket)],
+                                capture_output=True, text=True, timeout=10)
+        assert result.returncode == 0, result.stderr + self.log_tail()
+        return json.loads(result.stdout)
+
     def status(self, line: str = "instance", name: str | None = None) -> dict[str, str]:
-        """tinyvrrp's SIGUSR1 status: its newest `status instance=...` (or
-        `status interface=...`) line as key=value pairs; with `name`, that
-        instance's (or interface's) line."""
-        marker = f"status {line}=" + (f"{name} " if name else "")
-        before = self.log.read_text().count(marker)
-        self.signal(10)
-        assert wait_until(lambda: self.log.read_text().count(marker) > before, 3.0)
-        newest = [l for l in self.log.read_text().splitlines() if marker in l][-1]
-        return dict(word.split("=", 1) for word in newest.split() if "=" in word)
+        """One record of the status (an instance, or with `line` an
+        interface, group or script; the first, or the one `name`s), its
+        fields and statistics as text: null is `none`, lists are joined by
+        commas."""
+        key = {"instance": "instances", "interface": "interfaces", "group": "groups",
+               "script": "scripts"}[line]
+        records = self.status_json()[key]
+        record = next(r for r in records if name is None or r["name"] == name)
+        flat = {k: v for k, v in record.items() if k != "statistics"}
+        flat.update(record.get("statistics", {}))
+
+        def text(value) -> str:
+            if value is None:
+                return "none"
+            if isinstance(value, list):
+                return ",".join(value) or "none"
+            return str(value)
+        return {k: text(v) for k, v in flat.items()}
 
     def log_tail(self, lines: int = 30) -> str:
         text = self.log.read_text(errors="replace").splitlines()
@@ -659,18 +682,18 @@ class Lab:
     def tinyvrrp(self, router: int, argv=None, family: int = 4,
                  instances: list[Params] | None = None, uci: bool = False,
                  program: list[str] | None = None, head: str = "", tail: str = "",
-                 **params) -> Node:
+                 options: list[str] | None = None, **params) -> Node:
         """tinyvrrp with a config from params (or from several `instances`,
         e.g. `lab.params(4, name="lan4")` and `lab.params(6, name="lan6")`),
         in UCI syntax with `uci`, started as `program` (default: the host
         binary; e.g. `["qemu-mips-static", IMAGE]` for a router image under
         qemu-user); or run as `argv` says. `head` and `tail`: config text
-        before and after the instances (see Node)."""
+        before and after the instances, `options` for `run` (see Node)."""
         if instances:
             return Node(self, router, "tinyvrrp", instances[0], argv, more=instances[1:], uci=uci,
-                        program=program, head=head, tail=tail)
+                        program=program, head=head, tail=tail, options=options)
         return Node(self, router, "tinyvrrp", self.params(family, **params), argv, uci=uci,
-                    program=program, head=head, tail=tail)
+                    program=program, head=head, tail=tail, options=options)
 
     def keepalived(self, router: int, family: int = 4, **params) -> Node:
         return Node(self, router, "keepalived", self.params(family, **params))
@@ -773,6 +796,22 @@ class Lab:
             "ip", "daddr", str(MULTICAST_GROUP), "drop")
         run(*sw, "add", "rule", "bridge", "vrrp_filter", "forward",
             "ip6", "daddr", str(MULTICAST_GROUP6), "drop")
+
+    def partition(self, a: int, b: int):
+        """The switch stops forwarding between routers `a` and `b` (both
+        ways; the client still reaches both): a split segment."""
+        sw = ["ip", "netns", "exec", self.switch_ns(), "nft"]
+        run(*sw, "add", "table", "bridge", "partition")
+        run(*sw, "add", "chain", "bridge", "partition", "forward",
+            "{ type filter hook forward priority 0; }")
+        for src, dst in ((a, b), (b, a)):
+            run(*sw, "add", "rule", "bridge", "partition", "forward",
+                "iifname", self.port(src), "oifname", self.port(dst), "drop")
+
+    def heal(self):
+        """Undoes `partition`."""
+        run("ip", "netns", "exec", self.switch_ns(), "nft", "delete", "table", "bridge",
+            "partition")
 
     # Observations.
     def addresses(self, router: int, family: int = 4, dev: str = "eth0") -> list[str]:

@@ -73,6 +73,9 @@ pub struct Output {
     /// IPv4, unsolicited Neighbor Advertisement for IPv6).
     pub announce: bool,
     pub transition: Option<Transition>,
+    /// A master heard a lower-priority advert; with `advert` set it
+    /// answered (keepalived's `notify_master_rx_lower_pri` event).
+    pub lower_priority: bool,
 }
 
 /// Why a well-formed advert was dropped; each has its own counter.
@@ -104,12 +107,12 @@ impl AdvertDrop {
 
     pub fn name(self) -> &'static str {
         match self {
-            AdvertDrop::Version => "version_mismatch",
-            AdvertDrop::Interval => "interval_mismatch",
-            AdvertDrop::AddressList => "address_list_mismatch",
-            AdvertDrop::Owner => "owner_ignores_advert",
-            AdvertDrop::Auth => "auth_mismatch",
-            AdvertDrop::NotAPeer => "not_a_unicast_peer",
+            AdvertDrop::Version => "version-errors",
+            AdvertDrop::Interval => "interval-errors",
+            AdvertDrop::AddressList => "address-list-errors",
+            AdvertDrop::Owner => "owner-ignored-pkts",
+            AdvertDrop::Auth => "auth-errors",
+            AdvertDrop::NotAPeer => "not-a-peer-pkts",
         }
     }
 

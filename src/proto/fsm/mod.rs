@@ -39,7 +39,18 @@ pub struct Instance {
     sync_hold: bool,
     /// A held backup's timer fired: it would be master but for its group.
     wants_master: bool,
+    /// When a master last answered a lower-priority advert.
+    answered_lower_at: Option<Instant>,
 }
+
+/// A master answers lower-priority adverts at most this often, so a flood
+/// of them cannot make it flood the segment with adverts and
+/// announcements.
+pub const LOWER_PRIORITY_ANSWER_GAP: Duration = Duration::from_secs(1);
+/// keepalived's `garp_lower_prio_delay` default: the announcements that
+/// answer a lower-priority master are repeated this much later, for
+/// neighbours that missed the first ones while the partition healed.
+pub const LOWER_PRIORITY_REPEAT_DELAY: Duration = Duration::from_secs(5);
 
 /// Whether an instance may take part in the election, from its link, its
 /// trackers and its group.
@@ -67,6 +78,7 @@ impl Instance {
             priority,
             sync_hold: false,
             wants_master: false,
+            answered_lower_at: None,
         }
     }
 
@@ -347,13 +359,48 @@ impl Instance {
                     || (advert.priority == self.priority && src > self.params.primary)
                 {
                     // RFC 5798 §6.4.3: a better master exists; step down.
-                    self.learn_interval(advert);
-                    self.master = Some(src);
-                    self.become_backup(now + self.master_down_interval(), &mut output);
+                    // (Two owners of one address both stay: §7.1.)
+                    if self.params.priority != PRIORITY_OWNER {
+                        self.learn_interval(advert);
+                        self.master = Some(src);
+                        self.become_backup(now + self.master_down_interval(), &mut output);
+                    }
+                } else {
+                    self.answer_lower_priority(now, &mut output);
                 }
             }
         }
         Ok(output)
+    }
+
+    /// A master heard a lower-priority advert (or an equal one from a
+    /// lower address), which RFC 5798 §6.4.3 discards. Another master
+    /// exists that does not hear us: a partition has just healed, and
+    /// neighbours may still send to it. As keepalived does, answer at once
+    /// with an advert, so it steps down, and with announcements, so the
+    /// neighbours come back to us now and not when their ARP entries
+    /// expire; then announce again [`LOWER_PRIORITY_REPEAT_DELAY`] later.
+    /// At most once per [`LOWER_PRIORITY_ANSWER_GAP`].
+    fn answer_lower_priority(&mut self, now: Instant, output: &mut Output) {
+        output.lower_priority = true;
+        if self
+            .answered_lower_at
+            .is_some_and(|at| now < at + LOWER_PRIORITY_ANSWER_GAP)
+        {
+            return;
+        }
+        if !matches!(self.state, State::Master { .. }) {
+            return;
+        }
+        self.answered_lower_at = Some(now);
+        output.advert = Some(self.priority);
+        output.announce = true;
+        // A second round still due from becoming master moves to the
+        // repeat: these announcements are newer.
+        self.state = State::Master {
+            advert_at: now + self.advert_interval(),
+            garp_at: Some(now + LOWER_PRIORITY_REPEAT_DELAY),
+        };
     }
 
     /// RFC 5798 §6.4.3 Shutdown: a master sends priority 0 and releases its
@@ -389,7 +436,8 @@ impl Instance {
             return Err(AdvertDrop::Auth);
         }
         // RFC 5798 §7.1: "the local router is not the IPvX address owner".
-        if self.params.priority == PRIORITY_OWNER {
+        // As master, an owner still answers a lower-priority master.
+        if self.params.priority == PRIORITY_OWNER && !matches!(self.state, State::Master { .. }) {
             return Err(AdvertDrop::Owner);
         }
         // RFC 3768 §7.1: v2 "MUST verify that the Adver Interval in the packet

@@ -146,14 +146,14 @@ impl RxError {
 
     pub fn name(self) -> &'static str {
         match self {
-            RxError::Truncated => "truncated",
-            RxError::Oversized => "oversized",
-            RxError::IpHeader => "ip_header",
-            RxError::Ttl => "ttl",
-            RxError::Version => "version",
-            RxError::Type => "type",
-            RxError::Count => "count",
-            RxError::Checksum => "checksum",
+            RxError::Truncated => "packet-length-errors",
+            RxError::Oversized => "oversized-pkts",
+            RxError::IpHeader => "ip-header-errors",
+            RxError::Ttl => "ip-ttl-errors",
+            RxError::Version => "version-errors",
+            RxError::Type => "invalid-type-pkts-rcvd",
+            RxError::Count => "address-count-errors",
+            RxError::Checksum => "checksum-errors",
         }
     }
 

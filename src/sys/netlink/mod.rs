@@ -243,7 +243,7 @@ impl Netlink {
         )?;
         loop {
             // The kernel answers at once; never let a lost reply stall the loop.
-            if !super::wait_readable(&[self.fd.as_fd()], Some(REPLY_TIMEOUT))?[0] {
+            if !super::wait(&[(self.fd.as_fd(), false)], Some(REPLY_TIMEOUT))?[0] {
                 return Err(super::error(
                     io::ErrorKind::TimedOut,
                     "no netlink reply".into(),

@@ -1,0 +1,465 @@
+//! The command line, read by the rules of argh, which parsed it before (8 KB
+//! more of the router image than this), with the same help and messages:
+//! options and switches come in any order, each once; `--help` or `help`
+//! anywhere asks for the help of the command it belongs to, and nothing
+//! starting with `-` may follow it; after `--` nothing is an option.
+
+use log::LevelFilter;
+
+pub const DEFAULT_CONFIG: &str = "/etc/tinyvrrp.conf";
+pub const DEFAULT_SOCKET: &str = "/var/run/tinyvrrp.sock";
+
+/// The help texts, each after `Usage: PROGRAM`.
+pub const HELP: &str = " [--version] [<command>] [<args>]
+
+tinyvrrp: a small VRRP daemon (RFC 5798 v3, RFC 3768 v2).
+
+Options:
+  --version         print the version and exit
+  --help, help      display usage information
+
+Commands:
+  run               Run the daemon in the foreground, logging to stderr.
+  check             Validate the config and print what was understood; exit 2 on
+                    errors.
+  status            Print the running daemon's status.
+  reload            Make the running daemon read its config again.
+";
+pub const RUN_HELP: &str = " run [-c <config>] [--log-level <log-level>] [--notify-all <notify-all>] [--socket <socket>] [--pidfile <pidfile>] [--syslog] [--realtime] [--version]
+
+Run the daemon in the foreground, logging to stderr.
+
+Options:
+  -c, --config      config file (default /etc/tinyvrrp.conf)
+  --log-level       log level: error, warn, info or debug (default info)
+  --notify-all      also run SCRIPT, with the arguments of a generic notify
+                    script, on every state change of every instance and group
+  --socket          status socket (default /var/run/tinyvrrp.sock)
+  --pidfile         write the daemon's pid to this file
+  --syslog          log to syslog (/dev/log) instead of stderr
+  --realtime        run under SCHED_RR with memory locked
+  --version         print the version and exit
+  --help, help      display usage information
+";
+pub const CHECK_HELP: &str = " check [-c <config>] [--version]
+
+Validate the config and print what was understood; exit 2 on errors.
+
+Options:
+  -c, --config      config file (default /etc/tinyvrrp.conf)
+  --version         print the version and exit
+  --help, help      display usage information
+";
+pub const STATUS_HELP: &str = " status [--json] [--socket <socket>] [--version]
+
+Print the running daemon's status.
+
+Options:
+  --json            print JSON instead of tables
+  --socket          status socket (default /var/run/tinyvrrp.sock)
+  --version         print the version and exit
+  --help, help      display usage information
+";
+pub const RELOAD_HELP: &str = " reload [--socket <socket>] [--version]
+
+Make the running daemon read its config again; exit 2 if it has errors.
+
+Options:
+  --socket          status socket (default /var/run/tinyvrrp.sock)
+  --version         print the version and exit
+  --help, help      display usage information
+";
+
+/// What the command line asks for.
+pub enum Command {
+    /// `--version`, given before or after the subcommand.
+    Version,
+    Run(RunArgs),
+    /// `check` and its config file.
+    Check(String),
+    Status {
+        json: bool,
+        socket: String,
+    },
+    Reload {
+        socket: String,
+    },
+}
+
+pub struct RunArgs {
+    pub config: String,
+    pub log_level: LevelFilter,
+    /// A script run on every state change of every instance and sync group.
+    pub notify_all: Option<String>,
+    pub socket: String,
+    pub pidfile: Option<String>,
+    pub syslog: bool,
+    pub realtime: bool,
+}
+
+/// Why parsing stopped before a command: help to print on stdout (exit 0)
+/// or an error to print on stderr (exit 1).
+pub enum Stop {
+    /// One of the help texts.
+    Help(&'static str),
+    Error(String),
+}
+
+/// A subcommand: its help, the options that take a value and the switches.
+struct Spec {
+    name: &'static str,
+    help: &'static str,
+    options: &'static [&'static str],
+    switches: &'static [&'static str],
+}
+
+const COMMANDS: [Spec; 4] = [
+    Spec {
+        name: "run",
+        help: RUN_HELP,
+        options: &[
+            "--config",
+            "--log-level",
+            "--notify-all",
+            "--socket",
+            "--pidfile",
+        ],
+        switches: &["--syslog", "--realtime"],
+    },
+    Spec {
+        name: "check",
+        help: CHECK_HELP,
+        options: &["--config"],
+        switches: &[],
+    },
+    Spec {
+        name: "status",
+        help: STATUS_HELP,
+        options: &["--socket"],
+        switches: &["--json"],
+    },
+    Spec {
+        name: "reload",
+        help: RELOAD_HELP,
+        options: &["--socket"],
+        switches: &[],
+    },
+];
+
+/// How [`parse`] reads one argument.
+enum Word<'a> {
+    /// `--help` or `help`: print the help of the command it belongs to.
+    Help,
+    /// `--`: every later argument is a plain word.
+    End,
+    /// A word starting with `-`: an option or a switch.
+    Option(&'a str),
+    /// Anything else: a subcommand or a stray argument.
+    Plain(&'a str),
+}
+
+/// `help`: a help word came earlier; `ended`: so did `--`.
+fn word(arg: &str, help: bool, ended: bool) -> Result<Word<'_>, Stop> {
+    Ok(match arg {
+        _ if ended => Word::Plain(arg),
+        "--help" | "help" => Word::Help,
+        "--" => Word::End,
+        _ if !arg.starts_with('-') => Word::Plain(arg),
+        _ if help => {
+            return Err(Stop::Error(
+                "Trailing arguments are not allowed after `help`.".into(),
+            ))
+        }
+        _ => Word::Option(arg),
+    })
+}
+
+fn unrecognized(arg: &str) -> Stop {
+    Stop::Error(format!("Unrecognized argument: {arg}\n"))
+}
+
+/// The command line after the program name.
+pub fn parse(args: &[String]) -> Result<Option<Command>, Stop> {
+    let (mut version, mut help, mut ended) = (false, false, false);
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match word(arg, help, ended)? {
+            Word::Help => help = true,
+            Word::End => ended = true,
+            Word::Option("--version") => version = true,
+            Word::Plain(name) => {
+                let Some(spec) = COMMANDS.iter().find(|spec| spec.name == name) else {
+                    return Err(unrecognized(name));
+                };
+                let command = parse_command(spec, help, args)?;
+                return Ok(Some(if version { Command::Version } else { command }));
+            }
+            Word::Option(arg) => return Err(unrecognized(arg)),
+        }
+    }
+    if help {
+        return Err(Stop::Help(HELP));
+    }
+    Ok(version.then_some(Command::Version))
+}
+
+/// The arguments of a subcommand; `help` when the program's own came
+/// before them. `--version` here prints the version too.
+fn parse_command(
+    spec: &Spec,
+    mut help: bool,
+    mut args: core::slice::Iter<'_, String>,
+) -> Result<Command, Stop> {
+    let (mut version, mut ended) = (false, false);
+    let mut values: Vec<(&str, &str)> = Vec::new();
+    let mut switches: Vec<&str> = Vec::new();
+    while let Some(arg) = args.next() {
+        match word(arg, help, ended)? {
+            Word::Help => help = true,
+            Word::End => ended = true,
+            Word::Option("--version") => version = true,
+            Word::Option(option) => {
+                let long = match option {
+                    "-c" => "--config",
+                    long => long,
+                };
+                if let Some(&known) = spec.options.iter().find(|&&o| o == long) {
+                    let value = args.next().ok_or_else(|| {
+                        Stop::Error(format!("No value provided for option '{option}'.\n"))
+                    })?;
+                    if values.iter().any(|&(o, _)| o == known) {
+                        return Err(invalid(option, value, "duplicate values provided"));
+                    }
+                    values.push((known, value));
+                } else if spec.switches.contains(&option) {
+                    switches.push(option);
+                } else {
+                    return Err(unrecognized(option));
+                }
+            }
+            Word::Plain(arg) => return Err(unrecognized(arg)),
+        }
+    }
+    if help {
+        return Err(Stop::Help(spec.help));
+    }
+    if version {
+        return Ok(Command::Version);
+    }
+    let value = |option: &str| {
+        values
+            .iter()
+            .find(|&&(o, _)| o == option)
+            .map(|&(_, value)| value.to_string())
+    };
+    let switch = |name: &str| switches.contains(&name);
+    let config = || value("--config").unwrap_or_else(|| DEFAULT_CONFIG.to_string());
+    let socket = value("--socket").unwrap_or_else(|| DEFAULT_SOCKET.to_string());
+    Ok(match spec.name {
+        "run" => {
+            let log_level = match value("--log-level") {
+                None => LevelFilter::Info,
+                Some(level) => level
+                    .parse()
+                    .map_err(|e| invalid("--log-level", &level, &format!("{e}")))?,
+            };
+            Command::Run(RunArgs {
+                config: config(),
+                log_level,
+                notify_all: value("--notify-all"),
+                socket,
+                pidfile: value("--pidfile"),
+                syslog: switch("--syslog"),
+                realtime: switch("--realtime"),
+            })
+        }
+        "check" => Command::Check(config()),
+        "status" => Command::Status {
+            json: switch("--json"),
+            socket,
+        },
+        _ => Command::Reload { socket },
+    })
+}
+
+fn invalid(option: &str, value: &str, why: &str) -> Stop {
+    Stop::Error(format!(
+        "Error parsing option '{option}' with value '{value}': {why}\n"
+    ))
+}
+
+/// The program's name as its help and errors spell it: the last component
+/// of the path it was started by, or the whole path if that is not a name
+/// (`/`, `..`), as `Path::file_name` says.
+pub fn program_name(path: &str) -> &str {
+    let mut rest = path;
+    loop {
+        let (head, last) = match rest.rsplit_once('/') {
+            Some((head, last)) => (Some(head), last),
+            None => (None, rest),
+        };
+        match (last, head) {
+            ("" | ".", Some(head)) => rest = head,
+            ("" | "." | "..", _) => return path,
+            (name, _) => return name,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(args: &[&str]) -> Result<Option<Command>, Stop> {
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        parse(&args)
+    }
+
+    fn error(args: &[&str]) -> String {
+        match parsed(args) {
+            Err(Stop::Error(text)) => text,
+            _ => panic!("{args:?} parsed"),
+        }
+    }
+
+    #[test]
+    fn commands_and_their_options() {
+        let Ok(Some(Command::Run(run))) = parsed(&["run"]) else {
+            panic!("run");
+        };
+        assert_eq!(run.config, DEFAULT_CONFIG);
+        assert_eq!(run.log_level, LevelFilter::Info);
+        assert_eq!(run.notify_all, None);
+        assert_eq!(run.socket, DEFAULT_SOCKET);
+        assert_eq!(run.pidfile, None);
+        assert!(!run.syslog && !run.realtime);
+        let Ok(Some(Command::Run(run))) = parsed(&[
+            "run",
+            "--notify-all",
+            "/bin/hotplug",
+            "--log-level",
+            "DEBUG",
+            "--realtime",
+            "-c",
+            "/tmp/x.conf",
+            "--socket",
+            "/tmp/s",
+            "--syslog",
+            "--pidfile",
+            "/tmp/p",
+        ]) else {
+            panic!("run with options");
+        };
+        assert_eq!(run.config, "/tmp/x.conf");
+        assert_eq!(run.log_level, LevelFilter::Debug);
+        assert_eq!(run.notify_all.as_deref(), Some("/bin/hotplug"));
+        assert_eq!(run.socket, "/tmp/s");
+        assert_eq!(run.pidfile.as_deref(), Some("/tmp/p"));
+        assert!(run.syslog && run.realtime);
+        assert!(matches!(
+            parsed(&["--", "check", "--config", "-x"]),
+            Ok(Some(Command::Check(config))) if config == "-x"
+        ));
+        assert!(matches!(
+            parsed(&["status", "--json"]),
+            Ok(Some(Command::Status { json: true, socket })) if socket == DEFAULT_SOCKET
+        ));
+        assert!(matches!(
+            parsed(&["status"]),
+            Ok(Some(Command::Status { json: false, .. }))
+        ));
+        assert!(matches!(
+            parsed(&["reload", "--socket", "/s"]),
+            Ok(Some(Command::Reload { socket })) if socket == "/s"
+        ));
+        assert!(matches!(parsed(&[]), Ok(None)));
+    }
+
+    #[test]
+    fn version_before_or_after_the_command() {
+        for args in [
+            &["--version"][..],
+            &["--version", "check"],
+            &["run", "--version"],
+            &["check", "-c", "x", "--version"],
+            &["status", "--version"],
+        ] {
+            assert!(
+                matches!(parsed(args), Ok(Some(Command::Version))),
+                "{args:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn help_is_the_help_of_the_command_it_belongs_to() {
+        for (args, text) in [
+            (&["--help"][..], HELP),
+            (&["help"], HELP),
+            (&["--version", "help"], HELP),
+            (&["help", "run"], RUN_HELP),
+            (&["run", "-c", "x", "--help"], RUN_HELP),
+            (&["check", "help"], CHECK_HELP),
+            (&["status", "--help"], STATUS_HELP),
+            (&["help", "reload"], RELOAD_HELP),
+        ] {
+            assert!(
+                matches!(parsed(args), Err(Stop::Help(help)) if help == text),
+                "{args:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn errors_say_what_is_wrong() {
+        assert_eq!(error(&["bogus"]), "Unrecognized argument: bogus\n");
+        assert_eq!(
+            error(&["check", "--log-level", "debug"]),
+            "Unrecognized argument: --log-level\n"
+        );
+        assert_eq!(error(&["status", "-c", "x"]), "Unrecognized argument: -c\n");
+        assert_eq!(
+            error(&["reload", "--json"]),
+            "Unrecognized argument: --json\n"
+        );
+        assert_eq!(
+            error(&["run", "--", "--help"]),
+            "Unrecognized argument: --help\n"
+        );
+        assert_eq!(
+            error(&["run", "-c"]),
+            "No value provided for option '-c'.\n"
+        );
+        assert_eq!(
+            error(&["run", "-c", "a", "--config", "b"]),
+            "Error parsing option '--config' with value 'b': duplicate values provided\n"
+        );
+        assert_eq!(
+            error(&["run", "--log-level", "loud"]),
+            "Error parsing option '--log-level' with value 'loud': \
+             attempted to convert a string that doesn't match an existing log level\n"
+        );
+        assert_eq!(
+            error(&["run", "help", "--version"]),
+            "Trailing arguments are not allowed after `help`."
+        );
+    }
+
+    #[test]
+    fn the_program_is_named_as_path_file_name_says() {
+        for (path, name) in [
+            ("tinyvrrp", "tinyvrrp"),
+            ("/usr/sbin/tinyvrrp", "tinyvrrp"),
+            ("./x/vrrpd/.", "vrrpd"),
+            ("a//b/", "b"),
+            ("a/..", "a/.."),
+            ("/", "/"),
+            ("./.", "./."),
+            ("", ""),
+        ] {
+            assert_eq!(program_name(path), name, "{path:?}");
+            let std_name = std::path::Path::new(path).file_name();
+            assert_eq!(std_name.map_or(path, |n| n.to_str().unwrap()), name);
+        }
+    }
+}

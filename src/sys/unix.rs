@@ -1,0 +1,177 @@
+//! Unix sockets: the status socket the daemon listens on, the client end
+//! that `tinyvrrp status` and `reload` use, and the syslog socket.
+
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
+
+use rustix::fs::Mode;
+use rustix::io::Errno;
+use rustix::net::{
+    AddressFamily, RecvFlags, SendFlags, Shutdown, SocketAddrUnix, SocketFlags, SocketType,
+};
+
+use super::error;
+
+/// How many connections may wait to be accepted.
+const BACKLOG: i32 = 16;
+
+/// The listening status socket, removed when dropped.
+pub struct Listener {
+    fd: OwnedFd,
+    path: String,
+}
+
+impl Listener {
+    /// Listens at `path`, mode 0600. A socket left there by a daemon that
+    /// died is replaced; one a running daemon still answers on is not.
+    pub fn bind(path: &str) -> io::Result<Listener> {
+        let addr = SocketAddrUnix::new(path)?;
+        if connect(path).is_ok() {
+            return Err(error(
+                io::ErrorKind::AddrInUse,
+                format!("{path}: another daemon is answering there"),
+            ));
+        }
+        match rustix::fs::unlink(path) {
+            Ok(()) | Err(Errno::NOENT) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let fd = socket(SocketType::STREAM, SocketFlags::NONBLOCK)?;
+        // The mode of a socket file comes from the umask at bind(2); set
+        // it there so no other user can connect even for an instant.
+        let umask = rustix::process::umask(Mode::from_raw_mode(0o177));
+        let bound = rustix::net::bind(&fd, &addr);
+        rustix::process::umask(umask);
+        bound?;
+        rustix::net::listen(&fd, BACKLOG)?;
+        Ok(Listener {
+            fd,
+            path: path.to_string(),
+        })
+    }
+
+    /// A waiting connection, non-blocking; None when there is none.
+    pub fn accept(&self) -> io::Result<Option<OwnedFd>> {
+        let flags = SocketFlags::NONBLOCK | SocketFlags::CLOEXEC;
+        match rustix::net::accept_with(&self.fd, flags) {
+            Ok(fd) => Ok(Some(fd)),
+            Err(Errno::AGAIN | Errno::CONNABORTED | Errno::INTR) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+impl AsFd for Listener {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        // Best effort: a socket file nobody answers on only costs the next
+        // start an unlink.
+        let _ = rustix::fs::unlink(self.path.as_str());
+    }
+}
+
+fn socket(kind: SocketType, flags: SocketFlags) -> io::Result<OwnedFd> {
+    Ok(rustix::net::socket_with(
+        AddressFamily::UNIX,
+        kind,
+        flags | SocketFlags::CLOEXEC,
+        None,
+    )?)
+}
+
+/// A blocking connection to the status socket at `path`.
+pub fn connect(path: &str) -> io::Result<OwnedFd> {
+    let fd = socket(SocketType::STREAM, SocketFlags::empty())?;
+    rustix::net::connect(&fd, &SocketAddrUnix::new(path)?)?;
+    Ok(fd)
+}
+
+/// Sends a whole request, then says it is complete, on a blocking socket.
+pub fn send_request(fd: &OwnedFd, mut request: &[u8]) -> io::Result<()> {
+    while !request.is_empty() {
+        match rustix::net::send(fd, request, SendFlags::NOSIGNAL) {
+            Ok(n) => request = &request[n..],
+            Err(Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(rustix::net::shutdown(fd, Shutdown::Write)?)
+}
+
+/// Receives until the peer closes, on a blocking socket.
+pub fn receive_all(fd: &OwnedFd) -> io::Result<Vec<u8>> {
+    let mut reply = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        match rustix::net::recv(fd, &mut chunk, RecvFlags::empty()) {
+            Ok((0, _)) => return Ok(reply),
+            Ok((n, _)) => reply.extend_from_slice(&chunk[..n]),
+            Err(Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// What a non-blocking read or write on a connection did.
+pub enum Progress {
+    /// This many bytes; 0 on a read means the peer closed its end.
+    Done(usize),
+    WouldBlock,
+}
+
+pub fn receive_some(fd: &OwnedFd, buf: &mut [u8]) -> io::Result<Progress> {
+    match rustix::net::recv(fd, buf, RecvFlags::DONTWAIT) {
+        Ok((n, _)) => Ok(Progress::Done(n)),
+        Err(Errno::AGAIN | Errno::INTR) => Ok(Progress::WouldBlock),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Sends what the socket takes now. A client that went away is an error
+/// (EPIPE), never a SIGPIPE that would kill the daemon.
+pub fn send_some(fd: &OwnedFd, buf: &[u8]) -> io::Result<Progress> {
+    match rustix::net::send(fd, buf, SendFlags::DONTWAIT | SendFlags::NOSIGNAL) {
+        Ok(n) => Ok(Progress::Done(n)),
+        Err(Errno::AGAIN | Errno::INTR) => Ok(Progress::WouldBlock),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The local syslog socket, `/dev/log`.
+const SYSLOG: &str = "/dev/log";
+
+/// A datagram socket connected to `/dev/log`, as syslog(3) uses.
+#[derive(Default)]
+pub struct Syslog(Option<OwnedFd>);
+
+impl Syslog {
+    /// Not connected yet: the first [`Syslog::send`] connects.
+    pub const fn new() -> Syslog {
+        Syslog(None)
+    }
+
+    /// Sends one message, connecting first if need be, and once more after
+    /// a failure (syslogd restarted).
+    pub fn send(&mut self, message: &[u8]) -> io::Result<()> {
+        for _ in 0..2 {
+            let fd = match self.0.take() {
+                Some(fd) => fd,
+                None => {
+                    let fd = socket(SocketType::DGRAM, SocketFlags::empty())?;
+                    rustix::net::connect(&fd, &SocketAddrUnix::new(SYSLOG)?)?;
+                    fd
+                }
+            };
+            if rustix::net::send(&fd, message, SendFlags::NOSIGNAL).is_ok() {
+                self.0 = Some(fd);
+                return Ok(());
+            }
+        }
+        Err(io::ErrorKind::NotConnected.into())
+    }
+}
