@@ -3,16 +3,16 @@
 
 use core::net::IpAddr;
 
-use log::{debug, info, warn};
+use log::{info, warn};
 
 use super::effects::VipPlacement;
-use super::links::LinkId;
+use super::links::{LinkId, DROP_LOG_PERIOD};
 use super::resolve::Resolved;
 use super::vmac::{create_vmac, Vmac};
 use super::Daemon;
 use crate::config::InstanceConfig;
 use crate::proto::fsm::{AdvertDrop, Health, Instance, Params, PRIORITY_OWNER, PRIORITY_STOP};
-use crate::proto::time::Instant;
+use crate::proto::time::{Instant, Throttle};
 use crate::proto::wire::{Checksum, Received};
 use crate::sys;
 
@@ -64,6 +64,8 @@ pub(super) struct Runtime {
     pub(super) group: Option<usize>,
     /// When it entered its current state.
     pub(super) entered_at: Instant,
+    /// The drop log of each [`AdvertDrop`], at most once a minute.
+    pub(super) drop_logs: [Throttle; AdvertDrop::ALL.len()],
 }
 
 impl Runtime {
@@ -158,6 +160,7 @@ impl Daemon {
             health: Health::Pending,
             group,
             entered_at: now,
+            drop_logs: Default::default(),
         });
         Ok(())
     }
@@ -231,12 +234,15 @@ impl Daemon {
             }
             Err(reason) => {
                 instance.counters.drops[reason.index()] += 1;
-                debug!(
-                    "{}: dropped advert from {}: {}",
-                    instance.config.name,
-                    received.src,
-                    reason.name()
-                );
+                let log = &mut instance.drop_logs[reason.index()];
+                if let Some(count) = log.hit(now, DROP_LOG_PERIOD) {
+                    warn!(
+                        "{}: dropped {count} advert(s), the last from {}: {} (logged at most once a minute)",
+                        instance.config.name,
+                        received.src,
+                        reason.name()
+                    );
+                }
             }
         }
     }

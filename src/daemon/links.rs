@@ -9,13 +9,13 @@ use core::ops::{Index, IndexMut};
 use core::time::Duration;
 use std::io;
 
-use log::{debug, info, warn};
+use log::{info, warn};
 
 use super::effects::VipPlacement;
 use super::resolve::{advert_source, Resolved};
 use super::vmac::create_vmac;
 use super::Daemon;
-use crate::proto::time::Instant;
+use crate::proto::time::{Instant, Throttle};
 use crate::proto::wire::{self, Family, RxError};
 use crate::sys::netlink::{LinkChange, LinkEvents};
 use crate::sys::{self, VrrpSocket};
@@ -46,7 +46,13 @@ pub(super) struct Link {
     /// None while waiting for an address to bind to.
     pub(super) socket: Option<VrrpSocket>,
     pub(super) rx: RxCounters,
+    /// The drop log of each [`RxError`], at most once a [`DROP_LOG_PERIOD`].
+    pub(super) drop_logs: [Throttle; RxError::ALL.len()],
 }
+
+/// Bad packets are logged at most this often per cause, with a count: a
+/// flood of them must not flood the log.
+pub(super) const DROP_LOG_PERIOD: Duration = Duration::from_secs(60);
 
 /// What a link received and dropped before any instance saw it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -163,6 +169,7 @@ impl Daemon {
             reattach_waiting: socket.is_none(),
             socket,
             rx: RxCounters::default(),
+            drop_logs: Default::default(),
         }))
     }
 
@@ -198,7 +205,14 @@ impl Daemon {
                 Ok(received) => received,
                 Err(reason) => {
                     link.rx.errors[reason.index()] += 1;
-                    debug!("{}: dropped packet: {}", link.name, reason.name());
+                    let log = &mut link.drop_logs[reason.index()];
+                    if let Some(count) = log.hit(now, DROP_LOG_PERIOD) {
+                        warn!(
+                            "{}: dropped {count} packet(s) failing the {} check (logged at most once a minute)",
+                            link.name,
+                            reason.name()
+                        );
+                    }
                     continue;
                 }
             };

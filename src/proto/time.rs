@@ -53,3 +53,44 @@ pub fn next_tick(due: Instant, now: Instant, interval: Duration) -> Instant {
         now + interval
     }
 }
+
+/// Reports a repeated event at most once per period, with how many times
+/// it happened: the first time at once, then on the first occurrence after
+/// each period. For log lines that a flood of bad packets would otherwise
+/// repeat once per packet.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Throttle {
+    reported_at: Option<Instant>,
+    /// Occurrences since the last report, this one included.
+    count: u64,
+}
+
+impl Throttle {
+    /// Counts one occurrence; returns how many to report now, if due.
+    pub fn hit(&mut self, now: Instant, period: Duration) -> Option<u64> {
+        self.count += 1;
+        if self.reported_at.is_some_and(|at| now < at + period) {
+            return None;
+        }
+        self.reported_at = Some(now);
+        Some(core::mem::take(&mut self.count))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_throttle_reports_the_first_then_once_a_period_with_the_count() {
+        let period = Duration::from_secs(60);
+        let mut throttle = Throttle::default();
+        let at = |s: u64| Instant::from_micros(s * 1_000_000);
+        assert_eq!(throttle.hit(at(10), period), Some(1));
+        for s in 11..70 {
+            assert_eq!(throttle.hit(at(s), period), None);
+        }
+        assert_eq!(throttle.hit(at(70), period), Some(60));
+        assert_eq!(throttle.hit(at(200), period), Some(1));
+    }
+}

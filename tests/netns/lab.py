@@ -708,6 +708,10 @@ class Lab:
         return subprocess.run([shutil.which("ip"), "netns", "exec", self.router_ns(router), *cmd],
                               capture_output=True, text=True, env=env, timeout=60)
 
+    def client_exec(self, *cmd: str) -> subprocess.CompletedProcess:
+        """Runs a command in the client's namespace; raises on failure."""
+        return run("ip", "netns", "exec", self.client_ns(), *cmd)
+
     def delete_link(self, router: int, dev: str = "eth0"):
         """Deletes the router's eth0 (or eth1), and with it its switch port."""
         run("ip", "-n", self.router_ns(router), "link", "del", dev)

@@ -264,3 +264,27 @@ def test_realtime_runs_under_sched_rr_and_scripts_do_not_inherit_it():
         status = Path(f"/proc/{node.proc.pid}/status").read_text()
         locked = int(next(l for l in status.splitlines() if l.startswith("VmLck:")).split()[1])
         assert locked > 0, status
+
+
+BAD_CHECKSUM_SENDER = """
+import socket, struct, sys
+count = int(sys.argv[1])
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 112)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 255)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"eth0")
+# VRRPv3 advert, VRID 51, priority 200, one address, 1 s, checksum wrong.
+packet = struct.pack("!BBBBHH4s", 0x31, 51, 200, 1, 100, 0xdead, bytes([10, 0, 0, 9]))
+for _ in range(count):
+    s.sendto(packet, ("224.0.0.18", 0))
+"""
+
+
+def test_bad_packets_are_counted_each_and_logged_once_a_minute():
+    with Lab(routers=2) as lab:
+        master, _ = start_pair(lab)
+        lab.client_exec("python3", "-c", BAD_CHECKSUM_SENDER, "500")
+        assert wait_until(lambda: int(master.status("interface")["checksum-errors"]) == 500, 3.0), \
+            master.status("interface")
+        lines = [l for l in master.log.read_text().splitlines() if "checksum-errors check" in l]
+        assert len(lines) == 1 and "dropped 1 packet(s)" in lines[0], lines
+        assert master.status()["state"] == "MASTER" and lab.holders(routers=[1, 2]) == [1]
