@@ -193,14 +193,16 @@ impl Daemon {
             let Some(socket) = &link.socket else {
                 return;
             };
-            let datagram = match socket.recv(&mut self.buf) {
-                Ok(Some(datagram)) => datagram,
+            let (datagram, arrival) = match socket.recv(&mut self.buf) {
+                Ok(Some(received)) => received,
                 Ok(None) => return,
                 Err(e) => {
                     warn!("{}: receive failed: {e}", link.name);
                     return;
                 }
             };
+            // Timers restarted by this advert count from its arrival.
+            let now = arrival.unwrap_or(now);
             let received = match datagram.and_then(|datagram| wire::parse(&datagram)) {
                 Ok(received) => received,
                 Err(reason) => {

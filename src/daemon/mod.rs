@@ -113,8 +113,6 @@ impl Daemon {
         notify_all: Option<String>,
         socket: &str,
     ) -> Result<Daemon, StartError> {
-        // First: a second daemon on the same socket stops here.
-        let control = Control::open(socket)?;
         let mut netlink = Netlink::open()?;
         // Subscribed before the links are looked up, so no change between
         // the lookup and the loop is missed.
@@ -126,6 +124,9 @@ impl Daemon {
             notify_fifo,
         } = config;
         let resolved = resolve::resolve(&mut netlink, file, instances)?;
+        // After the config's errors, before anything changes: a second
+        // daemon on the same socket stops here.
+        let control = Control::open(socket)?;
         // SIGCHLD: a script that ended is reaped at once.
         let signals = sys::ffi::signal_fd(&[
             Signal::TERM.as_raw(),

@@ -13,6 +13,10 @@ impl Instant {
         Instant(micros)
     }
 
+    pub const fn as_micros(self) -> u64 {
+        self.0
+    }
+
     /// Time left until `self`, zero if it has passed.
     pub fn saturating_since(self, earlier: Instant) -> Duration {
         Duration::from_micros(self.0.saturating_sub(earlier.0))

@@ -187,6 +187,8 @@ const IPV6_PKTINFO: c_int = 50;
 const IPV6_RECVHOPLIMIT: c_int = 51;
 const IPV6_HOPLIMIT: c_int = 52;
 const MSG_TRUNC: c_int = 0x20;
+/// The same number, option and control message, on every architecture.
+const SO_TIMESTAMPNS_NEW: c_int = 64;
 /// `struct sockaddr_in6`: family, port, flow info, address, scope.
 const SOCKADDR_IN6_LEN: usize = 28;
 const SOCKADDR_IN6_ADDR: core::ops::Range<usize> = 8..24;
@@ -236,22 +238,33 @@ pub fn set_ipv6_receive_info(fd: impl AsFd) -> io::Result<()> {
     set_option(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &on)
 }
 
-/// One IPv6 datagram from a raw socket with its addresses and hop limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Ipv6Received {
+/// Asks for each datagram's arrival time (SO_TIMESTAMPNS_NEW, Linux 5.1:
+/// a 64-bit `struct __kernel_timespec` on every target, CLOCK_REALTIME).
+pub fn set_receive_timestamps(fd: impl AsFd) -> io::Result<()> {
+    set_option(fd, abi::SOL_SOCKET, SO_TIMESTAMPNS_NEW, &1i32.to_ne_bytes())
+}
+
+/// One datagram from a raw socket: for IPv6 with its addresses and hop
+/// limit (IPv4's are in the header it carries), and when the kernel
+/// received it.
+#[derive(Debug, Clone, Copy)]
+pub struct Received {
     pub len: usize,
     /// The datagram did not fit the buffer.
     pub truncated: bool,
+    /// IPv6: the source.
     pub src: Ipv6Addr,
-    /// Unspecified if the kernel sent no IPV6_PKTINFO.
+    /// IPv6: unspecified if the kernel sent no IPV6_PKTINFO.
     pub dst: Ipv6Addr,
-    /// 0 if the kernel sent no IPV6_HOPLIMIT.
+    /// IPv6: 0 if the kernel sent no IPV6_HOPLIMIT.
     pub hop_limit: u8,
+    /// CLOCK_REALTIME, if the kernel sent a timestamp.
+    pub arrival: Option<Timespec64>,
 }
 
-/// recvmsg(2) on a raw IPv6 socket set up by [`set_ipv6_receive_info`];
-/// `None` when nothing is queued.
-pub fn recv_ipv6(fd: impl AsFd, buf: &mut [u8]) -> io::Result<Option<Ipv6Received>> {
+/// recvmsg(2) on a raw socket set up by [`set_ipv6_receive_info`] (IPv6)
+/// and [`set_receive_timestamps`]; `None` when nothing is queued.
+pub fn receive(fd: impl AsFd, buf: &mut [u8]) -> io::Result<Option<Received>> {
     /// Aligned for `cmsghdr`, whose first field is a `size_t`.
     #[repr(C, align(8))]
     struct Control([u8; CONTROL_LEN]);
@@ -281,12 +294,13 @@ pub fn recv_ipv6(fd: impl AsFd, buf: &mut [u8]) -> io::Result<Option<Ipv6Receive
         }
         return Err(error);
     }
-    let mut info = Ipv6Received {
+    let mut info = Received {
         len: received as usize,
         truncated: msg.flags & MSG_TRUNC != 0,
         src: Ipv6Addr::from(<[u8; 16]>::try_from(&name[SOCKADDR_IN6_ADDR]).unwrap_or([0; 16])),
         dst: Ipv6Addr::UNSPECIFIED,
         hop_limit: 0,
+        arrival: None,
     };
     let control_len = msg.control_len.min(CONTROL_LEN);
     for (level, kind, data) in control_messages(&control.0[..control_len]) {
@@ -297,6 +311,17 @@ pub fn recv_ipv6(fd: impl AsFd, buf: &mut [u8]) -> io::Result<Option<Ipv6Receive
             (IPPROTO_IPV6, IPV6_HOPLIMIT) if data.len() >= 4 => {
                 let hops = c_int::from_ne_bytes([data[0], data[1], data[2], data[3]]);
                 info.hop_limit = u8::try_from(hops).unwrap_or(0);
+            }
+            (abi::SOL_SOCKET, SO_TIMESTAMPNS_NEW) if data.len() >= 16 => {
+                let word = |at: usize| {
+                    let mut bytes = [0u8; 8];
+                    bytes.copy_from_slice(&data[at..at + 8]);
+                    i64::from_ne_bytes(bytes)
+                };
+                info.arrival = Some(Timespec64 {
+                    tv_sec: word(0),
+                    tv_nsec: word(8),
+                });
             }
             _ => {}
         }

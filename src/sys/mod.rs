@@ -17,9 +17,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use rustix::fs::{Mode, OFlags};
 use rustix::net::addr::{SocketAddrArg, SocketAddrLen, SocketAddrOpaque};
-use rustix::net::{
-    sockopt, AddressFamily, Protocol, RecvFlags, SendFlags, SocketFlags, SocketType,
-};
+use rustix::net::{sockopt, AddressFamily, Protocol, SendFlags, SocketFlags, SocketType};
 
 use crate::proto::time::Instant;
 use crate::proto::wire::{
@@ -111,6 +109,9 @@ impl VrrpSocket {
             )),
         )?;
         ffi::bind_to_device(&fd, interface)?;
+        // Without timestamps (a kernel older than 5.1) adverts are timed
+        // from when we read them.
+        let _ = ffi::set_receive_timestamps(&fd);
         match primary {
             IpAddr::V4(primary) => {
                 ffi::set_header_included(&fd)?;
@@ -141,32 +142,28 @@ impl VrrpSocket {
         }
     }
 
-    /// One datagram, `None` when nothing is queued. A datagram whose IP
-    /// layer is malformed (IPv4 header) or too long for `buf` comes back as
-    /// the reason to count.
-    pub fn recv<'b>(&self, buf: &'b mut [u8]) -> io::Result<Option<Result<Datagram<'b>, RxError>>> {
-        match self {
-            VrrpSocket::V4(fd) => match rustix::net::recv(fd, &mut *buf, RecvFlags::TRUNC) {
-                Ok((_, len)) if len > buf.len() => Ok(Some(Err(RxError::Oversized))),
-                Ok((len, _)) => Ok(Some(Datagram::ipv4(&buf[..len]))),
-                Err(rustix::io::Errno::AGAIN) => Ok(None),
-                Err(e) => Err(e.into()),
-            },
-            VrrpSocket::V6 { fd, .. } => {
-                let Some(info) = ffi::recv_ipv6(fd, buf)? else {
-                    return Ok(None);
-                };
-                if info.truncated {
-                    return Ok(Some(Err(RxError::Oversized)));
-                }
-                Ok(Some(Ok(Datagram {
-                    src: IpAddr::V6(info.src),
-                    dst: IpAddr::V6(info.dst),
-                    ttl: info.hop_limit,
-                    payload: &buf[..info.len],
-                })))
-            }
-        }
+    /// One datagram and when it arrived, `None` when nothing is queued. A
+    /// datagram whose IP layer is malformed (IPv4 header) or too long for
+    /// `buf` comes back as the reason to count.
+    pub fn recv<'b>(&self, buf: &'b mut [u8]) -> io::Result<Option<Received<'b>>> {
+        let fd = match self {
+            VrrpSocket::V4(fd) | VrrpSocket::V6 { fd, .. } => fd,
+        };
+        let Some(info) = ffi::receive(fd, buf)? else {
+            return Ok(None);
+        };
+        let arrival = info.arrival.and_then(arrival);
+        let datagram = match self {
+            _ if info.truncated => Err(RxError::Oversized),
+            VrrpSocket::V4(_) => Datagram::ipv4(&buf[..info.len]),
+            VrrpSocket::V6 { .. } => Ok(Datagram {
+                src: IpAddr::V6(info.src),
+                dst: IpAddr::V6(info.dst),
+                ttl: info.hop_limit,
+                payload: &buf[..info.len],
+            }),
+        };
+        Ok(Some((datagram, arrival)))
     }
 
     /// Sends `advert` from `src` to `dst` (a multicast group or a peer).
@@ -195,6 +192,27 @@ impl VrrpSocket {
         }
         Ok(())
     }
+}
+
+/// A received datagram (or why it is dropped) and when the kernel received
+/// it, on our clock.
+pub type Received<'b> = (Result<Datagram<'b>, RxError>, Option<Instant>);
+
+/// The kernel's CLOCK_REALTIME receive timestamp on our monotonic clock,
+/// through the clocks' offset now. Master_Down_Timer then starts when the
+/// advert arrived, not when the loop got to it (RFC 5798 §6.4.2), which
+/// takes the loop's wake-up latency off every failover. A timestamp from
+/// the future or older than a second (the wall clock was stepped) is not
+/// used.
+fn arrival(stamp: ffi::Timespec64) -> Option<Instant> {
+    let (monotonic, real) = (now(), ffi::realtime_now());
+    let age_ns = (real.tv_sec - stamp.tv_sec) * 1_000_000_000 + (real.tv_nsec - stamp.tv_nsec);
+    if !(0..1_000_000_000).contains(&age_ns) {
+        return None;
+    }
+    Some(Instant::from_micros(
+        monotonic.as_micros().saturating_sub(age_ns as u64 / 1000),
+    ))
 }
 
 impl AsFd for VrrpSocket {
@@ -460,6 +478,36 @@ mod tests {
             io::ErrorKind::NotFound
         );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Through a UDP socket on loopback (no privilege needed): the same
+    /// recvmsg and timestamp as the raw sockets.
+    #[test]
+    fn datagrams_carry_their_arrival_on_our_clock() {
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        ffi::set_receive_timestamps(&socket).unwrap();
+        let before = now();
+        socket
+            .send_to(b"advert", socket.local_addr().unwrap())
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        let mut buf = [0u8; 64];
+        let received = ffi::receive(&socket, &mut buf).unwrap().unwrap();
+        let after = now();
+        assert_eq!(
+            (&buf[..received.len], received.truncated),
+            (&b"advert"[..], false)
+        );
+        let arrival = arrival(received.arrival.expect("a timestamp")).expect("recent");
+        // It arrived at once; we read it 50 ms later.
+        assert!(
+            before <= arrival + Duration::from_millis(2),
+            "{before:?} {arrival:?}"
+        );
+        assert!(
+            arrival + Duration::from_millis(40) <= after,
+            "{arrival:?} {after:?}"
+        );
     }
 
     #[test]

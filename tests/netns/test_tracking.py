@@ -67,9 +67,10 @@ def start_pair(lab, extra=(), head="", advert_ms=ADVERT_MS, program=None,
 
 
 def status_is(node, name: str = "lan", timeout: float = 3.0, **want) -> dict:
-    """Waits until the instance's status line has every `want` key=value;
-    returns the last status read."""
+    """Waits until the instance's status has every `want` key=value (`_`
+    in a key stands for `-`); returns the last status read."""
     last = {}
+    want = {key.replace("_", "-"): value for key, value in want.items()}
 
     def check():
         nonlocal last
