@@ -9,7 +9,7 @@ mod watch;
 
 use message::{align4, attributes, Message};
 use watch::link_change;
-pub use watch::{LinkChange, LinkEvents, LinkWatch};
+pub use watch::{link_changes, LinkChange, LinkEvents, LinkWatch};
 
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use core::time::Duration;
@@ -298,8 +298,11 @@ fn route_socket(flags: SocketFlags, groups: u32) -> io::Result<OwnedFd> {
     Ok(fd)
 }
 
-/// An RTM_NEWADDR body on interface `index`, IPv4 or IPv6.
-fn address_entry(index: u32, body: &[u8]) -> Option<AddressEntry> {
+/// An RTM_NEWADDR body on interface `index`, IPv4 or IPv6. Public for the
+/// fuzz target (`fuzz/fuzz_targets/netlink_parse.rs`); the daemon gets
+/// addresses through [`Netlink::addresses`].
+#[doc(hidden)]
+pub fn address_entry(index: u32, body: &[u8]) -> Option<AddressEntry> {
     if body.len() < IFADDRMSG_LEN {
         return None;
     }

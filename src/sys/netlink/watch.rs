@@ -77,8 +77,11 @@ impl AsFd for LinkWatch {
     }
 }
 
-/// The link changes in one datagram of netlink messages.
-fn link_changes(mut rest: &[u8]) -> Vec<LinkChange> {
+/// The link changes in one datagram of netlink messages. Public for the
+/// fuzz target (`fuzz/fuzz_targets/netlink_parse.rs`); the daemon reads
+/// them through [`LinkWatch::read`].
+#[doc(hidden)]
+pub fn link_changes(mut rest: &[u8]) -> Vec<LinkChange> {
     let mut changes = Vec::new();
     while rest.len() >= NLMSG_HDR_LEN {
         let len = u32::from_ne_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
