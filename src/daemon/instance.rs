@@ -206,29 +206,31 @@ impl Daemon {
     pub(super) fn handle_advert(&mut self, slot: usize, now: Instant, received: &Received) {
         let instance = &mut self.instances[slot];
         instance.counters.adverts_rx += 1;
-        if received.advert.priority == PRIORITY_STOP {
-            instance.counters.priority_zero_rx += 1;
-        }
-        let params = instance.fsm.params();
-        // Another version is a version mismatch, counted by the FSM.
-        if received.advert.version == params.version && received.advert.checksum != params.checksum
-        {
-            if instance.counters.checksum_form_mismatch == 0 {
-                warn!(
-                    "{}: {} sends v3 checksums {} the pseudo-header, we send them {}; it will drop ours (set v3-checksum to match)",
-                    instance.config.name,
-                    received.src,
-                    checksum_words(received.advert.checksum),
-                    checksum_words(params.checksum),
-                );
-            }
-            instance.counters.checksum_form_mismatch += 1;
-        }
         match instance
             .fsm
             .handle_advert(now, received.src, &received.advert)
         {
             Ok(output) => {
+                // Only an advert the state machine took (so one of our
+                // version) tells how our peer sends its checksums, or is a
+                // peer leaving; a dropped one (a non-peer's, say) counts
+                // under its drop reason alone (README, "Status").
+                if received.advert.priority == PRIORITY_STOP {
+                    instance.counters.priority_zero_rx += 1;
+                }
+                let params = instance.fsm.params();
+                if received.advert.checksum != params.checksum {
+                    if instance.counters.checksum_form_mismatch == 0 {
+                        warn!(
+                            "{}: {} sends v3 checksums {} the pseudo-header, we send them {}; it will drop ours (set v3-checksum to match)",
+                            instance.config.name,
+                            received.src,
+                            checksum_words(received.advert.checksum),
+                            checksum_words(params.checksum),
+                        );
+                    }
+                    instance.counters.checksum_form_mismatch += 1;
+                }
                 self.execute(slot, now, &output);
                 self.settle_group_of(slot, now);
             }
