@@ -922,8 +922,10 @@ class Lab:
         out = run("ip", "-n", self.client_ns(), "-o", "link", "show", "dev", "eth0").stdout
         return out.split("link/ether")[1].split()[0]
 
-    def capture(self) -> "Capture":
-        return Capture(self)
+    def capture(self, filter: str | None = None) -> "Capture":
+        """tcpdump on the bridge; `filter` narrows its default expression
+        (a pcap filter, e.g. `ether src ...` to leave out a flood)."""
+        return Capture(self, filter)
 
 
 @dataclass
@@ -958,14 +960,17 @@ class Event:
 class Capture:
     """tcpdump on the bridge, as a context manager; `events()` parses it."""
 
-    def __init__(self, lab: Lab):
+    def __init__(self, lab: Lab, filter: str | None = None):
         self.lab = lab
         self.path = lab.dir / f"capture-{next(_COUNTER)}.pcap"
+        self.filter = "ip proto 112 or arp or ip6 proto 112 or icmp6"
+        if filter:
+            self.filter = f"({self.filter}) and ({filter})"
 
     def __enter__(self) -> "Capture":
         self.proc = subprocess.Popen(
             ["ip", "netns", "exec", self.lab.switch_ns(), "tcpdump", "-i", "br0", "-U", "--immediate-mode",
-             "-w", str(self.path), "ip proto 112 or arp or ip6 proto 112 or icmp6"],
+             "-w", str(self.path), self.filter],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.lab.captures.append(self.proc)
         if not wait_until(lambda: self.path.exists() and self.path.stat().st_size >= 24, 5):
