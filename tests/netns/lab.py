@@ -294,6 +294,56 @@ vrrp_instance {self.name} {{
         return "\n".join(lines) + "\n!\n"
 
 
+@dataclass
+class Privileges:
+    """tinyvrrp run without root, as a service manager starts it (systemd's
+    User=, AmbientCapabilities=, CapabilityBoundingSet= and
+    NoNewPrivileges=; procd's user, capabilities and no_new_privs): as
+    `uid`:`gid` with no supplementary groups, `caps` alone in its
+    inheritable, ambient and bounding sets (so, after exec, in the permitted
+    and effective ones too), and no_new_privs; through util-linux setpriv,
+    which execs the daemon (its pid stays the process's).
+
+    `before`: a command line run as root before setpriv that ends by
+    exec'ing its last arguments (e.g. `unshare -m sh -c '...; exec "$@"' sh`)."""
+
+    uid: int = 65534
+    gid: int = 65534
+    caps: tuple[str, ...] = ("net_raw", "net_admin")
+    no_new_privs: bool = True
+    before: tuple[str, ...] = ()
+
+    def command(self, argv: list[str]) -> list[str]:
+        """`argv` run with these privileges."""
+        caps = ",".join(["-all", *(f"+{cap}" for cap in self.caps)])
+        setpriv = ["setpriv", f"--reuid={self.uid}", f"--regid={self.gid}", "--clear-groups",
+                   f"--inh-caps={caps}", f"--ambient-caps={caps}", f"--bounding-set={caps}",
+                   *(["--no-new-privs"] if self.no_new_privs else []), "--"]
+        return [*self.before, *setpriv, *argv]
+
+    def prepare(self, lab: "Lab", node_dir: Path, config: Path):
+        """The files as a deployment sets them up: the lab's directory
+        traversable, the node's own directory the daemon's (as
+        /run/tinyvrrp is: the notify FIFO may be created there), the config
+        readable by its group only (root:GID 0640)."""
+        lab.dir.chmod(0o755)
+        os.chown(node_dir, self.uid, self.gid)
+        node_dir.chmod(0o750)
+        os.chown(config, 0, self.gid)
+        config.chmod(0o640)
+
+    @staticmethod
+    def binary(lab: "Lab") -> str:
+        """The host binary, copied into the lab's directory (root-owned,
+        0755), so that another user can run it whatever the modes of the
+        directories above the build's."""
+        copy = lab.dir / "tinyvrrp"
+        if not copy.exists():
+            shutil.copy(tinyvrrp_bin(), copy)
+            copy.chmod(0o755)
+        return str(copy)
+
+
 def frr_macvlan(vrid: int, family: int = 4) -> str:
     """FRR finds a virtual router's interface by its virtual MAC (RFC 5798
     §7.3: 00:00:5e:00:01:VRID for IPv4, 00:00:5e:00:02:VRID for IPv6), one
@@ -315,7 +365,7 @@ class Node:
     def __init__(self, lab: "Lab", router: int, kind: str, params: Params, argv=None,
                  frr10: bool = False, more: list[Params] | None = None, uci: bool = False,
                  program: list[str] | None = None, head: str = "", tail: str = "",
-                 options: list[str] | None = None):
+                 options: list[str] | None = None, privileges: Privileges | None = None):
         """`more`: further instances in the same config (tinyvrrp);
         `uci`: tinyvrrp's config in UCI syntax; `program`: how to run
         tinyvrrp, default `[tinyvrrp_bin()]` (e.g. `["qemu-mips-static",
@@ -323,7 +373,9 @@ class Node:
         process's pid takes the signals); `head`, `tail`: tinyvrrp config
         text before the instances (global lines such as `notify-fifo`,
         `script` blocks) and after them (`group` blocks); `options`: more
-        arguments of `tinyvrrp run`."""
+        arguments of `tinyvrrp run`; `privileges`: tinyvrrp runs without
+        root, as they say (its files set up for it; the host binary is a
+        copy readable by all)."""
         self.lab, self.router, self.kind, self.params = lab, router, kind, params
         self.instances = [params, *(more or [])]
         self.frr10 = frr10
@@ -344,10 +396,15 @@ class Node:
             self.config = conf
             # The status socket is a file: one per daemon, wherever it runs.
             self.socket = self.dir / "tinyvrrp.sock"
+            if privileges:
+                privileges.prepare(lab, self.dir, conf)
+                program = program or [Privileges.binary(lab)]
             argv = argv or [*(program or [tinyvrrp_bin()]), "run", "--config", str(conf),
                             *(options or [])]
             if "--socket" not in argv:
                 argv = [*argv, "--socket", str(self.socket)]
+            if privileges:
+                argv = privileges.command(argv)
             cmd = ["ip", "netns", "exec", ns, *argv]
         else:
             conf = self.dir / "keepalived.conf"
@@ -682,18 +739,22 @@ class Lab:
     def tinyvrrp(self, router: int, argv=None, family: int = 4,
                  instances: list[Params] | None = None, uci: bool = False,
                  program: list[str] | None = None, head: str = "", tail: str = "",
-                 options: list[str] | None = None, **params) -> Node:
+                 options: list[str] | None = None, privileges: Privileges | None = None,
+                 **params) -> Node:
         """tinyvrrp with a config from params (or from several `instances`,
         e.g. `lab.params(4, name="lan4")` and `lab.params(6, name="lan6")`),
         in UCI syntax with `uci`, started as `program` (default: the host
         binary; e.g. `["qemu-mips-static", IMAGE]` for a router image under
         qemu-user); or run as `argv` says. `head` and `tail`: config text
-        before and after the instances, `options` for `run` (see Node)."""
+        before and after the instances, `options` for `run` (see Node).
+        `privileges`: without root (see Privileges)."""
         if instances:
             return Node(self, router, "tinyvrrp", instances[0], argv, more=instances[1:], uci=uci,
-                        program=program, head=head, tail=tail, options=options)
+                        program=program, head=head, tail=tail, options=options,
+                        privileges=privileges)
         return Node(self, router, "tinyvrrp", self.params(family, **params), argv, uci=uci,
-                    program=program, head=head, tail=tail, options=options)
+                    program=program, head=head, tail=tail, options=options,
+                    privileges=privileges)
 
     def keepalived(self, router: int, family: int = 4, **params) -> Node:
         return Node(self, router, "keepalived", self.params(family, **params))
