@@ -105,8 +105,9 @@ enum Request {
 }
 
 impl Daemon {
-    /// Resolves interfaces and opens sockets. Nothing is sent and nothing is
-    /// changed before every instance's interface has been found.
+    /// Resolves interfaces, checks its capabilities and opens sockets.
+    /// Nothing is sent and nothing is changed before every instance's
+    /// interface has been found.
     pub fn start(
         file: &str,
         config: Config,
@@ -124,8 +125,10 @@ impl Daemon {
             notify_fifo,
         } = config;
         let resolved = resolve::resolve(&mut netlink, file, instances)?;
-        // After the config's errors, before anything changes: a second
-        // daemon on the same socket stops here.
+        // After the config's errors (reading needs no privilege), before
+        // anything changes: without the two capabilities, or with a second
+        // daemon on the same socket, nothing starts.
+        sys::check_capabilities()?;
         let control = Control::open(socket)?;
         // SIGCHLD: a script that ended is reaped at once.
         let signals = sys::ffi::signal_fd(&[

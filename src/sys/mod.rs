@@ -58,6 +58,24 @@ pub fn wall_clock_secs() -> u64 {
     ffi::realtime_now().tv_sec as u64
 }
 
+/// Fails unless this process's effective set holds CAP_NET_RAW (raw and
+/// packet sockets) and CAP_NET_ADMIN (addresses, links, net sysctls), as
+/// root's does. Without the first no socket would open; without the
+/// second a master would never hold its VIPs, only log each refusal, while
+/// its adverts kept the backups from taking over. (capget of ourselves
+/// does not fail; if it did, that would count as lacking them.)
+pub fn check_capabilities() -> io::Result<()> {
+    use rustix::thread::{capabilities, CapabilitySet};
+    let needed = CapabilitySet::NET_RAW | CapabilitySet::NET_ADMIN;
+    if capabilities(None).is_ok_and(|sets| sets.effective.contains(needed)) {
+        return Ok(());
+    }
+    Err(error(
+        io::ErrorKind::PermissionDenied,
+        "needs CAP_NET_RAW and CAP_NET_ADMIN".into(),
+    ))
+}
+
 /// The default 50 µs timer slack would delay every deadline; ask for 1 ns.
 pub fn tighten_timer_slack() -> io::Result<()> {
     rustix::thread::set_current_timer_slack(NonZeroU64::new(1)).map_err(Into::into)

@@ -14,6 +14,8 @@ import signal
 import stat
 import time
 
+import pytest
+
 from lab import Lab, Privileges, assert_steady, explain, missing_prerequisites, wait_until
 
 MISSING = missing_prerequisites()
@@ -188,3 +190,17 @@ def test_read_only_sysctls_are_logged_and_the_virtual_mac_still_fails_over():
         assert lab.wait_holder(2, TIMEOUT, routers=[1, 2]), explain(lab)
         assert lab.link(1, "vrrp4.51") is None
         assert backup.alive()
+
+
+@pytest.mark.parametrize("caps", [(), ("net_admin",), ("net_raw",)],
+                         ids=["none", "net_admin-only", "net_raw-only"])
+def test_without_both_capabilities_nothing_starts_and_the_error_says_why(caps):
+    """Less than the two: exit 1 with a message naming them, before
+    anything is sent or changed. Without CAP_NET_ADMIN alone the daemon
+    could open its sockets, but as master it would never hold its VIPs."""
+    with Lab(routers=1) as lab:
+        node = lab.tinyvrrp(1, priority=150, privileges=Privileges(caps=caps))
+        assert node.proc.wait(timeout=10) == 1, explain(lab)
+        assert node.log.read_text() == (
+            "ERROR [tinyvrrp] cannot start: needs CAP_NET_RAW and CAP_NET_ADMIN\n"), explain(lab)
+        assert lab.addresses(1) == [lab.router_ip(1)]
