@@ -294,6 +294,16 @@ vrrp_instance {self.name} {{
         return "\n".join(lines) + "\n!\n"
 
 
+# linux/capability.h, for the capabilities tests name.
+CAPABILITIES = {"net_admin": 12, "net_raw": 13}
+
+
+def process_status(pid: int) -> dict[str, str]:
+    """/proc/PID/status as a dict (Uid, Gid, Groups, CapEff, NoNewPrivs, ...)."""
+    with open(f"/proc/{pid}/status") as f:
+        return dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+
+
 @dataclass
 class Privileges:
     """tinyvrrp run without root, as a service manager starts it (systemd's
@@ -331,6 +341,27 @@ class Privileges:
         node_dir.chmod(0o750)
         os.chown(config, 0, self.gid)
         config.chmod(0o640)
+
+    def mask(self) -> int:
+        """The capabilities as /proc/PID/status shows them (bits)."""
+        return sum(1 << CAPABILITIES[cap] for cap in self.caps)
+
+    def assert_applied(self, node: "Node"):
+        """The daemon itself (not a wrapper) runs as uid:gid with no other
+        group, exactly these capabilities in every set, and no_new_privs as
+        asked."""
+        pid = node.proc.pid
+        # ip netns exec, then setpriv, exec the daemon in that process.
+        assert wait_until(lambda: Path(f"/proc/{pid}/comm").read_text().strip() == "tinyvrrp",
+                          5.0), explain(node.lab)
+        status = process_status(pid)
+        assert status["Uid"].split() == [str(self.uid)] * 4, status["Uid"]
+        assert status["Gid"].split() == [str(self.gid)] * 4, status["Gid"]
+        assert status["Groups"].split() == [], status["Groups"]
+        for key in ("CapEff", "CapPrm", "CapInh", "CapAmb", "CapBnd"):
+            assert int(status[key], 16) == self.mask(), \
+                f"{key} {status[key]}, want {self.mask():016x}"
+        assert status["NoNewPrivs"] == str(int(self.no_new_privs))
 
     @staticmethod
     def binary(lab: "Lab") -> str:

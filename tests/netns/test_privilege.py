@@ -4,15 +4,15 @@ AmbientCapabilities= or procd's user and capabilities start it), and do
 everything root does: election, takeover, reload, handover, notify scripts
 and FIFO, IPv6, the virtual MAC and its sysctls.
 
-Each test first reads /proc/PID/status of every daemon: a test that ran
-the daemons as root by mistake fails there, not later.
+Each test with running daemons first reads their /proc/PID/status
+(Privileges.assert_applied): a test that ran them as root by mistake, or
+with a capability more, fails there.
 """
 
 import os
 import shutil
 import signal
 import stat
-import time
 
 import pytest
 
@@ -25,32 +25,8 @@ if shutil.which("unshare") is None:
     MISSING.append("unshare (util-linux)")
 
 NOBODY = 65534
-# linux/capability.h
-CAP_NET_ADMIN = 12
-CAP_NET_RAW = 13
-TWO_CAPS = (1 << CAP_NET_RAW) | (1 << CAP_NET_ADMIN)
+TWO_CAPS = Privileges().mask()
 TIMEOUT = 8.0
-
-
-def proc_status(pid: int) -> dict[str, str]:
-    with open(f"/proc/{pid}/status") as f:
-        return dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
-
-
-def assert_unprivileged(node, caps: int = TWO_CAPS):
-    """The daemon itself (not a wrapper) runs as nobody:nogroup with no
-    other group, exactly `caps` in every capability set, and no_new_privs."""
-    pid = node.proc.pid
-    # ip netns exec, then setpriv, exec the daemon in that process.
-    assert wait_until(lambda: open(f"/proc/{pid}/comm").read().strip() == "tinyvrrp", 5.0), \
-        explain(node.lab)
-    status = proc_status(pid)
-    assert status["Uid"].split() == [str(NOBODY)] * 4, status["Uid"]
-    assert status["Gid"].split() == [str(NOBODY)] * 4, status["Gid"]
-    assert status["Groups"].split() == [], status["Groups"]
-    for key in ("CapEff", "CapPrm", "CapInh", "CapAmb", "CapBnd"):
-        assert int(status[key], 16) == caps, f"{key} {status[key]}, want {caps:016x}"
-    assert status["NoNewPrivs"] == "1"
 
 
 def run_dir(lab, router: int):
@@ -79,7 +55,7 @@ def test_election_takeover_reload_and_handover_with_two_capabilities():
                                          head=f"notify-fifo {fifos[router]}\n",
                                          privileges=Privileges())
         for node in nodes.values():
-            assert_unprivileged(node)
+            Privileges().assert_applied(node)
 
         # Election: one master, the VIP on it, reachable.
         assert lab.wait_holder(1, TIMEOUT), explain(lab)
@@ -131,7 +107,7 @@ def test_election_takeover_reload_and_handover_with_two_capabilities():
         assert not set(new) & set(lab.addresses(2))
         assert not fifos[2].exists()
         assert_steady(lab, 3, routers=(2, 3), vip=new[1])
-        assert_unprivileged(nodes[3])
+        Privileges().assert_applied(nodes[3])
 
 
 def test_ipv6_and_virtual_mac_with_two_capabilities():
@@ -144,7 +120,7 @@ def test_ipv6_and_virtual_mac_with_two_capabilities():
                      lab.params(6, name="lan6", vmac=True, priority=priority)])
                  for router, priority in ((1, 150), (2, 100))}
         for node in nodes.values():
-            assert_unprivileged(node)
+            Privileges().assert_applied(node)
         for vip in (lab.vip(), lab.vip6()):
             assert lab.wait_holder(1, TIMEOUT, vip=vip), explain(lab)
             assert_steady(lab, 1, vip=vip)
@@ -178,7 +154,7 @@ def test_read_only_sysctls_are_logged_and_the_virtual_mac_still_fails_over():
         master = lab.tinyvrrp(1, priority=150, vmac=True,
                               privileges=Privileges(before=read_only))
         backup = lab.tinyvrrp(2, priority=100, vmac=True, privileges=Privileges())
-        assert_unprivileged(master)
+        Privileges().assert_applied(master)
         assert lab.wait_holder(1, TIMEOUT), explain(lab)
         assert_steady(lab, 1)
         log = master.log.read_text()
