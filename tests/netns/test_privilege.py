@@ -78,6 +78,12 @@ def test_election_takeover_reload_and_handover_with_two_capabilities():
             assert wait_until(lambda: b'INSTANCE "lan" MASTER 150' in os.read(fd, 4096), TIMEOUT)
         finally:
             os.close(fd)
+        # Its status socket, in its own directory: the daemon's, 0600; root
+        # asks it.
+        info = nodes[1].socket.stat()
+        assert stat.S_ISSOCK(info.st_mode) and stat.S_IMODE(info.st_mode) == 0o600
+        assert info.st_uid == NOBODY
+        assert nodes[1].status()["state"] == "MASTER"
         out = fifo.parent / "notify.out"
         assert wait_until(lambda: out.exists() and "MASTER" in out.read_text(), TIMEOUT), explain(lab)
         assert f"{NOBODY} {TWO_CAPS:016x} INSTANCE lan MASTER 150" in out.read_text().splitlines()
