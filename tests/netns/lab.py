@@ -295,7 +295,7 @@ vrrp_instance {self.name} {{
 
 
 # linux/capability.h, for the capabilities tests name.
-CAPABILITIES = {"net_admin": 12, "net_raw": 13}
+CAPABILITIES = {"net_admin": 12, "net_raw": 13, "ipc_lock": 14, "sys_nice": 23}
 
 
 def process_status(pid: int) -> dict[str, str]:

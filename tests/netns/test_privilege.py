@@ -13,16 +13,19 @@ import os
 import shutil
 import signal
 import stat
+import subprocess
 
 import pytest
 
-from lab import Lab, Privileges, assert_steady, explain, missing_prerequisites, wait_until
+from lab import (Lab, Privileges, assert_steady, explain, missing_prerequisites,
+                 process_status, wait_until)
 
 MISSING = missing_prerequisites()
 if shutil.which("setpriv") is None:
     MISSING.append("setpriv (util-linux)")
-if shutil.which("unshare") is None:
-    MISSING.append("unshare (util-linux)")
+for tool in ("unshare", "chrt"):
+    if shutil.which(tool) is None:
+        MISSING.append(f"{tool} (util-linux)")
 
 NOBODY = 65534
 TWO_CAPS = Privileges().mask()
@@ -180,6 +183,31 @@ def test_read_only_sysctls_are_logged_and_the_virtual_mac_still_fails_over():
         assert lab.wait_holder(2, TIMEOUT, routers=[1, 2]), explain(lab)
         assert lab.link(1, "vrrp4.51") is None
         assert backup.alive()
+
+
+def scheduler(pid: int) -> str:
+    return subprocess.run(["chrt", "-p", str(pid)], capture_output=True, text=True).stdout
+
+
+def test_realtime_without_root_needs_sys_nice_and_ipc_lock_too():
+    """`--realtime` with the two capabilities alone: a warning, and the
+    daemon runs as usual; with CAP_SYS_NICE and CAP_IPC_LOCK added to every
+    set (README, "Running without root"): SCHED_RR and memory locked."""
+    with Lab(routers=2) as lab:
+        plain = lab.tinyvrrp(1, priority=150, options=["--realtime"], privileges=Privileges())
+        more = Privileges(caps=("net_raw", "net_admin", "sys_nice", "ipc_lock"))
+        realtime = lab.tinyvrrp(2, priority=100, options=["--realtime"], privileges=more)
+        Privileges().assert_applied(plain)
+        more.assert_applied(realtime)
+        assert lab.wait_holder(1, TIMEOUT), explain(lab)
+        assert_steady(lab, 1)
+        assert "--realtime: cannot use SCHED_RR: Operation not permitted" in plain.log.read_text()
+        assert "SCHED_OTHER" in scheduler(plain.proc.pid)
+        policy = scheduler(realtime.proc.pid)
+        assert "SCHED_RR" in policy and "priority: 10" in policy, policy
+        locked = int(process_status(realtime.proc.pid)["VmLck"].split()[0])
+        assert locked > 0, realtime.log.read_text()
+        assert "--realtime" not in realtime.log.read_text(), realtime.log.read_text()
 
 
 @pytest.mark.parametrize("caps", [(), ("net_admin",), ("net_raw",)],
