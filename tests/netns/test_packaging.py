@@ -9,6 +9,7 @@ import json
 import os
 import shlex
 import shutil
+import signal
 import stat
 import subprocess
 import time
@@ -305,6 +306,17 @@ def test_openwrt_procd_service_without_root():
             events.read_text()
 
 
+def kill_started(env):
+    """Kills the tinyvrrp in PIDFILE if it still runs."""
+    try:
+        pid = daemon_pid(env)
+        with open(f"/proc/{pid}/comm") as comm:
+            if comm.read().strip() == "tinyvrrp":
+                os.kill(pid, signal.SIGKILL)
+    except (OSError, ValueError):
+        pass
+
+
 def test_busybox_init_as_a_user_with_file_capabilities():
     """DAEMON_USER with a binary that carries the two capabilities as file
     capabilities (setcap): the daemon runs as that user with them, and
@@ -327,37 +339,44 @@ def test_busybox_init_as_a_user_with_file_capabilities():
         os.chown(env["CONFIG"], 0, NOBODY)
         os.chmod(env["CONFIG"], 0o640)
 
-        # Without file capabilities: started, but it stops at once, saying why.
-        assert init(lab, env, "start").returncode == 0
-        assert wait_until(lambda: "cannot start: needs CAP_NET_RAW and CAP_NET_ADMIN"
-                          in open(env["LOGFILE"]).read(), TIMEOUT), open(env["LOGFILE"]).read()
-        assert wait_until(lambda: init(lab, env, "status").returncode == 3, TIMEOUT)
-        assert lab.addresses(1) == [lab.router_ip(1)]
+        # The daemon start-stop-daemon starts is no lab node: if the test
+        # stops early, it must not outlive the lab.
+        try:
+            # Without file capabilities: started, but it stops at once, saying why.
+            assert init(lab, env, "start").returncode == 0
+            log = lambda: open(env["LOGFILE"]).read()  # noqa: E731
+            assert wait_until(lambda: "cannot start: needs CAP_NET_RAW and CAP_NET_ADMIN"
+                              in log(), TIMEOUT), log()
+            assert wait_until(lambda: init(lab, env, "status").returncode == 3, TIMEOUT)
+            assert lab.addresses(1) == [lab.router_ip(1)]
 
-        subprocess.run(["setcap", "cap_net_raw,cap_net_admin=ep", str(binary)], check=True)
-        started = init(lab, env, "start")
-        assert started.returncode == 0, started
-        pid = daemon_pid(env)
-        assert lab.wait_holder(1, TIMEOUT, routers=[1]), open(env["LOGFILE"]).read()
-        status = process_status(pid)
-        assert status["Uid"].split() == [str(NOBODY)] * 4 and status["Gid"].split()[0] == str(NOBODY)
-        two = Privileges().mask()
-        assert int(status["CapEff"], 16) == two and int(status["CapPrm"], 16) == two, status
-        assert int(status["CapAmb"], 16) == 0 and int(status["CapInh"], 16) == 0, status
-        assert os.stat(env["LOGFILE"]).st_uid == NOBODY
-        assert os.stat(env["PIDFILE"]).st_uid == 0
-        assert (run_dir / "tinyvrrp.sock").stat().st_uid == NOBODY
+            subprocess.run(["setcap", "cap_net_raw,cap_net_admin=ep", str(binary)], check=True)
+            started = init(lab, env, "start")
+            assert started.returncode == 0, started
+            pid = daemon_pid(env)
+            assert lab.wait_holder(1, TIMEOUT, routers=[1]), log()
+            status = process_status(pid)
+            assert status["Uid"].split() == [str(NOBODY)] * 4, status
+            assert status["Gid"].split()[0] == str(NOBODY), status
+            two = Privileges().mask()
+            assert int(status["CapEff"], 16) == two and int(status["CapPrm"], 16) == two, status
+            assert int(status["CapAmb"], 16) == 0 and int(status["CapInh"], 16) == 0, status
+            assert os.stat(env["LOGFILE"]).st_uid == NOBODY
+            assert os.stat(env["PIDFILE"]).st_uid == 0
+            assert (run_dir / "tinyvrrp.sock").stat().st_uid == NOBODY
 
-        write_config(env, lab, 120)
-        reloaded = init(lab, env, "reload")
-        assert (reloaded.returncode, reloaded.stdout) == (0, "reloaded\n"), reloaded
-        status = init(lab, env, "status")
-        assert status.returncode == 0, status
-        assert instance_row(status.stdout)[5:8] == ["MASTER", status_duration(status), "120"]
-        assert daemon_pid(env) == pid
-        assert init(lab, env, "stop").returncode == 0
-        assert not os.path.exists(f"/proc/{pid}")
-        assert lab.vip() not in lab.addresses(1)
+            write_config(env, lab, 120)
+            reloaded = init(lab, env, "reload")
+            assert (reloaded.returncode, reloaded.stdout) == (0, "reloaded\n"), reloaded
+            status = init(lab, env, "status")
+            assert status.returncode == 0, status
+            assert instance_row(status.stdout)[5:8] == ["MASTER", status_duration(status), "120"]
+            assert daemon_pid(env) == pid
+            assert init(lab, env, "stop").returncode == 0
+            assert not os.path.exists(f"/proc/{pid}")
+            assert lab.vip() not in lab.addresses(1)
+        finally:
+            kill_started(env)
 
 
 def test_systemd_unit_parses_and_asks_for_the_two_capabilities_alone():

@@ -74,7 +74,8 @@ def test_election_takeover_reload_and_handover_with_two_capabilities():
         fifo = fifos[1]
         assert wait_until(fifo.exists, TIMEOUT), explain(lab)
         info = fifo.stat()
-        assert stat.S_ISFIFO(info.st_mode) and stat.S_IMODE(info.st_mode) == 0o600, oct(info.st_mode)
+        assert stat.S_ISFIFO(info.st_mode), oct(info.st_mode)
+        assert stat.S_IMODE(info.st_mode) == 0o600, oct(info.st_mode)
         assert (info.st_uid, info.st_gid) == (NOBODY, NOBODY)
         fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
         try:
@@ -88,7 +89,8 @@ def test_election_takeover_reload_and_handover_with_two_capabilities():
         assert info.st_uid == NOBODY
         assert nodes[1].status()["state"] == "MASTER"
         out = fifo.parent / "notify.out"
-        assert wait_until(lambda: out.exists() and "MASTER" in out.read_text(), TIMEOUT), explain(lab)
+        assert wait_until(lambda: out.exists() and "MASTER" in out.read_text(), TIMEOUT), \
+            explain(lab)
         assert f"{NOBODY} {TWO_CAPS:016x} INSTANCE lan MASTER 150" in out.read_text().splitlines()
 
         # Takeover after kill -9 of the master.
