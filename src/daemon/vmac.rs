@@ -50,10 +50,15 @@ const MACVLAN_IPV4_SYSCTLS: [(&str, &str, &str); 3] = [
     ("ipv6", "disable_ipv6", "1"),
 ];
 /// The sysctls set on an IPv6 macvlan.
-const MACVLAN_IPV6_SYSCTLS: [(&str, &str, &str); 3] = [
+const MACVLAN_IPV6_SYSCTLS: [(&str, &str, &str); 4] = [
     ("ipv6", "addr_gen_mode", "1"),
     ("ipv6", "accept_ra", "0"),
     ("ipv6", "accept_dad", "0"),
+    // It holds no IPv4 address, but by default Linux answers ARP for any
+    // of its addresses on any interface: beside an IPv4 macvlan on the
+    // same parent it would answer for the IPv4 VIPs with the IPv6 virtual
+    // MAC.
+    ("ipv4", "arp_ignore", "1"),
 ];
 /// The sysctls set on the parent of an IPv4 macvlan, put back at exit.
 const PARENT_IPV4_SYSCTLS: [(&str, &str, &str); 2] =
@@ -117,7 +122,7 @@ pub(super) fn create_vmac(
     let mac = family.virtual_mac(config.vrid);
     let index = netlink.create_macvlan(parent_index, &name, mac)?;
     let own = match family {
-        Family::Ipv4 => &MACVLAN_IPV4_SYSCTLS,
+        Family::Ipv4 => &MACVLAN_IPV4_SYSCTLS[..],
         Family::Ipv6 => &MACVLAN_IPV6_SYSCTLS,
     };
     for (dir, key, value) in own {

@@ -143,6 +143,7 @@ def test_ipv6_and_virtual_mac_with_two_capabilities():
             assert lab.wait_holder(1, TIMEOUT, vip=vip), explain(lab)
             assert_steady(lab, 1, vip=vip)
         assert lab.ping6(), "the client cannot reach the IPv6 VIP"
+        assert lab.neighbour_mac(lab.vip()) == "00:00:5e:00:01:33"
         assert lab.neighbour_mac(lab.vip6()) == "00:00:5e:00:02:33"
         for router in (1, 2):
             assert sysctl(lab, router, "ipv4/conf/eth0/arp_ignore") == "1"
