@@ -116,6 +116,26 @@ def keepalived_macvlan(vrid: int, family: int = 4) -> str:
     return f"ka{family}.{vrid}"
 
 
+def descendants(pid: int) -> list[int]:
+    """The processes below `pid` (children, their children, ...), from /proc."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            # The command name in parentheses may hold spaces: split after it.
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        parents.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        children = parents.get(todo.pop(), [])
+        found += children
+        todo += children
+    return found
+
+
 def wait_until(predicate, timeout: float, interval: float = 0.02):
     """Polls until predicate() is truthy; returns its value or None."""
     deadline = time.monotonic() + timeout
@@ -161,6 +181,9 @@ class Params:
     # More tinyvrrp instance lines, written as given (indented) after the
     # rest: `track-interface eth1`, `notify-master /path/x M`, ...
     extra: list[str] = field(default_factory=list)
+    # keepalived's initial `state` (an address owner's is MASTER: with
+    # BACKUP keepalived waits for Master_Down_Interval even at 255).
+    keepalived_state: str = "BACKUP"
 
     @property
     def family(self) -> int:
@@ -240,7 +263,13 @@ class Params:
         body = "".join(f"\t{kind} {key} '{value}'\n" for kind, key, value in options)
         return f"config instance '{self.name}'\n{body}"
 
-    def keepalived_config(self) -> str:
+    def keepalived_config(self, global_defs: list[str] | None = None) -> str:
+        """keepalived's whole config for this one instance; `global_defs`:
+        more lines for its global_defs block (e.g. `vrrp_rt_priority 50`)."""
+        return keepalived_config([self], global_defs)
+
+    def keepalived_instance(self) -> str:
+        """This instance's vrrp_instance block for keepalived."""
         advert = self.advert_ms / 1000
         advert_text = f"{advert:g}"
         vips = "\n".join(f"        {vip}" for vip in self.vips)
@@ -258,11 +287,8 @@ class Params:
             extra += "    native_ipv6\n"
         if self.vmac:
             extra += f"    use_vmac {keepalived_macvlan(self.vrid, self.family)}\n"
-        return f"""global_defs {{
-    vrrp_version {self.version}
-}}
-vrrp_instance {self.name} {{
-    state BACKUP
+        return f"""vrrp_instance {self.name} {{
+    state {self.keepalived_state}
     interface {self.interface}
     virtual_router_id {self.vrid}
     priority {self.priority}
@@ -273,7 +299,6 @@ vrrp_instance {self.name} {{
     }}
 }}
 """
-
 
     def frr_config(self) -> str:
         """FRR vrrpd's config; the VIP itself lives on the macvlan."""
@@ -375,6 +400,14 @@ class Privileges:
         return str(copy)
 
 
+def keepalived_config(instances: list[Params], global_defs: list[str] | None = None) -> str:
+    """keepalived's config for `instances` (their VRRP version is the
+    first's: keepalived sets it globally), with more `global_defs` lines."""
+    lines = [f"vrrp_version {instances[0].version}", *(global_defs or [])]
+    head = "global_defs {\n" + "".join(f"    {line}\n" for line in lines) + "}\n"
+    return head + "".join(instance.keepalived_instance() for instance in instances)
+
+
 def frr_macvlan(vrid: int, family: int = 4) -> str:
     """FRR finds a virtual router's interface by its virtual MAC (RFC 5798
     §7.3: 00:00:5e:00:01:VRID for IPv4, 00:00:5e:00:02:VRID for IPv6), one
@@ -396,17 +429,21 @@ class Node:
     def __init__(self, lab: "Lab", router: int, kind: str, params: Params, argv=None,
                  frr10: bool = False, more: list[Params] | None = None, uci: bool = False,
                  program: list[str] | None = None, head: str = "", tail: str = "",
-                 options: list[str] | None = None, privileges: Privileges | None = None):
-        """`more`: further instances in the same config (tinyvrrp);
+                 options: list[str] | None = None, privileges: Privileges | None = None,
+                 wrap: list[str] | None = None, global_defs: list[str] | None = None):
+        """`more`: further instances in the same config (tinyvrrp, keepalived);
         `uci`: tinyvrrp's config in UCI syntax; `program`: how to run
         tinyvrrp, default `[tinyvrrp_bin()]` (e.g. `["qemu-mips-static",
         IMAGE]`: qemu-user runs the guest in its own process, so the
         process's pid takes the signals); `head`, `tail`: tinyvrrp config
         text before the instances (global lines such as `notify-fifo`,
         `script` blocks) and after them (`group` blocks); `options`: more
-        arguments of `tinyvrrp run`; `privileges`: tinyvrrp runs without
-        root, as they say (its files set up for it; the host binary is a
-        copy readable by all)."""
+        arguments of the daemon (tinyvrrp: of `run`); `privileges`: tinyvrrp
+        runs without root, as they say (its files set up for it; the host
+        binary is a copy readable by all); `wrap`: a command the daemon runs
+        under, in the namespace (e.g. `["chrt", "-f", "10"]`: the daemon's
+        own pid is then the wrapper's, which must exec it); `global_defs`:
+        more lines for keepalived's global_defs."""
         self.lab, self.router, self.kind, self.params = lab, router, kind, params
         self.instances = [params, *(more or [])]
         self.frr10 = frr10
@@ -436,14 +473,15 @@ class Node:
                 argv = [*argv, "--socket", str(self.socket)]
             if privileges:
                 argv = privileges.command(argv)
-            cmd = ["ip", "netns", "exec", ns, *argv]
+            cmd = ["ip", "netns", "exec", ns, *(wrap or []), *argv]
         else:
             conf = self.dir / "keepalived.conf"
-            conf.write_text(params.keepalived_config())
+            conf.write_text(keepalived_config(self.instances, global_defs))
             cmd = [
-                "ip", "netns", "exec", ns, "keepalived", "--dont-fork", "--vrrp",
+                "ip", "netns", "exec", ns, *(wrap or []), "keepalived", "--dont-fork", "--vrrp",
                 "--log-console", "--log-detail", "-f", str(conf),
                 "-p", str(self.dir / "keepalived.pid"), "-r", str(self.dir / "vrrp.pid"),
+                *(options or []),
             ]
         self.started_at = time.monotonic()
         with open(self.log, "w") as log:
@@ -744,6 +782,14 @@ class Lab:
         for node in self.nodes:
             for proc in [node.proc, *node.helpers]:
                 if proc.poll() is None:
+                    # keepalived's VRRP child outlives a SIGKILL of its
+                    # parent for as long as its own shutdown takes (seconds
+                    # with hundreds of VIPs on a busy machine).
+                    for child in descendants(proc.pid):
+                        try:
+                            os.kill(child, signal.SIGKILL)
+                        except ProcessLookupError:
+                            pass
                     proc.kill()
                     try:
                         proc.wait(timeout=5)
@@ -771,24 +817,36 @@ class Lab:
                  instances: list[Params] | None = None, uci: bool = False,
                  program: list[str] | None = None, head: str = "", tail: str = "",
                  options: list[str] | None = None, privileges: Privileges | None = None,
+                 wrap: list[str] | None = None,
                  **params) -> Node:
         """tinyvrrp with a config from params (or from several `instances`,
         e.g. `lab.params(4, name="lan4")` and `lab.params(6, name="lan6")`),
         in UCI syntax with `uci`, started as `program` (default: the host
         binary; e.g. `["qemu-mips-static", IMAGE]` for a router image under
         qemu-user); or run as `argv` says. `head` and `tail`: config text
-        before and after the instances, `options` for `run` (see Node).
-        `privileges`: without root (see Privileges)."""
+        before and after the instances, `options` for `run`, `wrap` a
+        command to run it under (see Node). `privileges`: without root (see
+        Privileges)."""
         if instances:
             return Node(self, router, "tinyvrrp", instances[0], argv, more=instances[1:], uci=uci,
                         program=program, head=head, tail=tail, options=options,
-                        privileges=privileges)
+                        privileges=privileges, wrap=wrap)
         return Node(self, router, "tinyvrrp", self.params(family, **params), argv, uci=uci,
                     program=program, head=head, tail=tail, options=options,
-                    privileges=privileges)
+                    privileges=privileges, wrap=wrap)
 
-    def keepalived(self, router: int, family: int = 4, **params) -> Node:
-        return Node(self, router, "keepalived", self.params(family, **params))
+    def keepalived(self, router: int, family: int = 4, instances: list[Params] | None = None,
+                   global_defs: list[str] | None = None, wrap: list[str] | None = None,
+                   options: list[str] | None = None, **params) -> Node:
+        """keepalived with a config from params, or from several
+        `instances`; `global_defs`: more lines for its global_defs block;
+        `wrap`: a command to run it under; `options`: more arguments (see
+        Node)."""
+        if instances:
+            return Node(self, router, "keepalived", instances[0], more=instances[1:],
+                        global_defs=global_defs, wrap=wrap, options=options)
+        return Node(self, router, "keepalived", self.params(family, **params),
+                    global_defs=global_defs, wrap=wrap, options=options)
 
     def frr(self, router: int, frr10: bool = False, family: int = 4, **params) -> Node:
         """FRR vrrpd: Debian 12's 8.4, or with `frr10` Debian 13's 10.x."""
@@ -1014,10 +1072,11 @@ class Lab:
         out = run("ip", "-n", self.client_ns(), "-o", "link", "show", "dev", "eth0").stdout
         return out.split("link/ether")[1].split()[0]
 
-    def capture(self, filter: str | None = None) -> "Capture":
-        """tcpdump on the bridge; `filter` narrows its default expression
-        (a pcap filter, e.g. `ether src ...` to leave out a flood)."""
-        return Capture(self, filter)
+    def capture(self, filter: str | None = None, bpf: str | None = None,
+                snaplen: int | None = None, buffer_kib: int | None = None,
+                start_timeout: float = 5) -> "Capture":
+        """A capture on the bridge (see Capture)."""
+        return Capture(self, filter, bpf, snaplen, buffer_kib, start_timeout)
 
 
 @dataclass
@@ -1050,22 +1109,37 @@ class Event:
 
 
 class Capture:
-    """tcpdump on the bridge, as a context manager; `events()` parses it."""
+    """tcpdump on the bridge, as a context manager; `events()` parses it.
+    `bpf`: another capture filter (default: VRRP, ARP and ICMPv6);
+    `snaplen`: bytes kept of each frame (default: all); `buffer_kib`:
+    tcpdump's kernel buffer (-B), for high packet rates; `start_timeout`:
+    how long tcpdump may take to start (it waits for the RTNL lock, which a
+    loaded machine may hold for seconds), and to stop (at least 10 s)."""
 
-    def __init__(self, lab: Lab, filter: str | None = None):
+    FILTER = "ip proto 112 or arp or ip6 proto 112 or icmp6"
+
+    def __init__(self, lab: Lab, filter: str | None = None, bpf: str | None = None,
+                 snaplen: int | None = None, buffer_kib: int | None = None,
+                 start_timeout: float = 5):
         self.lab = lab
+        self.start_timeout = start_timeout
         self.path = lab.dir / f"capture-{next(_COUNTER)}.pcap"
-        self.filter = "ip proto 112 or arp or ip6 proto 112 or icmp6"
+        self.stderr = self.path.with_suffix(".log")
+        self.bpf = bpf or self.FILTER
         if filter:
-            self.filter = f"({self.filter}) and ({filter})"
+            self.bpf = f"({self.bpf}) and ({filter})"
+        self.options = [*(["-s", str(snaplen)] if snaplen else []),
+                        *(["-B", str(buffer_kib)] if buffer_kib else [])]
 
     def __enter__(self) -> "Capture":
-        self.proc = subprocess.Popen(
-            ["ip", "netns", "exec", self.lab.switch_ns(), "tcpdump", "-i", "br0", "-U", "--immediate-mode",
-             "-w", str(self.path), self.filter],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with open(self.stderr, "w") as stderr:
+            self.proc = subprocess.Popen(
+                ["ip", "netns", "exec", self.lab.switch_ns(), "tcpdump", "-i", "br0", "-U",
+                 "--immediate-mode", *self.options, "-w", str(self.path), self.bpf],
+                stdout=subprocess.DEVNULL, stderr=stderr)
         self.lab.captures.append(self.proc)
-        if not wait_until(lambda: self.path.exists() and self.path.stat().st_size >= 24, 5):
+        if not wait_until(lambda: self.path.exists() and self.path.stat().st_size >= 24,
+                          self.start_timeout):
             raise RuntimeError("tcpdump did not start")
         return self
 
@@ -1076,7 +1150,15 @@ class Capture:
         if self.proc.poll() is None:
             time.sleep(0.1)
             self.proc.send_signal(signal.SIGINT)
-            self.proc.wait(timeout=10)
+            self.proc.wait(timeout=max(10, self.start_timeout))
+
+    def dropped(self) -> int | None:
+        """Frames the kernel dropped before tcpdump read them, as tcpdump
+        reports at its end (None: not reported, e.g. still running)."""
+        for line in self.stderr.read_text(errors="replace").splitlines():
+            if line.endswith("packets dropped by kernel"):
+                return int(line.split()[0])
+        return None
 
     def events(self) -> list[Event]:
         return parse_pcap(self.path.read_bytes())
