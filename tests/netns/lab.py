@@ -479,7 +479,11 @@ class Node:
             conf.write_text(keepalived_config(self.instances, global_defs))
             cmd = [
                 "ip", "netns", "exec", ns, *(wrap or []), "keepalived", "--dont-fork", "--vrrp",
-                "--log-console", "--log-detail", "-f", str(conf),
+                # --no-syslog: keepalived also logs every line through
+                # syslog(3), which without /dev/log falls back to
+                # /dev/console, on a VM a serial port whose writes block it
+                # for milliseconds each.
+                "--log-console", "--log-detail", "--no-syslog", "-f", str(conf),
                 "-p", str(self.dir / "keepalived.pid"), "-r", str(self.dir / "vrrp.pid"),
                 *(options or []),
             ]
