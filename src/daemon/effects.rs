@@ -223,11 +223,13 @@ impl Daemon {
         };
         // keepalived's `vrrp_garp_master_repeat`: several at once, since one
         // lost frame would leave a neighbour pointing at the old master.
-        for vip in vips {
-            for _ in 0..instance.config.garp_repeat {
+        // Round by round, so that with many VIPs the last is announced once
+        // as soon as possible, not after every repeat of the others.
+        for _ in 0..instance.config.garp_repeat {
+            for vip in vips {
                 if let Err(e) = self.frames.announce(index, mac, vip.address, link.primary) {
                     warn!("{}: announcing {vip}: {e}", instance.config.name);
-                    break;
+                    return;
                 }
             }
         }

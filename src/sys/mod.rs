@@ -81,6 +81,10 @@ pub fn tighten_timer_slack() -> io::Result<()> {
     rustix::thread::set_current_timer_slack(NonZeroU64::new(1)).map_err(Into::into)
 }
 
+/// The receive buffer of a VRRP socket (the kernel doubles it for its
+/// bookkeeping): room for a burst of adverts from a few hundred instances.
+const RECEIVE_BUFFER: usize = 1 << 20;
+
 /// poll(2) lets the kernel fire up to 0.1 % of the timeout late, whatever the
 /// timer slack (fs/select.c, `select_estimate_accuracy`): 3.6 ms on a 1 s
 /// Master_Down_Interval. Asking for that much less wakes us at or just
@@ -130,6 +134,11 @@ impl VrrpSocket {
         // Without timestamps (a kernel older than 5.1) adverts are timed
         // from when we read them.
         let _ = ffi::set_receive_timestamps(&fd);
+        // A master of many instances sends their adverts in one burst: 255
+        // of them overflowed the default buffer (208 KiB, about 250
+        // adverts' worth) on a backup that read a moment late. Without
+        // CAP_NET_ADMIN the default stays.
+        let _ = sockopt::set_socket_recv_buffer_size_force(&fd, RECEIVE_BUFFER);
         match primary {
             IpAddr::V4(primary) => {
                 ffi::set_header_included(&fd)?;
@@ -504,6 +513,10 @@ mod tests {
     fn datagrams_carry_their_arrival_on_our_clock() {
         let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         ffi::set_receive_timestamps(&socket).unwrap();
+        // The first socket asking for timestamps turns on the kernel's
+        // stamping of incoming packets from a work queue, a moment later;
+        // until then the receive call stamps them.
+        std::thread::sleep(Duration::from_millis(100));
         let before = now();
         socket
             .send_to(b"advert", socket.local_addr().unwrap())
