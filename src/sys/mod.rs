@@ -395,9 +395,13 @@ pub fn write_file(path: &str, value: &str) -> io::Result<()> {
         OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::CLOEXEC,
         Mode::from_raw_mode(0o644),
     )?;
-    let mut rest = value.as_bytes();
+    write_all(fd.as_fd(), value.as_bytes())
+}
+
+/// Writes all of `rest` to `fd` (a file, or stdout and stderr).
+pub fn write_all(fd: BorrowedFd<'_>, mut rest: &[u8]) -> io::Result<()> {
     while !rest.is_empty() {
-        match rustix::io::write(&fd, rest) {
+        match rustix::io::write(fd, rest) {
             Ok(0) => {
                 return Err(error(
                     io::ErrorKind::WriteZero,
