@@ -179,7 +179,7 @@ fn unrecognized(arg: &str) -> Stop {
 }
 
 /// The command line after the program name.
-pub fn parse(args: &[String]) -> Result<Option<Command>, Stop> {
+pub fn parse(args: &[&str]) -> Result<Option<Command>, Stop> {
     let (mut version, mut help, mut ended) = (false, false, false);
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -208,7 +208,7 @@ pub fn parse(args: &[String]) -> Result<Option<Command>, Stop> {
 fn parse_command(
     spec: &Spec,
     mut help: bool,
-    mut args: core::slice::Iter<'_, String>,
+    mut args: core::slice::Iter<'_, &str>,
 ) -> Result<Command, Stop> {
     let (mut version, mut ended) = (false, false);
     let mut values: Vec<(&str, &str)> = Vec::new();
@@ -311,8 +311,7 @@ mod tests {
     use super::*;
 
     fn parsed(args: &[&str]) -> Result<Option<Command>, Stop> {
-        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-        parse(&args)
+        parse(args)
     }
 
     fn error(args: &[&str]) -> String {

@@ -1,15 +1,17 @@
 //! tinyvrrp: a small VRRP daemon (RFC 5798 v3, RFC 3768 v2) for embedded
 //! Linux routers.
 
+// C's `main` is ours (see `main` below); tests keep the harness's.
+#![cfg_attr(not(test), no_main)]
+
 mod cli;
 
 use tinyvrrp::sys::unix::{self, Syslog};
 use tinyvrrp::{config, daemon, sys};
 
-use std::ffi::OsString;
+use core::ffi::{c_char, c_int, CStr};
 use std::fmt;
 use std::os::fd::BorrowedFd;
-use std::process::ExitCode;
 use std::sync::Mutex;
 
 use log::{Level, Log, Metadata, Record};
@@ -37,8 +39,10 @@ fn print_line(fd: BorrowedFd<'_>, args: fmt::Arguments<'_>) {
     let _ = sys::write_all(fd, line.as_bytes());
 }
 
-/// Exit code for a bad config: nothing was started (or, for `reload`,
-/// nothing changed).
+/// The exit codes: done, failed, and a bad config (nothing was started
+/// or, for `reload`, nothing changed).
+const EXIT_SUCCESS: u8 = 0;
+const EXIT_FAILURE: u8 = 1;
 const EXIT_CONFIG: u8 = 2;
 /// keepalived's `vrrp_rt_priority` range is 1..99; a low one is enough to
 /// run before every ordinary process and leaves the kernel's threaded
@@ -98,27 +102,41 @@ static SYSLOG_LOGGER: Logger = Logger {
     syslog: Some(Mutex::new(Syslog::new())),
 };
 
-fn main() -> ExitCode {
-    let args: Vec<String> = match std::env::args_os().map(OsString::into_string).collect() {
-        Ok(args) => args,
-        Err(arg) => {
-            errln!("Invalid utf8: {}", arg.to_string_lossy());
-            return ExitCode::FAILURE;
+/// The process starts here, called by the C library with the command line
+/// (`sys::start` says why not through std's `fn main`).
+#[cfg_attr(not(test), no_mangle)]
+extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
+    sys::start::prepare();
+    // SAFETY: these are the arguments the C library passed to `main`.
+    let args = unsafe { sys::start::args(argc, argv) };
+    c_int::from(command(&args))
+}
+
+/// Does what the command line says; returns the exit code.
+fn command(argv: &[&CStr]) -> u8 {
+    let mut words = Vec::with_capacity(argv.len());
+    for arg in argv {
+        match arg.to_str() {
+            Ok(word) => words.push(word),
+            Err(_) => {
+                errln!("Invalid utf8: {}", arg.to_string_lossy());
+                return EXIT_FAILURE;
+            }
         }
-    };
-    let Some((program, args)) = args.split_first() else {
+    }
+    let Some((program, args)) = words.split_first() else {
         errln!("No program name, argv is empty");
-        return ExitCode::FAILURE;
+        return EXIT_FAILURE;
     };
     let program = cli::program_name(program);
     match cli::parse(args) {
         Err(Stop::Help(text)) => {
             outln!("Usage: {program}{text}");
-            ExitCode::SUCCESS
+            EXIT_SUCCESS
         }
         Err(Stop::Error(text)) => {
             errln!("{text}\nRun {program} --help for more information.");
-            ExitCode::FAILURE
+            EXIT_FAILURE
         }
         Ok(Some(Command::Version)) => print_version(),
         Ok(Some(Command::Run(args))) => run(&args),
@@ -126,28 +144,28 @@ fn main() -> ExitCode {
         Ok(Some(Command::Status { json, socket })) => {
             let request: &[u8] = if json { b"status json\n" } else { b"status\n" };
             match ask(&socket, request) {
-                Some(answer) => print(&answer, ExitCode::SUCCESS),
-                None => ExitCode::FAILURE,
+                Some(answer) => print(&answer, EXIT_SUCCESS),
+                None => EXIT_FAILURE,
             }
         }
         Ok(Some(Command::Reload { socket })) => match ask(&socket, b"reload\n") {
-            Some(answer) if answer == b"reloaded\n" => print(&answer, ExitCode::SUCCESS),
+            Some(answer) if answer == b"reloaded\n" => print(&answer, EXIT_SUCCESS),
             Some(errors) => {
                 let _ = sys::write_all(rustix::stdio::stderr(), &errors);
-                ExitCode::from(EXIT_CONFIG)
+                EXIT_CONFIG
             }
-            None => ExitCode::FAILURE,
+            None => EXIT_FAILURE,
         },
         Ok(None) => {
             errln!("tinyvrrp: a subcommand is required: run, check, status or reload (see --help)");
-            ExitCode::from(EXIT_CONFIG)
+            EXIT_CONFIG
         }
     }
 }
 
-fn print_version() -> ExitCode {
+fn print_version() -> u8 {
     outln!("tinyvrrp {}", env!("CARGO_PKG_VERSION"));
-    ExitCode::SUCCESS
+    EXIT_SUCCESS
 }
 
 /// Reads and parses the config, printing every error as `file:line: message`.
@@ -170,9 +188,9 @@ fn load(path: &str) -> Option<config::Config> {
     }
 }
 
-fn check(path: &str) -> ExitCode {
+fn check(path: &str) -> u8 {
     let Some(config) = load(path) else {
-        return ExitCode::from(EXIT_CONFIG);
+        return EXIT_CONFIG;
     };
     for instance in &config.instances {
         outln!("{instance}");
@@ -186,7 +204,7 @@ fn check(path: &str) -> ExitCode {
     if let Some(path) = &config.notify_fifo {
         outln!("notify-fifo {path}");
     }
-    ExitCode::SUCCESS
+    EXIT_SUCCESS
 }
 
 /// Sends `request` to the daemon's status socket and returns its answer;
@@ -205,16 +223,16 @@ fn ask(socket: &str, request: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
-fn print(answer: &[u8], code: ExitCode) -> ExitCode {
+fn print(answer: &[u8], code: u8) -> u8 {
     match sys::write_all(rustix::stdio::stdout(), answer) {
         Ok(()) => code,
-        Err(_) => ExitCode::FAILURE,
+        Err(_) => EXIT_FAILURE,
     }
 }
 
-fn run(args: &RunArgs) -> ExitCode {
+fn run(args: &RunArgs) -> u8 {
     let Some(config) = load(&args.config) else {
-        return ExitCode::from(EXIT_CONFIG);
+        return EXIT_CONFIG;
     };
     let logger = if args.syslog {
         &SYSLOG_LOGGER
@@ -233,11 +251,11 @@ fn run(args: &RunArgs) -> ExitCode {
             for error in errors {
                 errln!("{error}");
             }
-            return ExitCode::from(EXIT_CONFIG);
+            return EXIT_CONFIG;
         }
         Err(daemon::StartError::Io(e)) => {
             log::error!("cannot start: {e}");
-            return ExitCode::FAILURE;
+            return EXIT_FAILURE;
         }
     };
     if args.realtime {
@@ -263,10 +281,10 @@ fn run(args: &RunArgs) -> ExitCode {
         let _ = sys::remove_file(pidfile);
     }
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => EXIT_SUCCESS,
         Err(e) => {
             log::error!("stopped: {e}");
-            ExitCode::FAILURE
+            EXIT_FAILURE
         }
     }
 }

@@ -56,10 +56,10 @@ pub struct Timespec64 {
 
 /// `struct pollfd`, the same on every Linux architecture.
 #[repr(C)]
-struct PollFd {
-    fd: c_int,
-    events: c_short,
-    revents: c_short,
+pub(super) struct PollFd {
+    pub(super) fd: c_int,
+    pub(super) events: c_short,
+    pub(super) revents: c_short,
 }
 
 const POLLIN: c_short = 0x1;

@@ -6,6 +6,7 @@ pub mod ffi;
 pub mod fifo;
 pub mod inotify;
 pub mod netlink;
+pub mod start;
 pub mod unix;
 
 use core::fmt;
