@@ -140,15 +140,15 @@ fn command(argv: &[&CStr]) -> u8 {
         }
         Ok(Some(Command::Version)) => print_version(),
         Ok(Some(Command::Run(args))) => run(&args),
-        Ok(Some(Command::Check(config))) => check(&config),
+        Ok(Some(Command::Check(config))) => check(config),
         Ok(Some(Command::Status { json, socket })) => {
             let request: &[u8] = if json { b"status json\n" } else { b"status\n" };
-            match ask(&socket, request) {
+            match ask(socket, request) {
                 Some(answer) => print(&answer, EXIT_SUCCESS),
                 None => EXIT_FAILURE,
             }
         }
-        Ok(Some(Command::Reload { socket })) => match ask(&socket, b"reload\n") {
+        Ok(Some(Command::Reload { socket })) => match ask(socket, b"reload\n") {
             Some(answer) if answer == b"reloaded\n" => print(&answer, EXIT_SUCCESS),
             Some(errors) => {
                 let _ = sys::write_all(rustix::stdio::stderr(), &errors);
@@ -231,7 +231,7 @@ fn print(answer: &[u8], code: u8) -> u8 {
 }
 
 fn run(args: &RunArgs) -> u8 {
-    let Some(config) = load(&args.config) else {
+    let Some(config) = load(args.config) else {
         return EXIT_CONFIG;
     };
     let logger = if args.syslog {
@@ -243,8 +243,7 @@ fn run(args: &RunArgs) -> u8 {
         Ok(()) => log::set_max_level(args.log_level),
         Err(e) => errln!("tinyvrrp: logger: {e}"),
     }
-    let started =
-        daemon::Daemon::start(&args.config, config, args.notify_all.clone(), &args.socket);
+    let started = daemon::Daemon::start(args.config, config, args.notify_all, args.socket);
     let mut daemon = match started {
         Ok(daemon) => daemon,
         Err(daemon::StartError::Config(errors)) => {
@@ -269,7 +268,7 @@ fn run(args: &RunArgs) -> u8 {
             log::warn!("--realtime: cannot lock memory: {e}");
         }
     }
-    if let Some(pidfile) = &args.pidfile {
+    if let Some(pidfile) = args.pidfile {
         if let Err(e) = sys::write_file(pidfile, &format!("{}\n", sys::pid())) {
             log::error!("--pidfile {pidfile}: {e}");
         }
@@ -277,7 +276,7 @@ fn run(args: &RunArgs) -> u8 {
     let result = daemon.run();
     // Shut down (handover, VIPs removed) before the pid file goes.
     drop(daemon);
-    if let Some(pidfile) = &args.pidfile {
+    if let Some(pidfile) = args.pidfile {
         let _ = sys::remove_file(pidfile);
     }
     match result {

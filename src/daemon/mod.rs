@@ -110,7 +110,7 @@ impl Daemon {
     pub fn start(
         file: &str,
         config: Config,
-        notify_all: Option<String>,
+        notify_all: Option<&str>,
         socket: &str,
     ) -> Result<Daemon, StartError> {
         // First: a second daemon on the same socket stops here.
@@ -153,7 +153,7 @@ impl Daemon {
             instances: Vec::new(),
             tracking,
             groups,
-            notifications: Notifications::new(notify_all, fifo),
+            notifications: Notifications::new(notify_all.map(String::from), fifo),
             control,
             reattach_at: None,
             reload_after_reattach: false,
