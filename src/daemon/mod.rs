@@ -119,6 +119,7 @@ impl Daemon {
         // Subscribed before the links are looked up, so no change between
         // the lookup and the loop is missed.
         let link_watch = LinkWatch::open()?;
+        let frames = FrameSender::open()?;
         let Config {
             instances,
             scripts,
@@ -146,7 +147,7 @@ impl Daemon {
             file: file.to_string(),
             netlink,
             link_watch,
-            frames: FrameSender::open()?,
+            frames,
             sysctls: vmac::Sysctls::default(),
             signals,
             links: Links::default(),
