@@ -4,7 +4,6 @@
 //! and health ([`crate::proto::track`]).
 
 use core::time::Duration;
-use std::io;
 
 use log::{info, warn};
 
@@ -287,8 +286,8 @@ impl TrackedFile {
     fn read(&mut self) -> bool {
         let mut content = [0; FILE_READ_LIMIT];
         let value = match crate::sys::read_prefix(&self.path, &mut content) {
-            Ok(read) => track::parse_file_value(&content[..read]),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => FileValue::NotANumber,
+            Ok(Some(read)) => track::parse_file_value(&content[..read]),
+            Ok(None) => FileValue::NotANumber,
             Err(e) => {
                 warn!("track-file {}: {e}; keeping {}", self.path, self.value);
                 return false;

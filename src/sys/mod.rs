@@ -377,10 +377,14 @@ pub fn read_sysctl(path: &str) -> io::Result<String> {
 }
 
 /// The start of a file, as much as one read gives into `buf` (all of a
-/// short file); returns how much that is.
-pub fn read_prefix(path: &str, buf: &mut [u8]) -> io::Result<usize> {
-    let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
-    Ok(rustix::io::read(&fd, buf)?)
+/// short file); returns how much that is, None if there is no such file.
+pub fn read_prefix(path: &str, buf: &mut [u8]) -> io::Result<Option<usize>> {
+    let fd = match rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) {
+        Ok(fd) => fd,
+        Err(rustix::io::Errno::NOENT) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(Some(rustix::io::read(&fd, buf)?))
 }
 
 /// Writes a sysctl under /proc/sys/net.
@@ -447,7 +451,7 @@ mod tests {
         let path = path.to_str().unwrap();
         assert_eq!(read_to_string(path).unwrap(), text);
         let mut start = [0; 5];
-        assert_eq!(read_prefix(path, &mut start).unwrap(), 5);
+        assert_eq!(read_prefix(path, &mut start).unwrap(), Some(5));
         assert_eq!(&start, b"abcde");
 
         let bad = dir.join("latin1");
@@ -459,10 +463,8 @@ mod tests {
         let error = read_to_string(missing.to_str().unwrap()).unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::NotFound);
         assert_eq!(
-            read_prefix(missing.to_str().unwrap(), &mut start)
-                .unwrap_err()
-                .kind(),
-            io::ErrorKind::NotFound
+            read_prefix(missing.to_str().unwrap(), &mut start).unwrap(),
+            None
         );
         std::fs::remove_dir_all(&dir).unwrap();
     }

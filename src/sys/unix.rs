@@ -10,8 +10,6 @@ use rustix::net::{
     AddressFamily, RecvFlags, SendFlags, Shutdown, SocketAddrUnix, SocketFlags, SocketType,
 };
 
-use super::error;
-
 /// How many connections may wait to be accepted.
 const BACKLOG: i32 = 16;
 
@@ -22,16 +20,11 @@ pub struct Listener {
 }
 
 impl Listener {
-    /// Listens at `path`, mode 0600. A socket left there by a daemon that
-    /// died is replaced; one a running daemon still answers on is not.
+    /// Listens at `path`, mode 0600, replacing what is there: the caller
+    /// has made sure that no running daemon answers on it (a socket left
+    /// by a daemon that died is replaced).
     pub fn bind(path: &str) -> io::Result<Listener> {
         let addr = SocketAddrUnix::new(path)?;
-        if connect(path).is_ok() {
-            return Err(error(
-                io::ErrorKind::AddrInUse,
-                format!("{path}: another daemon is answering there"),
-            ));
-        }
         match rustix::fs::unlink(path) {
             Ok(()) | Err(Errno::NOENT) => {}
             Err(e) => return Err(e.into()),
