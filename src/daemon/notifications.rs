@@ -127,9 +127,7 @@ impl Notifications {
         {
             let call = Call {
                 script: script.to_string(),
-                args: [kind, name, word, &priority.to_string()]
-                    .map(String::from)
-                    .to_vec(),
+                args: Vec::from([kind, name, word, &priority.to_string()].map(String::from)),
             };
             self.notifier.push(call, now);
         }
