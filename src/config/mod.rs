@@ -200,7 +200,9 @@ pub struct GroupConfig {
 }
 
 impl InstanceConfig {
-    /// The family of the VIPs, and so of the virtual router.
+    /// The family of the VIPs, and so of the virtual router. (Asked in
+    /// many places; compiled once.)
+    #[inline(never)]
     pub fn family(&self) -> Family {
         self.vips
             .first()
