@@ -9,66 +9,87 @@ use log::LevelFilter;
 pub const DEFAULT_CONFIG: &str = "/etc/tinyvrrp.conf";
 pub const DEFAULT_SOCKET: &str = "/var/run/tinyvrrp.sock";
 
-/// The help texts, each after `Usage: PROGRAM`.
-pub const HELP: &str = " [--version] [<command>] [<args>]
+/// The help texts, each printed after `Usage: PROGRAM` as its parts one
+/// after another: the option lines that several commands share are kept
+/// once.
+pub type Help = &'static [&'static str];
+
+/// The lines every help ends with.
+const HELP_OPTIONS: &str = "  --version         print the version and exit
+  --help, help      display usage information
+";
+const CONFIG_OPTION: &str = "  -c, --config      config file (default /etc/tinyvrrp.conf)
+";
+const SOCKET_OPTION: &str = "  --socket          status socket (default /var/run/tinyvrrp.sock)
+";
+
+pub const HELP: Help = &[
+    " [--version] [<command>] [<args>]
 
 tinyvrrp: a small VRRP daemon (RFC 5798 v3, RFC 3768 v2).
 
 Options:
-  --version         print the version and exit
-  --help, help      display usage information
-
+",
+    HELP_OPTIONS,
+    "
 Commands:
   run               Run the daemon in the foreground, logging to stderr.
   check             Validate the config and print what was understood; exit 2 on
                     errors.
   status            Print the running daemon's status.
   reload            Make the running daemon read its config again.
-";
-pub const RUN_HELP: &str = " run [-c <config>] [--log-level <log-level>] [--notify-all <notify-all>] [--socket <socket>] [--pidfile <pidfile>] [--syslog] [--realtime] [--version]
+",
+];
+pub const RUN_HELP: Help = &[
+    " run [-c <config>] [--log-level <log-level>] [--notify-all <notify-all>] [--socket <socket>] [--pidfile <pidfile>] [--syslog] [--realtime] [--version]
 
 Run the daemon in the foreground, logging to stderr.
 
 Options:
-  -c, --config      config file (default /etc/tinyvrrp.conf)
-  --log-level       log level: error, warn, info or debug (default info)
+",
+    CONFIG_OPTION,
+    "  --log-level       log level: error, warn, info or debug (default info)
   --notify-all      also run SCRIPT, with the arguments of a generic notify
                     script, on every state change of every instance and group
-  --socket          status socket (default /var/run/tinyvrrp.sock)
-  --pidfile         write the daemon's pid to this file
+",
+    SOCKET_OPTION,
+    "  --pidfile         write the daemon's pid to this file
   --syslog          log to syslog (/dev/log) instead of stderr
   --realtime        run under SCHED_RR with memory locked
-  --version         print the version and exit
-  --help, help      display usage information
-";
-pub const CHECK_HELP: &str = " check [-c <config>] [--version]
+",
+    HELP_OPTIONS,
+];
+pub const CHECK_HELP: Help = &[
+    " check [-c <config>] [--version]
 
 Validate the config and print what was understood; exit 2 on errors.
 
 Options:
-  -c, --config      config file (default /etc/tinyvrrp.conf)
-  --version         print the version and exit
-  --help, help      display usage information
-";
-pub const STATUS_HELP: &str = " status [--json] [--socket <socket>] [--version]
+",
+    CONFIG_OPTION,
+    HELP_OPTIONS,
+];
+pub const STATUS_HELP: Help = &[
+    " status [--json] [--socket <socket>] [--version]
 
 Print the running daemon's status.
 
 Options:
   --json            print JSON instead of tables
-  --socket          status socket (default /var/run/tinyvrrp.sock)
-  --version         print the version and exit
-  --help, help      display usage information
-";
-pub const RELOAD_HELP: &str = " reload [--socket <socket>] [--version]
+",
+    SOCKET_OPTION,
+    HELP_OPTIONS,
+];
+pub const RELOAD_HELP: Help = &[
+    " reload [--socket <socket>] [--version]
 
 Make the running daemon read its config again; exit 2 if it has errors.
 
 Options:
-  --socket          status socket (default /var/run/tinyvrrp.sock)
-  --version         print the version and exit
-  --help, help      display usage information
-";
+",
+    SOCKET_OPTION,
+    HELP_OPTIONS,
+];
 
 /// What the command line asks for. Its texts are the arguments themselves.
 pub enum Command<'a> {
@@ -101,14 +122,14 @@ pub struct RunArgs<'a> {
 /// or an error to print on stderr (exit 1).
 pub enum Stop {
     /// One of the help texts.
-    Help(&'static str),
+    Help(Help),
     Error(String),
 }
 
 /// A subcommand: its help, the options that take a value and the switches.
 struct Spec {
     name: &'static str,
-    help: &'static str,
+    help: Help,
     options: &'static [&'static str],
     switches: &'static [&'static str],
 }
@@ -416,6 +437,29 @@ mod tests {
                 "{args:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_help_is_its_parts_in_order() {
+        assert_eq!(
+            RUN_HELP.concat(),
+            " run [-c <config>] [--log-level <log-level>] [--notify-all <notify-all>] [--socket <socket>] [--pidfile <pidfile>] [--syslog] [--realtime] [--version]
+
+Run the daemon in the foreground, logging to stderr.
+
+Options:
+  -c, --config      config file (default /etc/tinyvrrp.conf)
+  --log-level       log level: error, warn, info or debug (default info)
+  --notify-all      also run SCRIPT, with the arguments of a generic notify
+                    script, on every state change of every instance and group
+  --socket          status socket (default /var/run/tinyvrrp.sock)
+  --pidfile         write the daemon's pid to this file
+  --syslog          log to syslog (/dev/log) instead of stderr
+  --realtime        run under SCHED_RR with memory locked
+  --version         print the version and exit
+  --help, help      display usage information
+"
+        );
     }
 
     #[test]

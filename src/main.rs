@@ -131,7 +131,7 @@ fn command(argv: &[&CStr]) -> u8 {
     let program = cli::program_name(program);
     match cli::parse(args) {
         Err(Stop::Help(text)) => {
-            outln!("Usage: {program}{text}");
+            outln!("Usage: {program}{}", text.concat());
             EXIT_SUCCESS
         }
         Err(Stop::Error(text)) => {
