@@ -12,7 +12,6 @@ use tinyvrrp::{config, daemon, sys};
 use core::ffi::{c_char, c_int, CStr};
 use std::fmt;
 use std::os::fd::BorrowedFd;
-use std::sync::Mutex;
 
 use log::{Level, Log, Metadata, Record};
 
@@ -54,7 +53,7 @@ const REALTIME_PRIORITY: i32 = 10;
 /// `--syslog`, to syslog.
 struct Logger {
     /// `--syslog`: the socket, once opened.
-    syslog: Option<Mutex<Syslog>>,
+    syslog: Option<Syslog>,
 }
 
 impl Log for Logger {
@@ -82,7 +81,6 @@ impl Log for Logger {
                 sys::pid(),
                 record.args()
             );
-            let mut syslog = syslog.lock().unwrap_or_else(|e| e.into_inner());
             if syslog.send(message.as_bytes()).is_ok() {
                 return;
             }
@@ -99,7 +97,7 @@ impl Log for Logger {
 
 static STDERR_LOGGER: Logger = Logger { syslog: None };
 static SYSLOG_LOGGER: Logger = Logger {
-    syslog: Some(Mutex::new(Syslog::new())),
+    syslog: Some(Syslog::new()),
 };
 
 /// The process starts here, called by the C library with the command line
