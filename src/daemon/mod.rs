@@ -201,42 +201,40 @@ impl Daemon {
 
     /// Sleeps until a descriptor of the poll set is ready or `timeout`
     /// passes. Returns the ready ones, signals first.
-    fn wait(&self, timeout: Option<Duration>) -> io::Result<Vec<Token>> {
-        let clients = self.control.clients.iter().map(|c| Token::Client(c.id));
-        let (tokens, fds): (Vec<Token>, Vec<(BorrowedFd<'_>, bool)>) = [
-            Token::Signals,
-            Token::LinkWatch,
-            Token::Files,
-            Token::Control,
-        ]
-        .into_iter()
-        .chain(self.links.ids().map(Token::Link))
-        .chain(clients)
-        .filter_map(|token| Some((token, self.fd(token)?)))
-        .unzip();
+    fn wait<'a>(&'a self, timeout: Option<Duration>) -> io::Result<Vec<Token>> {
+        // Each descriptor with its token and whether it waits to write; a
+        // link still waiting for an address to bind to has none.
+        let mut tokens = Vec::new();
+        let mut fds = Vec::new();
+        let mut add = |token, fd: Option<BorrowedFd<'a>>, write| {
+            if let Some(fd) = fd {
+                tokens.push(token);
+                fds.push((fd, write));
+            }
+        };
+        add(Token::Signals, Some(self.signals.as_fd()), false);
+        add(Token::LinkWatch, Some(self.link_watch.as_fd()), false);
+        let files = self.tracking.watch.as_ref();
+        add(Token::Files, files.map(AsFd::as_fd), false);
+        let listener = self.control.listener.as_ref();
+        add(Token::Control, listener.map(AsFd::as_fd), false);
+        for (id, link) in self.links.ids().zip(self.links.iter()) {
+            add(
+                Token::Link(id),
+                link.socket.as_ref().map(AsFd::as_fd),
+                false,
+            );
+        }
+        for client in &self.control.clients {
+            let writing = client.answer.is_some();
+            add(Token::Client(client.id), Some(client.fd.as_fd()), writing);
+        }
         let ready = sys::wait(&fds, timeout)?;
         Ok(tokens
             .into_iter()
             .zip(ready)
             .filter_map(|(token, ready)| ready.then_some(token))
             .collect())
-    }
-
-    /// The descriptor behind a token, and whether it waits to write; none
-    /// for a link still waiting for an address to bind to.
-    fn fd(&self, token: Token) -> Option<(BorrowedFd<'_>, bool)> {
-        let fd = match token {
-            Token::Signals => self.signals.as_fd(),
-            Token::LinkWatch => self.link_watch.as_fd(),
-            Token::Files => self.tracking.watch.as_ref()?.as_fd(),
-            Token::Link(id) => self.links[id].socket.as_ref()?.as_fd(),
-            Token::Control => self.control.listener.as_ref()?.as_fd(),
-            Token::Client(id) => {
-                let client = self.control.clients.iter().find(|c| c.id == id)?;
-                return Some((client.fd.as_fd(), client.answer.is_some()));
-            }
-        };
-        Some((fd, false))
     }
 
     /// The earliest timer of all: the loop sleeps until it.
