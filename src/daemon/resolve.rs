@@ -136,12 +136,13 @@ fn owned_addresses(addresses: &[AddressEntry], instance: &InstanceConfig) -> Vec
     if instance.priority != PRIORITY_OWNER {
         return Vec::new();
     }
-    instance
-        .vips
-        .iter()
-        .map(|vip| vip.address)
-        .filter(|vip| addresses.iter().any(|a| a.address == *vip))
-        .collect()
+    let mut owned = Vec::new();
+    for vip in &instance.vips {
+        if addresses.iter().any(|a| a.address == vip.address) {
+            owned.push(vip.address);
+        }
+    }
+    owned
 }
 
 /// What keeps an instance from running on this interface as configured:
