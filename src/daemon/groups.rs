@@ -107,9 +107,11 @@ impl Daemon {
 
 /// The state machines of a group's members, in slot order.
 fn members_of(instances: &mut [Runtime], group: usize) -> Vec<&mut Instance> {
-    instances
-        .iter_mut()
-        .filter(|i| i.group == Some(group))
-        .map(|i| &mut i.fsm)
-        .collect()
+    let mut members = Vec::new();
+    for instance in instances {
+        if instance.group == Some(group) {
+            members.push(&mut instance.fsm);
+        }
+    }
+    members
 }
