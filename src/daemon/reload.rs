@@ -155,7 +155,10 @@ impl Daemon {
             info!("{}: removed by reload", self.instances[slot].config.name);
             self.stop_instance(slot, now);
         }
-        let configs: Vec<&InstanceConfig> = resolved.iter().flatten().map(|r| &r.config).collect();
+        let mut configs = Vec::new();
+        for new in resolved.iter().flatten() {
+            configs.push(&new.config);
+        }
         self.apply_shared_config(shared, &configs, now);
         for &(slot, new) in &plan.keep {
             let stopped_below = plan.stop.iter().filter(|&&stopped| stopped < slot).count();
