@@ -136,11 +136,12 @@ impl Tracking {
     /// The earliest deadline: a script to run, time out or kill, or a
     /// directory to watch again.
     pub(super) fn poll_at(&self) -> Option<Instant> {
-        self.scripts
-            .iter()
-            .map(Script::poll_at)
-            .chain(self.watch_retry_at)
-            .min()
+        let mut next = self.watch_retry_at;
+        for script in &self.scripts {
+            let at = script.poll_at();
+            next = Some(next.map_or(at, |next| next.min(at)));
+        }
+        next
     }
 
     /// Runs what is due (and reaps scripts that ended, after SIGCHLD).
