@@ -38,6 +38,15 @@ fn print_line(fd: BorrowedFd<'_>, args: fmt::Arguments<'_>) {
     let _ = sys::write_all(fd, line.as_bytes());
 }
 
+/// A help text's parts ([`cli::Help`]), shown one after another.
+struct Parts(cli::Help);
+
+impl fmt::Display for Parts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.iter().try_for_each(|part| f.write_str(part))
+    }
+}
+
 /// The exit codes: done, failed, and a bad config (nothing was started
 /// or, for `reload`, nothing changed).
 const EXIT_SUCCESS: u8 = 0;
@@ -129,7 +138,7 @@ fn command(argv: &[&CStr]) -> u8 {
     let program = cli::program_name(program);
     match cli::parse(args) {
         Err(Stop::Help(text)) => {
-            outln!("Usage: {program}{}", text.concat());
+            outln!("Usage: {program}{}", Parts(text));
             EXIT_SUCCESS
         }
         Err(Stop::Error(text)) => {
