@@ -111,7 +111,12 @@ pub(super) fn finish_groups(
 fn append(to: &mut Trackers, from: &Trackers) {
     let own = core::mem::take(to);
     for target in Target::ALL {
-        let of_target = own.iter().chain(from).filter(|t| t.target == target);
-        to.extend(of_target.cloned());
+        for list in [&own, from] {
+            for tracker in list {
+                if tracker.target == target {
+                    to.push(tracker.clone());
+                }
+            }
+        }
     }
 }

@@ -70,7 +70,11 @@ pub(super) fn plan(running: &[Bound<'_>], new: &[Bound<'_>]) -> Plan {
             None => plan.start.push(n),
         }
     }
-    plan.stop = (0..running.len()).filter(|&r| !kept[r]).collect();
+    for (r, kept) in kept.into_iter().enumerate() {
+        if !kept {
+            plan.stop.push(r);
+        }
+    }
     plan
 }
 
