@@ -352,16 +352,15 @@ impl Writer {
 
 /// Rows of cells, printed with each column as wide as its widest cell.
 fn write_table(out: &mut String, rows: &[Vec<String>]) {
-    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..columns)
-        .map(|c| {
-            rows.iter()
-                .filter_map(|r| r.get(c))
-                .map(String::len)
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
+    let mut widths: Vec<usize> = Vec::new();
+    for row in rows {
+        for (c, cell) in row.iter().enumerate() {
+            match widths.get_mut(c) {
+                Some(width) => *width = (*width).max(cell.len()),
+                None => widths.push(cell.len()),
+            }
+        }
+    }
     for row in rows {
         let mut line = String::new();
         for (cell, width) in row.iter().zip(&widths) {
