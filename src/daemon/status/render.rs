@@ -139,14 +139,19 @@ fn write_text(out: &mut String, value: Value<'_>, seconds: bool) {
         Value::Address(address) => write!(out, "{address}"),
         Value::Addresses([]) => out.write_str("none"),
         Value::Addresses(list) => {
-            for (i, address) in list.iter().enumerate() {
-                let comma = if i == 0 { "" } else { "," };
-                let _ = write!(out, "{comma}{address}");
+            for (i, &address) in list.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_text(out, Value::Address(address), seconds);
             }
             Ok(())
         }
         Value::Millis(d) if seconds => write!(out, "{}.{:03}s", d.as_secs(), d.subsec_millis()),
-        Value::Millis(d) => write!(out, "{}", d.as_secs() * 1000 + u64::from(d.subsec_millis())),
+        Value::Millis(d) => {
+            let ms = d.as_secs() * 1000 + u64::from(d.subsec_millis());
+            return write_text(out, Value::Number(ms), seconds);
+        }
         Value::Date(epoch) => write_date(out, epoch),
     };
 }
@@ -190,18 +195,18 @@ fn write_json_value(out: &mut String, value: Value<'_>) {
     match value {
         Value::Text(text) => write_json_string(out, text),
         Value::Null => out.push_str("null"),
-        Value::Address(address) => {
-            let _ = write!(out, "\"{address}\"");
-        }
         Value::Addresses(list) => {
             out.push('[');
-            for (i, address) in list.iter().enumerate() {
-                let comma = if i == 0 { "" } else { "," };
-                let _ = write!(out, "{comma}\"{address}\"");
+            for (i, &address) in list.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_json_value(out, Value::Address(address));
             }
             out.push(']');
         }
-        Value::Date(_) => {
+        // Quoted text.
+        Value::Address(_) | Value::Date(_) => {
             out.push('"');
             write_text(out, value, false);
             out.push('"');
