@@ -180,13 +180,22 @@ pub(super) fn write_date(out: &mut String, epoch: u64) -> fmt::Result {
 }
 
 fn write_json_string(out: &mut String, text: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push('"');
     for c in text.chars() {
-        let _ = match c {
-            '"' | '\\' => write!(out, "\\{c}"),
-            c if c < ' ' => write!(out, "\\u{:04x}", c as u32),
-            c => out.write_char(c),
-        };
+        match c {
+            '"' | '\\' => out.push('\\'),
+            // `\u00XX`, by hand: `{:04x}` would bring hex formatting into
+            // the image for this alone.
+            c if c < ' ' => {
+                out.push_str("\\u00");
+                out.push(char::from(HEX[c as usize >> 4]));
+                out.push(char::from(HEX[c as usize & 15]));
+                continue;
+            }
+            _ => {}
+        }
+        out.push(c);
     }
     out.push('"');
 }
