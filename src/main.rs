@@ -116,21 +116,18 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     sys::start::prepare();
     // SAFETY: these are the arguments the C library passed to `main`.
     let args = unsafe { sys::start::args(argc, argv) };
-    c_int::from(command(&args))
+    c_int::from(command(args))
 }
 
 /// Does what the command line says; returns the exit code.
-fn command(argv: &[&CStr]) -> u8 {
-    let mut words = Vec::with_capacity(argv.len());
-    for arg in argv {
-        match arg.to_str() {
-            Ok(word) => words.push(word),
-            Err(_) => {
-                errln!("Invalid utf8: {}", arg.to_string_lossy());
-                return EXIT_FAILURE;
-            }
+fn command(argv: Result<Vec<&str>, &CStr>) -> u8 {
+    let words = match argv {
+        Ok(words) => words,
+        Err(arg) => {
+            errln!("Invalid utf8: {}", arg.to_string_lossy());
+            return EXIT_FAILURE;
         }
-    }
+    };
     let Some((program, args)) = words.split_first() else {
         errln!("No program name, argv is empty");
         return EXIT_FAILURE;

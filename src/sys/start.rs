@@ -54,16 +54,22 @@ pub fn prepare() {
     unsafe { signal(Signal::PIPE.as_raw(), SIG_IGN) };
 }
 
-/// The command line as C's `main` received it: the program, then the
-/// arguments.
+/// The command line as C's `main` received it, as text: the program, then
+/// the arguments; or the first word that is not UTF-8.
 ///
 /// # Safety
 ///
 /// `argv` must point to `argc` pointers to NUL-terminated strings that
 /// live as long as the process: the arguments of C's `main`.
-pub unsafe fn args(argc: c_int, argv: *const *const c_char) -> Vec<&'static CStr> {
-    (0..argc as usize)
-        // SAFETY: by the caller's promise, each of these is such a pointer.
-        .map(|i| unsafe { CStr::from_ptr(*argv.add(i)) })
-        .collect()
+pub unsafe fn args(
+    argc: c_int,
+    argv: *const *const c_char,
+) -> Result<Vec<&'static str>, &'static CStr> {
+    let mut words = Vec::with_capacity(argc as usize);
+    for i in 0..argc as usize {
+        // SAFETY: by the caller's promise, this is such a pointer.
+        let arg = unsafe { CStr::from_ptr(*argv.add(i)) };
+        words.push(arg.to_str().map_err(|_| arg)?);
+    }
+    Ok(words)
 }
