@@ -9,90 +9,111 @@ use log::LevelFilter;
 pub const DEFAULT_CONFIG: &str = "/etc/tinyvrrp.conf";
 pub const DEFAULT_SOCKET: &str = "/var/run/tinyvrrp.sock";
 
-/// The help texts, each after `Usage: PROGRAM`.
-pub const HELP: &str = " [--version] [<command>] [<args>]
+/// The help texts, each printed after `Usage: PROGRAM` as its parts one
+/// after another: the option lines that several commands share are kept
+/// once.
+pub type Help = &'static [&'static str];
+
+/// The lines every help ends with.
+const HELP_OPTIONS: &str = "  --version         print the version and exit
+  --help, help      display usage information
+";
+const CONFIG_OPTION: &str = "  -c, --config      config file (default /etc/tinyvrrp.conf)
+";
+const SOCKET_OPTION: &str = "  --socket          status socket (default /var/run/tinyvrrp.sock)
+";
+
+pub const HELP: Help = &[
+    " [--version] [<command>] [<args>]
 
 tinyvrrp: a small VRRP daemon (RFC 5798 v3, RFC 3768 v2).
 
 Options:
-  --version         print the version and exit
-  --help, help      display usage information
-
+",
+    HELP_OPTIONS,
+    "
 Commands:
   run               Run the daemon in the foreground, logging to stderr.
   check             Validate the config and print what was understood; exit 2 on
                     errors.
   status            Print the running daemon's status.
   reload            Make the running daemon read its config again.
-";
-pub const RUN_HELP: &str = " run [-c <config>] [--log-level <log-level>] [--notify-all <notify-all>] [--socket <socket>] [--pidfile <pidfile>] [--syslog] [--realtime] [--version]
+",
+];
+pub const RUN_HELP: Help = &[
+    " run [-c <config>] [--log-level <log-level>] [--notify-all <notify-all>] [--socket <socket>] [--pidfile <pidfile>] [--syslog] [--realtime] [--version]
 
 Run the daemon in the foreground, logging to stderr.
 
 Options:
-  -c, --config      config file (default /etc/tinyvrrp.conf)
-  --log-level       log level: error, warn, info or debug (default info)
+",
+    CONFIG_OPTION,
+    "  --log-level       log level: error, warn, info or debug (default info)
   --notify-all      also run SCRIPT, with the arguments of a generic notify
                     script, on every state change of every instance and group
-  --socket          status socket (default /var/run/tinyvrrp.sock)
-  --pidfile         write the daemon's pid to this file
+",
+    SOCKET_OPTION,
+    "  --pidfile         write the daemon's pid to this file
   --syslog          log to syslog (/dev/log) instead of stderr
   --realtime        run under SCHED_RR with memory locked
-  --version         print the version and exit
-  --help, help      display usage information
-";
-pub const CHECK_HELP: &str = " check [-c <config>] [--version]
+",
+    HELP_OPTIONS,
+];
+pub const CHECK_HELP: Help = &[
+    " check [-c <config>] [--version]
 
 Validate the config and print what was understood; exit 2 on errors.
 
 Options:
-  -c, --config      config file (default /etc/tinyvrrp.conf)
-  --version         print the version and exit
-  --help, help      display usage information
-";
-pub const STATUS_HELP: &str = " status [--json] [--socket <socket>] [--version]
+",
+    CONFIG_OPTION,
+    HELP_OPTIONS,
+];
+pub const STATUS_HELP: Help = &[
+    " status [--json] [--socket <socket>] [--version]
 
 Print the running daemon's status.
 
 Options:
   --json            print JSON instead of tables
-  --socket          status socket (default /var/run/tinyvrrp.sock)
-  --version         print the version and exit
-  --help, help      display usage information
-";
-pub const RELOAD_HELP: &str = " reload [--socket <socket>] [--version]
+",
+    SOCKET_OPTION,
+    HELP_OPTIONS,
+];
+pub const RELOAD_HELP: Help = &[
+    " reload [--socket <socket>] [--version]
 
 Make the running daemon read its config again; exit 2 if it has errors.
 
 Options:
-  --socket          status socket (default /var/run/tinyvrrp.sock)
-  --version         print the version and exit
-  --help, help      display usage information
-";
+",
+    SOCKET_OPTION,
+    HELP_OPTIONS,
+];
 
-/// What the command line asks for.
-pub enum Command {
+/// What the command line asks for. Its texts are the arguments themselves.
+pub enum Command<'a> {
     /// `--version`, given before or after the subcommand.
     Version,
-    Run(RunArgs),
+    Run(RunArgs<'a>),
     /// `check` and its config file.
-    Check(String),
+    Check(&'a str),
     Status {
         json: bool,
-        socket: String,
+        socket: &'a str,
     },
     Reload {
-        socket: String,
+        socket: &'a str,
     },
 }
 
-pub struct RunArgs {
-    pub config: String,
+pub struct RunArgs<'a> {
+    pub config: &'a str,
     pub log_level: LevelFilter,
     /// A script run on every state change of every instance and sync group.
-    pub notify_all: Option<String>,
-    pub socket: String,
-    pub pidfile: Option<String>,
+    pub notify_all: Option<&'a str>,
+    pub socket: &'a str,
+    pub pidfile: Option<&'a str>,
     pub syslog: bool,
     pub realtime: bool,
 }
@@ -101,17 +122,20 @@ pub struct RunArgs {
 /// or an error to print on stderr (exit 1).
 pub enum Stop {
     /// One of the help texts.
-    Help(&'static str),
+    Help(Help),
     Error(String),
 }
 
 /// A subcommand: its help, the options that take a value and the switches.
 struct Spec {
     name: &'static str,
-    help: &'static str,
+    help: Help,
     options: &'static [&'static str],
     switches: &'static [&'static str],
 }
+
+/// The most options or switches a subcommand takes.
+const MAX_OPTIONS: usize = 5;
 
 const COMMANDS: [Spec; 4] = [
     Spec {
@@ -179,7 +203,7 @@ fn unrecognized(arg: &str) -> Stop {
 }
 
 /// The command line after the program name.
-pub fn parse(args: &[String]) -> Result<Option<Command>, Stop> {
+pub fn parse<'a>(args: &[&'a str]) -> Result<Option<Command<'a>>, Stop> {
     let (mut version, mut help, mut ended) = (false, false, false);
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -205,14 +229,15 @@ pub fn parse(args: &[String]) -> Result<Option<Command>, Stop> {
 
 /// The arguments of a subcommand; `help` when the program's own came
 /// before them. `--version` here prints the version too.
-fn parse_command(
+fn parse_command<'a>(
     spec: &Spec,
     mut help: bool,
-    mut args: core::slice::Iter<'_, String>,
-) -> Result<Command, Stop> {
+    mut args: core::slice::Iter<'_, &'a str>,
+) -> Result<Command<'a>, Stop> {
     let (mut version, mut ended) = (false, false);
-    let mut values: Vec<(&str, &str)> = Vec::new();
-    let mut switches: Vec<&str> = Vec::new();
+    // What was given of `spec.options` and `spec.switches`, by position.
+    let mut values: [Option<&str>; MAX_OPTIONS] = [None; MAX_OPTIONS];
+    let mut switches = [false; MAX_OPTIONS];
     while let Some(arg) = args.next() {
         match word(arg, help, ended)? {
             Word::Help => help = true,
@@ -223,16 +248,15 @@ fn parse_command(
                     "-c" => "--config",
                     long => long,
                 };
-                if let Some(&known) = spec.options.iter().find(|&&o| o == long) {
+                if let Some(at) = spec.options.iter().position(|&o| o == long) {
                     let value = args.next().ok_or_else(|| {
                         Stop::Error(format!("No value provided for option '{option}'.\n"))
                     })?;
-                    if values.iter().any(|&(o, _)| o == known) {
+                    if values[at].replace(value).is_some() {
                         return Err(invalid(option, value, "duplicate values provided"));
                     }
-                    values.push((known, value));
-                } else if spec.switches.contains(&option) {
-                    switches.push(option);
+                } else if let Some(at) = spec.switches.iter().position(|&s| s == option) {
+                    switches[at] = true;
                 } else {
                     return Err(unrecognized(option));
                 }
@@ -247,24 +271,27 @@ fn parse_command(
         return Ok(Command::Version);
     }
     let value = |option: &str| {
-        values
-            .iter()
-            .find(|&&(o, _)| o == option)
-            .map(|&(_, value)| value.to_string())
+        let at = spec.options.iter().position(|&o| o == option);
+        at.and_then(|at| values[at])
     };
-    let switch = |name: &str| switches.contains(&name);
-    let config = || value("--config").unwrap_or_else(|| DEFAULT_CONFIG.to_string());
-    let socket = value("--socket").unwrap_or_else(|| DEFAULT_SOCKET.to_string());
+    let switch = |name: &str| {
+        spec.switches
+            .iter()
+            .zip(switches)
+            .any(|(&s, on)| on && s == name)
+    };
+    let config = value("--config").unwrap_or(DEFAULT_CONFIG);
+    let socket = value("--socket").unwrap_or(DEFAULT_SOCKET);
     Ok(match spec.name {
         "run" => {
             let log_level = match value("--log-level") {
                 None => LevelFilter::Info,
                 Some(level) => level
                     .parse()
-                    .map_err(|e| invalid("--log-level", &level, &format!("{e}")))?,
+                    .map_err(|e| invalid("--log-level", level, &format!("{e}")))?,
             };
             Command::Run(RunArgs {
-                config: config(),
+                config,
                 log_level,
                 notify_all: value("--notify-all"),
                 socket,
@@ -273,7 +300,7 @@ fn parse_command(
                 realtime: switch("--realtime"),
             })
         }
-        "check" => Command::Check(config()),
+        "check" => Command::Check(config),
         "status" => Command::Status {
             json: switch("--json"),
             socket,
@@ -310,9 +337,8 @@ pub fn program_name(path: &str) -> &str {
 mod tests {
     use super::*;
 
-    fn parsed(args: &[&str]) -> Result<Option<Command>, Stop> {
-        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-        parse(&args)
+    fn parsed<'a>(args: &[&'a str]) -> Result<Option<Command<'a>>, Stop> {
+        parse(args)
     }
 
     fn error(args: &[&str]) -> String {
@@ -352,17 +378,20 @@ mod tests {
         };
         assert_eq!(run.config, "/tmp/x.conf");
         assert_eq!(run.log_level, LevelFilter::Debug);
-        assert_eq!(run.notify_all.as_deref(), Some("/bin/hotplug"));
+        assert_eq!(run.notify_all, Some("/bin/hotplug"));
         assert_eq!(run.socket, "/tmp/s");
-        assert_eq!(run.pidfile.as_deref(), Some("/tmp/p"));
+        assert_eq!(run.pidfile, Some("/tmp/p"));
         assert!(run.syslog && run.realtime);
         assert!(matches!(
             parsed(&["--", "check", "--config", "-x"]),
-            Ok(Some(Command::Check(config))) if config == "-x"
+            Ok(Some(Command::Check("-x")))
         ));
         assert!(matches!(
             parsed(&["status", "--json"]),
-            Ok(Some(Command::Status { json: true, socket })) if socket == DEFAULT_SOCKET
+            Ok(Some(Command::Status {
+                json: true,
+                socket: DEFAULT_SOCKET
+            }))
         ));
         assert!(matches!(
             parsed(&["status"]),
@@ -370,7 +399,7 @@ mod tests {
         ));
         assert!(matches!(
             parsed(&["reload", "--socket", "/s"]),
-            Ok(Some(Command::Reload { socket })) if socket == "/s"
+            Ok(Some(Command::Reload { socket: "/s" }))
         ));
         assert!(matches!(parsed(&[]), Ok(None)));
     }
@@ -408,6 +437,29 @@ mod tests {
                 "{args:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_help_is_its_parts_in_order() {
+        assert_eq!(
+            RUN_HELP.concat(),
+            " run [-c <config>] [--log-level <log-level>] [--notify-all <notify-all>] [--socket <socket>] [--pidfile <pidfile>] [--syslog] [--realtime] [--version]
+
+Run the daemon in the foreground, logging to stderr.
+
+Options:
+  -c, --config      config file (default /etc/tinyvrrp.conf)
+  --log-level       log level: error, warn, info or debug (default info)
+  --notify-all      also run SCRIPT, with the arguments of a generic notify
+                    script, on every state change of every instance and group
+  --socket          status socket (default /var/run/tinyvrrp.sock)
+  --pidfile         write the daemon's pid to this file
+  --syslog          log to syslog (/dev/log) instead of stderr
+  --realtime        run under SCHED_RR with memory locked
+  --version         print the version and exit
+  --help, help      display usage information
+"
+        );
     }
 
     #[test]

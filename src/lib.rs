@@ -8,6 +8,7 @@ pub mod daemon;
 pub mod notify;
 pub mod proto;
 // `unsafe` is allowed here and nowhere else: sys is the only module that
-// makes system calls, and each unsafe block there has a SAFETY note.
+// makes system calls, and each unsafe block there has a SAFETY note. (The
+// binary has one more, where C's `main` hands over its arguments.)
 #[allow(unsafe_code)]
 pub mod sys;

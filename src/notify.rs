@@ -7,7 +7,6 @@
 //! cannot hold back the next one. A failing script is logged, never fatal.
 
 use core::fmt;
-use std::collections::VecDeque;
 use std::time::Duration;
 
 use log::{error, log, Level};
@@ -32,7 +31,9 @@ struct Running {
 }
 
 pub struct Notifier {
-    queue: VecDeque<Call>,
+    /// Calls waiting, oldest first: a few at most, so a Vec (taken from
+    /// its front) rather than a VecDeque and its code.
+    queue: Vec<Call>,
     running: Option<Running>,
     timeout: Duration,
 }
@@ -46,14 +47,14 @@ impl Default for Notifier {
 impl Notifier {
     pub fn with_timeout(timeout: Duration) -> Notifier {
         Notifier {
-            queue: VecDeque::new(),
+            queue: Vec::new(),
             running: None,
             timeout,
         }
     }
 
     pub fn push(&mut self, call: Call, now: Instant) {
-        self.queue.push_back(call);
+        self.queue.push(call);
         self.poll(now);
     }
 
@@ -95,9 +96,10 @@ impl Notifier {
                 }
                 self.running = None;
             }
-            let Some(call) = self.queue.pop_front() else {
+            if self.queue.is_empty() {
                 return;
-            };
+            }
+            let call = self.queue.remove(0);
             match Child::spawn(&call.script, &call.args) {
                 Ok(child) => {
                     self.running = Some(Running {

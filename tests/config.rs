@@ -4,8 +4,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use tinyvrrp::config::{
-    parse, vmac_name, Config, ConfigError, GroupConfig, InstanceConfig, ScriptConfig, TrackFile,
-    TrackInterface, TrackScript, Trackers, Vip,
+    parse, vmac_name, Config, ConfigError, GroupConfig, InstanceConfig, ScriptConfig, Tracker,
+    Trackers, Vip,
 };
 use tinyvrrp::proto::wire::{Checksum, Family, V2Auth, Version};
 
@@ -18,31 +18,13 @@ mod tracking_errors;
 /// The config with every line number cleared: the two syntaxes put the
 /// same settings on different lines.
 fn without_lines(config: &Config) -> Config {
-    let trackers = |t: &Trackers| Trackers {
-        interfaces: t
-            .interfaces
-            .iter()
-            .map(|i| TrackInterface {
+    let trackers = |t: &Trackers| -> Trackers {
+        t.iter()
+            .map(|t| Tracker {
                 line: 0,
-                ..i.clone()
+                ..t.clone()
             })
-            .collect(),
-        scripts: t
-            .scripts
-            .iter()
-            .map(|s| TrackScript {
-                line: 0,
-                ..s.clone()
-            })
-            .collect(),
-        files: t
-            .files
-            .iter()
-            .map(|f| TrackFile {
-                line: 0,
-                ..f.clone()
-            })
-            .collect(),
+            .collect()
     };
     Config {
         instances: config

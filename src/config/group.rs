@@ -7,7 +7,7 @@ use super::block::{of_kind, Block, Kind};
 use super::script::Scripts;
 use super::settings::{Syntax, Value};
 use super::track::{check_owner, state_scripts, trackers};
-use super::{Errors, GroupConfig, InstanceConfig, Trackers};
+use super::{Errors, GroupConfig, InstanceConfig, Target, Trackers};
 
 /// The keys of a group besides the shared ones.
 pub(super) const KEYS: &[(&str, Syntax)] = &[("member", Syntax::Member), ("notify", Syntax::Text)];
@@ -107,8 +107,16 @@ pub(super) fn finish_groups(
     groups
 }
 
+/// `to`'s trackers, then `from`'s, kind by kind.
 fn append(to: &mut Trackers, from: &Trackers) {
-    to.interfaces.extend(from.interfaces.iter().cloned());
-    to.scripts.extend(from.scripts.iter().cloned());
-    to.files.extend(from.files.iter().cloned());
+    let own = core::mem::take(to);
+    for target in Target::ALL {
+        for list in [&own, from] {
+            for tracker in list {
+                if tracker.target == target {
+                    to.push(tracker.clone());
+                }
+            }
+        }
+    }
 }

@@ -102,7 +102,7 @@ pub struct InstanceConfig {
     /// master for this long, in ms (0: none).
     pub preempt_delay_ms: u32,
     /// `track-interface`, `track-script`, `track-file`: its own and, for a
-    /// member of a group, the group's (appended after its own).
+    /// member of a group, the group's (after its own, kind by kind).
     pub trackers: Trackers,
     /// `notify-master`, `notify-backup`, `notify-fault`, `notify-stop`.
     pub notify_states: StateScripts,
@@ -112,45 +112,45 @@ pub struct InstanceConfig {
     pub notify_lower_priority: Option<Vec<String>>,
 }
 
-/// The trackers of an instance or a group.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Trackers {
-    pub interfaces: Vec<TrackInterface>,
-    pub scripts: Vec<TrackScript>,
-    pub files: Vec<TrackFile>,
+/// What a tracker watches, in the order a block's trackers are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Interface,
+    Script,
+    File,
 }
 
-impl Trackers {
-    pub fn is_empty(&self) -> bool {
-        self.interfaces.is_empty() && self.scripts.is_empty() && self.files.is_empty()
+impl Target {
+    pub const ALL: [Target; 3] = [Target::Interface, Target::Script, Target::File];
+
+    /// The key that sets it.
+    pub fn key(self) -> &'static str {
+        match self {
+            Target::Interface => "track-interface",
+            Target::Script => "track-script",
+            Target::File => "track-file",
+        }
     }
 }
 
-/// `track-interface IFNAME [weight N]`: N in -253..=253, default 0 (down
-/// means FAULT).
+/// A tracker, `KEY NAME [weight N]`:
+/// - `track-interface IFNAME`: N in -253..=253, default 0 (down means
+///   FAULT);
+/// - `track-script NAME`: NAME names a `script` block; the weight is N when
+///   given, else that block's `weight`; -253..=253;
+/// - `track-file PATH`: N in -254..=254, default 1.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TrackInterface {
-    pub interface: String,
+pub struct Tracker {
+    pub target: Target,
+    /// The interface, script or file.
+    pub name: String,
     pub weight: i32,
     pub line: usize,
 }
 
-/// `track-script NAME [weight N]`: `script` names a `script` block; the
-/// weight is N when given, else that block's `weight`; -253..=253.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TrackScript {
-    pub script: String,
-    pub weight: i32,
-    pub line: usize,
-}
-
-/// `track-file PATH [weight N]`: N in -254..=254, default 1.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TrackFile {
-    pub path: String,
-    pub weight: i32,
-    pub line: usize,
-}
+/// The trackers of an instance or a group: the interfaces, then the
+/// scripts, then the files, each kind in the order written.
+pub type Trackers = Vec<Tracker>;
 
 /// The per-state notify commands, each run as written (argv, no shell,
 /// no arguments appended), as keepalived runs `notify_master` and the rest.
@@ -200,7 +200,9 @@ pub struct GroupConfig {
 }
 
 impl InstanceConfig {
-    /// The family of the VIPs, and so of the virtual router.
+    /// The family of the VIPs, and so of the virtual router. (Asked in
+    /// many places; compiled once.)
+    #[inline(never)]
     pub fn family(&self) -> Family {
         self.vips
             .first()

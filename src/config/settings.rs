@@ -9,7 +9,7 @@ use core::net::IpAddr;
 use super::values::{
     parse_duration_ms, parse_interface, parse_number, parse_path, parse_unicast, parse_vip,
 };
-use super::{At, Directive, Vip};
+use super::{At, Directive, Target, Vip};
 
 /// How the value of a key is written.
 #[derive(Clone, Copy)]
@@ -53,14 +53,6 @@ pub(super) const SWITCH: Syntax = Syntax::Choice(
     &["on", "1", "yes", "true", "enabled"],
     &["off", "0", "no", "false", "disabled"],
 );
-
-/// What a tracker watches.
-#[derive(Clone, Copy, PartialEq)]
-pub(super) enum Target {
-    Interface,
-    Script,
-    File,
-}
 
 /// A value as read.
 pub(super) enum Value {

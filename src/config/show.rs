@@ -6,7 +6,6 @@ use core::fmt;
 use crate::proto::fsm::PRIORITY_OWNER;
 use crate::proto::wire::{Checksum, Version};
 
-use super::track::entries;
 use super::{vmac_name, GroupConfig, InstanceConfig, ScriptConfig, StateScripts, Trackers};
 
 impl fmt::Display for InstanceConfig {
@@ -96,8 +95,8 @@ impl fmt::Display for GroupConfig {
 /// Each tracker with the weight it counts with (a `track-script`'s
 /// resolved), as `, track-interface eth1 weight -20`.
 fn write_trackers(f: &mut fmt::Formatter<'_>, trackers: &Trackers) -> fmt::Result {
-    for (key, target, weight, _) in entries(trackers) {
-        write!(f, ", {key} {target} weight {weight}")?;
+    for t in trackers {
+        write!(f, ", {} {} weight {}", t.target.key(), t.name, t.weight)?;
     }
     Ok(())
 }

@@ -37,11 +37,11 @@ impl Directive {
     /// the tiny format's words as they are, a UCI value split on whitespace,
     /// so `list track-interface 'eth1 weight -20'` reads as the tiny line.
     pub(super) fn words(&self) -> Vec<String> {
-        self.args
-            .iter()
-            .flat_map(|a| a.split_whitespace())
-            .map(str::to_string)
-            .collect()
+        let mut words = Vec::new();
+        for arg in &self.args {
+            words.extend(arg.split_whitespace().map(str::to_string));
+        }
+        words
     }
 }
 

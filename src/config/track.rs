@@ -5,8 +5,8 @@
 //! value.
 
 use super::script::Scripts;
-use super::settings::{Settings, Syntax, Target, Value};
-use super::{Errors, StateScripts, TrackFile, TrackInterface, TrackScript, Trackers};
+use super::settings::{Settings, Syntax, Value};
+use super::{Errors, StateScripts, Target, Tracker, Trackers};
 
 /// keepalived's ranges: interfaces and scripts -253..253, files -254..254.
 pub(super) const MAX_WEIGHT: i32 = 253;
@@ -42,34 +42,35 @@ pub(super) fn trackers(
     scripts: &Scripts,
     errors: &mut Errors<'_>,
 ) -> Trackers {
-    let mut trackers = Trackers::default();
-    for &(_, ref value, line) in settings.iter() {
-        let Value::Tracker(target, name, weight) = value else {
-            continue;
-        };
-        let name = name.clone();
-        match target {
-            Target::Interface => trackers.interfaces.push(TrackInterface {
-                interface: name,
-                weight: weight.unwrap_or(0),
+    let mut trackers = Trackers::new();
+    for target in Target::ALL {
+        for &(_, ref value, line) in settings.iter() {
+            let Value::Tracker(of, name, weight) = value else {
+                continue;
+            };
+            if *of != target {
+                continue;
+            }
+            let default = match target {
+                Target::Interface => 0,
+                Target::Script => match scripts.weight(name) {
+                    Some(default) => default,
+                    None => {
+                        errors.fmt(
+                            line,
+                            format_args!("track-script {name} names no script block"),
+                        );
+                        continue;
+                    }
+                },
+                Target::File => DEFAULT_FILE_WEIGHT,
+            };
+            trackers.push(Tracker {
+                target,
+                name: name.clone(),
+                weight: weight.unwrap_or(default),
                 line,
-            }),
-            Target::Script => match scripts.weight(&name) {
-                Some(default) => trackers.scripts.push(TrackScript {
-                    script: name,
-                    weight: weight.unwrap_or(default),
-                    line,
-                }),
-                None => errors.fmt(
-                    line,
-                    format_args!("track-script {name} names no script block"),
-                ),
-            },
-            Target::File => trackers.files.push(TrackFile {
-                path: name,
-                weight: weight.unwrap_or(DEFAULT_FILE_WEIGHT),
-                line,
-            }),
+            });
         }
     }
     trackers
@@ -85,37 +86,20 @@ pub(super) fn state_scripts(settings: &Settings) -> StateScripts {
     }
 }
 
-/// Every tracker as (key, what it tracks, weight, line), in the order
-/// interfaces, scripts, files.
-pub(super) fn entries(trackers: &Trackers) -> impl Iterator<Item = (&str, &str, i32, usize)> {
-    let interfaces = trackers
-        .interfaces
-        .iter()
-        .map(|t| ("track-interface", t.interface.as_str(), t.weight, t.line));
-    let scripts = trackers
-        .scripts
-        .iter()
-        .map(|t| ("track-script", t.script.as_str(), t.weight, t.line));
-    let files = trackers
-        .files
-        .iter()
-        .map(|t| ("track-file", t.path.as_str(), t.weight, t.line));
-    interfaces.chain(scripts).chain(files)
-}
-
 /// RFC 5798 §5.2.4: an address owner's priority is 255 whatever happens,
 /// so a weighted tracker reaching one is an error at the tracker's line;
 /// `whose` says how it reaches the instance. (keepalived drops such
 /// trackers with a warning.) Unweighted ones may still put it in FAULT.
 pub(super) fn check_owner(trackers: &Trackers, whose: &str, errors: &mut Errors<'_>) {
-    for (key, target, weight, line) in entries(trackers) {
-        if weight != 0 {
-            errors.fmt(
-                line,
-                format_args!(
-                    "weighted trackers cannot change an address owner's priority (RFC 5798 §5.2.4): {key} {target} (weight {weight}) {whose}"
-                ),
-            );
-        }
+    for t in trackers.iter().filter(|t| t.weight != 0) {
+        errors.fmt(
+            t.line,
+            format_args!(
+                "weighted trackers cannot change an address owner's priority (RFC 5798 §5.2.4): {} {} (weight {}) {whose}",
+                t.target.key(),
+                t.name,
+                t.weight
+            ),
+        );
     }
 }

@@ -11,6 +11,7 @@ use log::{info, warn};
 
 use super::Daemon;
 use crate::proto::time::Instant;
+use crate::sys;
 use crate::sys::unix::{self, Listener, Progress};
 
 /// A request is one short line (`status`, `status json`, `reload`).
@@ -43,9 +44,14 @@ impl Control {
     /// Listens on `path`; a socket a running daemon answers on is an error,
     /// any other failure is logged and the daemon runs without a socket.
     pub(super) fn open(path: &str) -> std::io::Result<Control> {
+        if unix::connect(path).is_ok() {
+            return Err(sys::error(
+                std::io::ErrorKind::AddrInUse,
+                format!("{path}: another daemon is answering there"),
+            ));
+        }
         let listener = match Listener::bind(path) {
             Ok(listener) => Some(listener),
-            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => return Err(e),
             Err(e) => {
                 warn!("status socket {path}: {e}; running without it");
                 None

@@ -56,15 +56,15 @@ impl VipPlacement {
     pub(super) fn reconcile(
         &mut self,
         now: Instant,
-        desired: impl Iterator<Item = Vip> + Clone,
+        desired: &[Vip],
         mut apply: impl FnMut(Change, Vip) -> Option<bool>,
     ) -> Vec<Vip> {
         let retry_due = self.retry_at.is_some_and(|at| at <= now);
-        if !retry_due && desired.clone().eq(self.target.iter().copied()) {
+        if !retry_due && desired == self.target {
             return Vec::new();
         }
         self.target.clear();
-        self.target.extend(desired);
+        self.target.extend_from_slice(desired);
         let mut failed = false;
         // Removals first: a VIP whose prefix a reload changed is the same
         // address removed and added again.
@@ -149,14 +149,15 @@ impl Daemon {
             Some(vmac) => (vmac.index, vmac.name.as_str()),
             None => (link.index, link.name.as_str()),
         };
-        let owned = &instance.owned;
-        let desired =
-            instance.config.vips.iter().copied().filter(|vip| {
-                master && vip.address != link.primary && !owned.contains(&vip.address)
-            });
+        let mut desired = Vec::new();
+        for &vip in &instance.config.vips {
+            if master && vip.address != link.primary && !instance.owned.contains(&vip.address) {
+                desired.push(vip);
+            }
+        }
         let netlink = &mut self.netlink;
         let name = &instance.config.name;
-        instance.vips.reconcile(now, desired, |change, vip| {
+        instance.vips.reconcile(now, &desired, |change, vip| {
             let result = match change {
                 Change::Add => netlink.add_address(index, vip.address, vip.prefix),
                 Change::Remove => netlink
@@ -260,7 +261,7 @@ mod tests {
         failing: &[Vip],
     ) -> (Vec<(Change, Vip)>, Vec<Vip>) {
         let mut changes = Vec::new();
-        let added = placement.reconcile(now, desired.iter().copied(), |change, vip| {
+        let added = placement.reconcile(now, desired, |change, vip| {
             changes.push((change, vip));
             (!failing.contains(&vip)).then_some(true)
         });
@@ -329,7 +330,7 @@ mod tests {
     fn an_address_that_was_there_already_is_never_removed() {
         let mut p = VipPlacement::default();
         let mut changes = Vec::new();
-        let added = p.reconcile(at(0), [vip(1), vip(2)].into_iter(), |change, v| {
+        let added = p.reconcile(at(0), &[vip(1), vip(2)], |change, v| {
             changes.push((change, v));
             Some(v != vip(2))
         });

@@ -6,7 +6,7 @@
 use super::instance::Runtime;
 use super::Daemon;
 use crate::config::GroupConfig;
-use crate::proto::fsm::{Health, Instance};
+use crate::proto::fsm::Instance;
 use crate::proto::group::SyncGroup;
 use crate::proto::time::Instant;
 
@@ -66,16 +66,17 @@ impl Daemon {
     }
 
     fn settle_group(&mut self, group: usize, now: Instant) {
-        let slots: Vec<usize> = (0..self.instances.len())
-            .filter(|&slot| self.instances[slot].group == Some(group))
-            .collect();
+        // The members' slots and health, in slot order.
+        let (mut slots, mut health) = (Vec::new(), Vec::new());
+        for (slot, instance) in self.instances.iter().enumerate() {
+            if instance.group == Some(group) {
+                slots.push(slot);
+                health.push(instance.health);
+            }
+        }
         if slots.is_empty() {
             return;
         }
-        let health: Vec<Health> = slots
-            .iter()
-            .map(|&slot| self.instances[slot].health)
-            .collect();
         let mut members = members_of(&mut self.instances, group);
         let (outputs, transition) = self.groups[group].sync.settle(now, &mut members, &health);
         for (index, output) in outputs {
@@ -106,9 +107,11 @@ impl Daemon {
 
 /// The state machines of a group's members, in slot order.
 fn members_of(instances: &mut [Runtime], group: usize) -> Vec<&mut Instance> {
-    instances
-        .iter_mut()
-        .filter(|i| i.group == Some(group))
-        .map(|i| &mut i.fsm)
-        .collect()
+    let mut members = Vec::new();
+    for instance in instances {
+        if instance.group == Some(group) {
+            members.push(&mut instance.fsm);
+        }
+    }
+    members
 }

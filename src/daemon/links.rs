@@ -94,11 +94,13 @@ impl Links {
     /// The links (one per family) bound to the interface with this kernel
     /// index.
     pub(super) fn by_index(&self, index: u32) -> Vec<LinkId> {
-        self.entries
-            .iter()
-            .filter(|(_, l)| l.index == index)
-            .map(|(id, _)| *id)
-            .collect()
+        let mut ids = Vec::new();
+        for (id, link) in &self.entries {
+            if link.index == index {
+                ids.push(*id);
+            }
+        }
+        ids
     }
 
     fn insert(&mut self, link: Link) -> LinkId {

@@ -5,8 +5,6 @@
 //! order of the transitions ([`crate::notify`]); the FIFO line is written
 //! at once and never blocks.
 
-use std::io;
-
 use log::{info, warn};
 
 use super::Daemon;
@@ -58,8 +56,10 @@ impl Fifo {
             return;
         };
         self.lines_lost += 1;
-        if e.kind() != io::ErrorKind::WouldBlock {
-            // Opened again at the next line.
+        // A full pipe (EAGAIN: nobody reads) stays open; after any other
+        // error it is opened again at the next line. (Not `e.kind()`: its
+        // table of every errno would be in the image for this.)
+        if e.raw_os_error() != Some(rustix::io::Errno::AGAIN.raw_os_error()) {
             self.open = None;
         }
         if self.lines_lost == 1 {
@@ -127,9 +127,7 @@ impl Notifications {
         {
             let call = Call {
                 script: script.to_string(),
-                args: [kind, name, word, &priority.to_string()]
-                    .map(String::from)
-                    .to_vec(),
+                args: Vec::from([kind, name, word, &priority.to_string()].map(String::from)),
             };
             self.notifier.push(call, now);
         }

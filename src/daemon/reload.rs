@@ -70,7 +70,11 @@ pub(super) fn plan(running: &[Bound<'_>], new: &[Bound<'_>]) -> Plan {
             None => plan.start.push(n),
         }
     }
-    plan.stop = (0..running.len()).filter(|&r| !kept[r]).collect();
+    for (r, kept) in kept.into_iter().enumerate() {
+        if !kept {
+            plan.stop.push(r);
+        }
+    }
     plan
 }
 
@@ -155,7 +159,10 @@ impl Daemon {
             info!("{}: removed by reload", self.instances[slot].config.name);
             self.stop_instance(slot, now);
         }
-        let configs: Vec<&InstanceConfig> = resolved.iter().flatten().map(|r| &r.config).collect();
+        let mut configs = Vec::new();
+        for new in resolved.iter().flatten() {
+            configs.push(&new.config);
+        }
         self.apply_shared_config(shared, &configs, now);
         for &(slot, new) in &plan.keep {
             let stopped_below = plan.stop.iter().filter(|&&stopped| stopped < slot).count();

@@ -116,17 +116,26 @@ pub(super) fn advert_source(
 fn primary_address(addresses: &[AddressEntry], instance: &InstanceConfig) -> Option<IpAddr> {
     let family = instance.family();
     let is_vip = |a: &AddressEntry| instance.vips.iter().any(|v| v.address == a.address);
-    let usable: Vec<&AddressEntry> = addresses
-        .iter()
-        .filter(|a| Family::of(a.address) == family && !a.tentative)
-        .filter(|a| family == Family::Ipv4 || is_link_local(a.address))
-        .collect();
+    let mut usable = of_family(addresses, family);
+    usable.retain(|a| !a.tentative);
     usable
         .iter()
         .find(|a| !a.secondary && !is_vip(a))
         .or_else(|| usable.iter().find(|a| !is_vip(a)))
         .or_else(|| usable.first())
         .map(|a| a.address)
+}
+
+/// The addresses of `family` an instance could send from: for IPv6 the
+/// link-local ones (RFC 5798 §5.1.2.1).
+fn of_family(addresses: &[AddressEntry], family: Family) -> Vec<&AddressEntry> {
+    let mut found = Vec::new();
+    for a in addresses {
+        if Family::of(a.address) == family && (family == Family::Ipv4 || is_link_local(a.address)) {
+            found.push(a);
+        }
+    }
+    found
 }
 
 /// RFC 5798 §5.2.4: priority 255 is the router that owns the addresses, as
@@ -136,12 +145,13 @@ fn owned_addresses(addresses: &[AddressEntry], instance: &InstanceConfig) -> Vec
     if instance.priority != PRIORITY_OWNER {
         return Vec::new();
     }
-    instance
-        .vips
-        .iter()
-        .map(|vip| vip.address)
-        .filter(|vip| addresses.iter().any(|a| a.address == *vip))
-        .collect()
+    let mut owned = Vec::new();
+    for vip in &instance.vips {
+        if addresses.iter().any(|a| a.address == vip.address) {
+            owned.push(vip.address);
+        }
+    }
+    owned
 }
 
 /// What keeps an instance from running on this interface as configured:
@@ -152,13 +162,7 @@ fn owner_problem(addresses: &[AddressEntry], instance: &InstanceConfig) -> Optio
     if instance.priority == PRIORITY_OWNER {
         return None;
     }
-    let family = instance.family();
-    let of_family: Vec<&AddressEntry> = addresses
-        .iter()
-        .filter(|a| Family::of(a.address) == family)
-        .filter(|a| family == Family::Ipv4 || is_link_local(a.address))
-        .collect();
-    let only = match of_family.as_slice() {
+    let only = match of_family(addresses, instance.family()).as_slice() {
         [only] => only.address,
         _ => return None,
     };

@@ -72,14 +72,14 @@ impl Script {
     }
 
     pub(super) fn poll_at(&self) -> Instant {
-        let run = self
-            .run
-            .as_ref()
-            .map(|run| run.kill_at.unwrap_or(run.timeout_at));
-        [run, self.leftover.as_ref().map(|(_, at)| *at)]
-            .into_iter()
-            .flatten()
-            .fold(self.next_run, Instant::min)
+        let mut at = self.next_run;
+        if let Some(run) = &self.run {
+            at = at.min(run.kill_at.unwrap_or(run.timeout_at));
+        }
+        if let Some((_, leftover_at)) = &self.leftover {
+            at = at.min(*leftover_at);
+        }
+        at
     }
 
     /// Starts a run when one is due, times out or kills an overdue one, and

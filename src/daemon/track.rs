@@ -4,12 +4,11 @@
 //! and health ([`crate::proto::track`]).
 
 use core::time::Duration;
-use std::io;
 
 use log::{info, warn};
 
 use super::scripts::Script;
-use crate::config::{InstanceConfig, ScriptConfig, Trackers};
+use crate::config::{InstanceConfig, ScriptConfig, Target, Trackers};
 use crate::proto::time::Instant;
 use crate::proto::track::{self, Effective, FileValue, Verdict};
 use crate::sys::inotify::{Changes, FileWatch};
@@ -61,40 +60,44 @@ impl Tracking {
     ) -> Tracking {
         let mut old_scripts = old.map(|old| old.scripts).unwrap_or_default();
         let mut tracking = Tracking::default();
-        for trackers in instances.iter().map(|i| &i.trackers) {
-            for t in &trackers.interfaces {
-                if !tracking.interfaces.iter().any(|i| i.name == t.interface) {
+        for t in instances.iter().flat_map(|i| &i.trackers) {
+            match t.target {
+                Target::Interface => {
+                    if tracking.interfaces.iter().any(|i| i.name == t.name) {
+                        continue;
+                    }
                     let mut interface = TrackedInterface {
-                        name: t.interface.clone(),
+                        name: t.name.clone(),
                         index: None,
                         up: false,
                     };
                     interface.look_up(netlink);
                     tracking.interfaces.push(interface);
                 }
-            }
-            for t in &trackers.files {
-                if !tracking.files.iter().any(|f| f.path == t.path) {
+                Target::File => {
+                    if tracking.files.iter().any(|f| f.path == t.name) {
+                        continue;
+                    }
                     tracking.files.push(TrackedFile {
-                        path: t.path.clone(),
+                        path: t.name.clone(),
                         value: 0,
                         watched: false,
                         said_not_a_number: false,
                     });
                 }
-            }
-            for t in &trackers.scripts {
-                if tracking.scripts.iter().any(|s| s.config.name == t.script) {
-                    continue;
+                Target::Script => {
+                    if tracking.scripts.iter().any(|s| s.config.name == t.name) {
+                        continue;
+                    }
+                    let Some(config) = scripts.iter().find(|s| s.name == t.name) else {
+                        continue;
+                    };
+                    let script = match old_scripts.iter().position(|s| s.config == *config) {
+                        Some(at) => old_scripts.swap_remove(at),
+                        None => Script::new(config.clone(), now),
+                    };
+                    tracking.scripts.push(script);
                 }
-                let Some(config) = scripts.iter().find(|s| s.name == t.script) else {
-                    continue;
-                };
-                let script = match old_scripts.iter().position(|s| s.config == *config) {
-                    Some(at) => old_scripts.swap_remove(at),
-                    None => Script::new(config.clone(), now),
-                };
-                tracking.scripts.push(script);
             }
         }
         for mut script in old_scripts {
@@ -133,11 +136,12 @@ impl Tracking {
     /// The earliest deadline: a script to run, time out or kill, or a
     /// directory to watch again.
     pub(super) fn poll_at(&self) -> Option<Instant> {
-        self.scripts
-            .iter()
-            .map(Script::poll_at)
-            .chain(self.watch_retry_at)
-            .min()
+        let mut next = self.watch_retry_at;
+        for script in &self.scripts {
+            let at = script.poll_at();
+            next = Some(next.map_or(at, |next| next.min(at)));
+        }
+        next
     }
 
     /// Runs what is due (and reaps scripts that ended, after SIGCHLD).
@@ -228,22 +232,24 @@ impl Tracking {
         if !link_up {
             verdicts.push(Verdict::Fault);
         }
-        for t in &trackers.interfaces {
-            let up = self
-                .interfaces
-                .iter()
-                .any(|i| i.name == t.interface && i.up);
-            verdicts.push(track::interface(t.weight, up));
-        }
-        for t in &trackers.scripts {
-            // Every tracked script is running (Tracking::new); a missing one
-            // would be a bug, and FAULT the safe answer.
-            let state = self.scripts.iter().find(|s| s.config.name == t.script);
-            verdicts.push(state.map_or(Verdict::Fault, |s| track::script(t.weight, s.state)));
-        }
-        for t in &trackers.files {
-            let file = self.files.iter().find(|f| f.path == t.path);
-            verdicts.push(track::file(t.weight, file.map_or(0, |f| f.value)));
+        for t in trackers {
+            let verdict = match t.target {
+                Target::Interface => {
+                    let up = self.interfaces.iter().any(|i| i.name == t.name && i.up);
+                    track::interface(t.weight, up)
+                }
+                // Every tracked script is running (Tracking::new); a missing
+                // one would be a bug, and FAULT the safe answer.
+                Target::Script => match self.scripts.iter().find(|s| s.config.name == t.name) {
+                    Some(script) => track::script(t.weight, script.state),
+                    None => Verdict::Fault,
+                },
+                Target::File => {
+                    let file = self.files.iter().find(|f| f.path == t.name);
+                    track::file(t.weight, file.map_or(0, |f| f.value))
+                }
+            };
+            verdicts.push(verdict);
         }
         track::effective(base, &verdicts)
     }
@@ -287,8 +293,8 @@ impl TrackedFile {
     fn read(&mut self) -> bool {
         let mut content = [0; FILE_READ_LIMIT];
         let value = match crate::sys::read_prefix(&self.path, &mut content) {
-            Ok(read) => track::parse_file_value(&content[..read]),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => FileValue::NotANumber,
+            Ok(Some(read)) => track::parse_file_value(&content[..read]),
+            Ok(None) => FileValue::NotANumber,
             Err(e) => {
                 warn!("track-file {}: {e}; keeping {}", self.path, self.value);
                 return false;

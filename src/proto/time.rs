@@ -17,7 +17,10 @@ impl Instant {
         self.0
     }
 
-    /// Time left until `self`, zero if it has passed.
+    /// Time left until `self`, zero if it has passed. Not inlined: its
+    /// 64-bit division is a library call on 32-bit MIPS, set up at each
+    /// call site.
+    #[inline(never)]
     pub fn saturating_since(self, earlier: Instant) -> Duration {
         Duration::from_micros(self.0.saturating_sub(earlier.0))
     }

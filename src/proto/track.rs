@@ -123,14 +123,10 @@ pub enum FileValue {
 pub fn parse_file_value(content: &[u8]) -> FileValue {
     let content = &content[..content.len().min(127)];
     let mut rest = content.trim_ascii_start();
-    let negative = match rest.first() {
-        Some(b'-') => true,
-        Some(b'+') => false,
-        _ => {
-            return parse_digits(rest, false);
-        }
-    };
-    rest = &rest[1..];
+    let negative = rest.first() == Some(&b'-');
+    if let [b'-' | b'+', after @ ..] = rest {
+        rest = after;
+    }
     parse_digits(rest, negative)
 }
 

@@ -56,10 +56,10 @@ pub struct Timespec64 {
 
 /// `struct pollfd`, the same on every Linux architecture.
 #[repr(C)]
-struct PollFd {
-    fd: c_int,
-    events: c_short,
-    revents: c_short,
+pub(super) struct PollFd {
+    pub(super) fd: c_int,
+    pub(super) events: c_short,
+    pub(super) revents: c_short,
 }
 
 const POLLIN: c_short = 0x1;
@@ -367,17 +367,19 @@ pub fn signal_fd(signals: &[i32]) -> io::Result<OwnedFd> {
             check(sigaddset(&mut set, signal))?;
         }
         check(sigprocmask(abi::SIG_BLOCK, &set, core::ptr::null_mut()))?;
-        let fd = OwnedFd::from_raw_fd(check(signalfd(-1, &set, SFD_CLOEXEC))?);
-        // FIONBIO rather than SFD_NONBLOCK, whose value differs on MIPS.
-        rustix::io::ioctl_fionbio(&fd, true)?;
-        Ok(fd)
+        // SFD_NONBLOCK is O_NONBLOCK, whose value differs on MIPS: rustix
+        // has it per architecture. (Not a FIONBIO ioctl afterwards: musl's
+        // ioctl(3) brings 1.2 KB of time64 conversions into the image.)
+        let nonblock = rustix::fs::OFlags::NONBLOCK.bits() as c_int;
+        let fd = check(signalfd(-1, &set, SFD_CLOEXEC | nonblock))?;
+        Ok(OwnedFd::from_raw_fd(fd))
     }
 }
 
 /// Starts `program` (looked up in PATH, as a shell would) with `args`, in a
 /// process group of its own so a timeout can stop all it started, with no
-/// signal blocked, `default_signals` back to their default action (std
-/// ignores SIGPIPE in us), and stdin from /dev/null. Returns its pid.
+/// signal blocked, `default_signals` back to their default action
+/// ([`super::start`] ignores SIGPIPE in us), and stdin from /dev/null. Returns its pid.
 pub fn spawn(program: &str, args: &[String], default_signals: &[i32]) -> io::Result<i32> {
     // The program and its arguments, each NUL-terminated, one after another
     // in one buffer, and where each starts.

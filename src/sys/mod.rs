@@ -6,6 +6,7 @@ pub mod ffi;
 pub mod fifo;
 pub mod inotify;
 pub mod netlink;
+pub mod start;
 pub mod unix;
 
 use core::fmt;
@@ -421,10 +422,14 @@ pub fn read_sysctl(path: &str) -> io::Result<String> {
 }
 
 /// The start of a file, as much as one read gives into `buf` (all of a
-/// short file); returns how much that is.
-pub fn read_prefix(path: &str, buf: &mut [u8]) -> io::Result<usize> {
-    let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
-    Ok(rustix::io::read(&fd, buf)?)
+/// short file); returns how much that is, None if there is no such file.
+pub fn read_prefix(path: &str, buf: &mut [u8]) -> io::Result<Option<usize>> {
+    let fd = match rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) {
+        Ok(fd) => fd,
+        Err(rustix::io::Errno::NOENT) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(Some(rustix::io::read(&fd, buf)?))
 }
 
 /// Writes a sysctl under /proc/sys/net.
@@ -440,9 +445,13 @@ pub fn write_file(path: &str, value: &str) -> io::Result<()> {
         OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::CLOEXEC,
         Mode::from_raw_mode(0o644),
     )?;
-    let mut rest = value.as_bytes();
+    write_all(fd.as_fd(), value.as_bytes())
+}
+
+/// Writes all of `rest` to `fd` (a file, or stdout and stderr).
+pub fn write_all(fd: BorrowedFd<'_>, mut rest: &[u8]) -> io::Result<()> {
     while !rest.is_empty() {
-        match rustix::io::write(&fd, rest) {
+        match rustix::io::write(fd, rest) {
             Ok(0) => {
                 return Err(error(
                     io::ErrorKind::WriteZero,
@@ -487,7 +496,7 @@ mod tests {
         let path = path.to_str().unwrap();
         assert_eq!(read_to_string(path).unwrap(), text);
         let mut start = [0; 5];
-        assert_eq!(read_prefix(path, &mut start).unwrap(), 5);
+        assert_eq!(read_prefix(path, &mut start).unwrap(), Some(5));
         assert_eq!(&start, b"abcde");
 
         let bad = dir.join("latin1");
@@ -499,10 +508,8 @@ mod tests {
         let error = read_to_string(missing.to_str().unwrap()).unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::NotFound);
         assert_eq!(
-            read_prefix(missing.to_str().unwrap(), &mut start)
-                .unwrap_err()
-                .kind(),
-            io::ErrorKind::NotFound
+            read_prefix(missing.to_str().unwrap(), &mut start).unwrap(),
+            None
         );
         std::fs::remove_dir_all(&dir).unwrap();
     }

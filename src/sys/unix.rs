@@ -1,16 +1,15 @@
 //! Unix sockets: the status socket the daemon listens on, the client end
 //! that `tinyvrrp status` and `reload` use, and the syslog socket.
 
+use core::sync::atomic::{AtomicI32, Ordering};
 use std::io;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 
 use rustix::fs::Mode;
 use rustix::io::Errno;
 use rustix::net::{
     AddressFamily, RecvFlags, SendFlags, Shutdown, SocketAddrUnix, SocketFlags, SocketType,
 };
-
-use super::error;
 
 /// How many connections may wait to be accepted.
 const BACKLOG: i32 = 16;
@@ -22,16 +21,11 @@ pub struct Listener {
 }
 
 impl Listener {
-    /// Listens at `path`, mode 0600. A socket left there by a daemon that
-    /// died is replaced; one a running daemon still answers on is not.
+    /// Listens at `path`, mode 0600, replacing what is there: the caller
+    /// has made sure that no running daemon answers on it (a socket left
+    /// by a daemon that died is replaced).
     pub fn bind(path: &str) -> io::Result<Listener> {
         let addr = SocketAddrUnix::new(path)?;
-        if connect(path).is_ok() {
-            return Err(error(
-                io::ErrorKind::AddrInUse,
-                format!("{path}: another daemon is answering there"),
-            ));
-        }
         match rustix::fs::unlink(path) {
             Ok(()) | Err(Errno::NOENT) => {}
             Err(e) => return Err(e.into()),
@@ -145,30 +139,51 @@ pub fn send_some(fd: &OwnedFd, buf: &[u8]) -> io::Result<Progress> {
 /// The local syslog socket, `/dev/log`.
 const SYSLOG: &str = "/dev/log";
 
-/// A datagram socket connected to `/dev/log`, as syslog(3) uses.
-#[derive(Default)]
-pub struct Syslog(Option<OwnedFd>);
+/// A datagram socket connected to `/dev/log`, as syslog(3) uses, kept as
+/// its descriptor (-1: none yet). An atomic rather than a `Mutex`, which
+/// the logger (shared, so `Sync`) would need and which costs 0.3 KB of the
+/// mips image: a send takes the socket out while it uses it, so no two
+/// sends ever share one.
+pub struct Syslog(AtomicI32);
+
+impl Default for Syslog {
+    fn default() -> Syslog {
+        Syslog::new()
+    }
+}
 
 impl Syslog {
     /// Not connected yet: the first [`Syslog::send`] connects.
     pub const fn new() -> Syslog {
-        Syslog(None)
+        Syslog(AtomicI32::new(-1))
     }
 
     /// Sends one message, connecting first if need be, and once more after
     /// a failure (syslogd restarted).
-    pub fn send(&mut self, message: &[u8]) -> io::Result<()> {
+    pub fn send(&self, message: &[u8]) -> io::Result<()> {
         for _ in 0..2 {
-            let fd = match self.0.take() {
-                Some(fd) => fd,
-                None => {
+            let fd = match self.0.swap(-1, Ordering::Acquire) {
+                -1 => {
                     let fd = socket(SocketType::DGRAM, SocketFlags::empty())?;
                     rustix::net::connect(&fd, &SocketAddrUnix::new(SYSLOG)?)?;
                     fd
                 }
+                // SAFETY: a descriptor stored here is a socket this type
+                // opened and owns (put there below, from an `OwnedFd`), and
+                // the swap took it out: it is ours alone now.
+                raw => unsafe { OwnedFd::from_raw_fd(raw) },
             };
             if rustix::net::send(&fd, message, SendFlags::NOSIGNAL).is_ok() {
-                self.0 = Some(fd);
+                // Kept for the next message, unless another send stored
+                // one meanwhile: then this one is closed.
+                let raw = fd.as_raw_fd();
+                if self
+                    .0
+                    .compare_exchange(-1, raw, Ordering::Release, Ordering::Relaxed)
+                    .is_ok()
+                {
+                    core::mem::forget(fd);
+                }
                 return Ok(());
             }
         }

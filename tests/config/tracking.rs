@@ -2,10 +2,7 @@
 //! per-state notify and the notify FIFO; their defaults; the address
 //! owner's rule.
 
-use tinyvrrp::config::{
-    parse, GroupConfig, ScriptConfig, StateScripts, TrackFile, TrackInterface, TrackScript,
-    Trackers,
-};
+use tinyvrrp::config::{parse, GroupConfig, ScriptConfig, StateScripts, Target, Tracker, Trackers};
 
 use super::{errors, without_lines};
 
@@ -108,28 +105,34 @@ fn argv(words: &[&str]) -> Option<Vec<String>> {
     Some(words.iter().map(|w| w.to_string()).collect())
 }
 
-fn interface(name: &str, weight: i32, line: usize) -> TrackInterface {
-    TrackInterface {
-        interface: name.to_string(),
+fn tracker(target: Target, name: &str, weight: i32, line: usize) -> Tracker {
+    Tracker {
+        target,
+        name: name.to_string(),
         weight,
         line,
     }
 }
 
-pub(super) fn script(name: &str, weight: i32, line: usize) -> TrackScript {
-    TrackScript {
-        script: name.to_string(),
-        weight,
-        line,
-    }
+fn interface(name: &str, weight: i32, line: usize) -> Tracker {
+    tracker(Target::Interface, name, weight, line)
 }
 
-fn file(path: &str, weight: i32, line: usize) -> TrackFile {
-    TrackFile {
-        path: path.to_string(),
-        weight,
-        line,
-    }
+pub(super) fn script(name: &str, weight: i32, line: usize) -> Tracker {
+    tracker(Target::Script, name, weight, line)
+}
+
+fn file(path: &str, weight: i32, line: usize) -> Tracker {
+    tracker(Target::File, path, weight, line)
+}
+
+/// The trackers of one kind.
+pub(super) fn of(trackers: &Trackers, target: Target) -> Trackers {
+    trackers
+        .iter()
+        .filter(|t| t.target == target)
+        .cloned()
+        .collect()
 }
 
 #[test]
@@ -166,11 +169,7 @@ fn tracking_groups_and_notify_parse_alike_in_both_syntaxes() {
             },
         ]
     );
-    let group_trackers = Trackers {
-        interfaces: vec![interface("eth3", -5, 36)],
-        scripts: vec![script("chk_wan", 0, 37)],
-        files: vec![],
-    };
+    let group_trackers = vec![interface("eth3", -5, 36), script("chk_wan", 0, 37)];
     assert_eq!(
         tiny.groups,
         vec![GroupConfig {
@@ -192,19 +191,16 @@ fn tracking_groups_and_notify_parse_alike_in_both_syntaxes() {
     // without a weight takes its script's.
     assert_eq!(
         lan.trackers,
-        Trackers {
-            interfaces: vec![
-                interface("eth1", 0, 19),
-                interface("eth2", -30, 20),
-                interface("eth3", -5, 36)
-            ],
-            scripts: vec![
-                script("chk_wan", -20, 21),
-                script("chk_dns", 10, 22),
-                script("chk_wan", 0, 37)
-            ],
-            files: vec![file("/tmp/prio", 1, 23), file("/tmp/prio2", -2, 24)],
-        }
+        vec![
+            interface("eth1", 0, 19),
+            interface("eth2", -30, 20),
+            interface("eth3", -5, 36),
+            script("chk_wan", -20, 21),
+            script("chk_dns", 10, 22),
+            script("chk_wan", 0, 37),
+            file("/tmp/prio", 1, 23),
+            file("/tmp/prio2", -2, 24),
+        ]
     );
     assert_eq!(
         lan.notify_states,
@@ -260,15 +256,18 @@ fn tracker_and_script_defaults() {
     let [a, b] = config.instances.as_slice() else {
         panic!("two instances")
     };
-    assert_eq!(a.trackers.interfaces, vec![interface("eth1", 0, 9)]);
-    assert_eq!(a.trackers.scripts, vec![script("s", 12, 10)]);
     assert_eq!(
-        a.trackers.files,
-        vec![file("/tmp/p", 1, 11), file("/tmp/q", -254, 12)]
+        a.trackers,
+        vec![
+            interface("eth1", 0, 9),
+            script("s", 12, 10),
+            file("/tmp/p", 1, 11),
+            file("/tmp/q", -254, 12)
+        ]
     );
     assert_eq!(a.notify_states, StateScripts::default());
     // An explicit weight 0 is kept: the script then decides FAULT.
-    assert_eq!(b.trackers.scripts, vec![script("s", 0, 17)]);
+    assert_eq!(of(&b.trackers, Target::Script), vec![script("s", 0, 17)]);
     assert!(config.groups.is_empty() && config.notify_fifo.is_none());
     // A config without any of it has none of it.
     let plain = parse(
@@ -324,8 +323,9 @@ fn weighted_trackers_cannot_reach_an_address_owner() {
         ),
     )
     .unwrap();
-    assert_eq!(config.instances[0].trackers.interfaces.len(), 2);
-    assert_eq!(config.instances[0].trackers.scripts.len(), 2);
+    let trackers = &config.instances[0].trackers;
+    assert_eq!(of(trackers, Target::Interface).len(), 2);
+    assert_eq!(of(trackers, Target::Script).len(), 2);
     assert!(config.instances[0]
         .to_string()
         .contains("priority 255 (address owner)"));

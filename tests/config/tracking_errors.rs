@@ -1,9 +1,9 @@
 //! Issue 10's keys: every error at its line, the global FIFO, UCI's
 //! `config globals` and its underscore option names.
 
-use tinyvrrp::config::{parse, ConfigError};
+use tinyvrrp::config::{parse, ConfigError, Target};
 
-use super::tracking::script;
+use super::tracking::{of, script};
 use super::{errors, without_lines};
 
 #[test]
@@ -311,7 +311,7 @@ fn uci_globals_sections_and_their_errors() {
     assert_eq!(config.scripts[0].name, "script1");
     assert_eq!(config.groups[0].name, "group1");
     assert_eq!(
-        config.groups[0].trackers.scripts,
+        of(&config.groups[0].trackers, Target::Script),
         vec![script("script1", 0, 9)]
     );
 }

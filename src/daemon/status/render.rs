@@ -1,6 +1,7 @@
-//! The snapshot's two forms, both from one list of fields per record, so
-//! they can never disagree: aligned tables (`tinyvrrp status`, SIGUSR1)
-//! and JSON (`tinyvrrp status --json`, LuCI). Counter names follow RFC 8347
+//! The snapshot's two forms, both from one list of fields per kind of
+//! record (its `write`) through one [`Writer`], so they can never disagree:
+//! aligned tables (`tinyvrrp status`, SIGUSR1) and JSON (`tinyvrrp status
+//! --json`, LuCI). Counter names follow RFC 8347
 //! (`ietf-vrrp` statistics) where it has one.
 
 use core::fmt::{self, Write};
@@ -28,147 +29,94 @@ pub enum Value<'a> {
     Date(u64),
 }
 
-/// A record's fields in order, each under its key.
-type Fields<'a> = Vec<(&'static str, Value<'a>)>;
-
-/// A kind of record: its fields, then its counters (a separate object in
-/// JSON and a separate table for people).
-trait Record {
-    /// What it is: the title of its tables' first column.
-    fn kind(&self) -> &'static str;
-    /// Its fields, its name (what identifies it) first.
-    fn fields(&self) -> Fields<'_>;
-    fn statistics(&self) -> Fields<'_> {
-        Vec::new()
-    }
-}
-
 fn optional<'a, T>(value: Option<T>, some: impl FnOnce(T) -> Value<'a>) -> Value<'a> {
     value.map_or(Value::Null, some)
 }
 
-impl Record for InstanceStatus<'_> {
-    fn kind(&self) -> &'static str {
-        "instance"
-    }
-
-    fn fields(&self) -> Fields<'_> {
-        vec![
-            ("name", Value::Text(self.name)),
-            ("interface", Value::Text(self.interface)),
-            ("vrid", Value::Number(self.vrid.into())),
-            ("family", Value::Text(self.family.name())),
-            ("version", Value::Number(self.version.number().into())),
-            ("state", Value::Text(self.state.name())),
-            ("in-state-ms", Value::Millis(self.in_state)),
-            ("priority", Value::Number(self.priority.into())),
-            ("base-priority", Value::Number(self.base_priority.into())),
-            ("health", Value::Text(health_name(self.health))),
-            ("group", optional(self.group, Value::Text)),
-            ("master", optional(self.master, Value::Address)),
-            ("vips", Value::Addresses(self.vips)),
-            ("next-event-ms", optional(self.next_event, Value::Millis)),
-        ]
-    }
-
-    fn statistics(&self) -> Fields<'_> {
+impl InstanceStatus<'_> {
+    fn write(&self, w: &mut Writer) {
+        w.field("name", Value::Text(self.name));
+        w.field("interface", Value::Text(self.interface));
+        w.field("vrid", Value::Number(self.vrid.into()));
+        w.field("family", Value::Text(self.family.name()));
+        w.field("version", Value::Number(self.version.number().into()));
+        w.field("state", Value::Text(self.state.name()));
+        w.field("in-state-ms", Value::Millis(self.in_state));
+        w.field("priority", Value::Number(self.priority.into()));
+        w.field("base-priority", Value::Number(self.base_priority.into()));
+        w.field("health", Value::Text(health_name(self.health)));
+        w.field("group", optional(self.group, Value::Text));
+        w.field("master", optional(self.master, Value::Address));
+        w.field("vips", Value::Addresses(self.vips));
+        w.field("next-event-ms", optional(self.next_event, Value::Millis));
         let c = self.counters;
-        let mut fields = vec![
-            ("discontinuity-datetime", Value::Date(c.since)),
-            ("master-transitions", Value::Number(c.master_transitions)),
-            ("advertisement-rcvd", Value::Number(c.adverts_rx)),
-            ("advertisement-sent", Value::Number(c.adverts_tx)),
-            ("priority-zero-pkts-rcvd", Value::Number(c.priority_zero_rx)),
-            ("priority-zero-pkts-sent", Value::Number(c.priority_zero_tx)),
-        ];
-        fields.extend(
-            AdvertDrop::ALL.map(|reason| (reason.name(), Value::Number(c.drops[reason.index()]))),
+        w.statistics();
+        w.field("discontinuity-datetime", Value::Date(c.since));
+        w.field("master-transitions", Value::Number(c.master_transitions));
+        w.field("advertisement-rcvd", Value::Number(c.adverts_rx));
+        w.field("advertisement-sent", Value::Number(c.adverts_tx));
+        w.field("priority-zero-pkts-rcvd", Value::Number(c.priority_zero_rx));
+        w.field("priority-zero-pkts-sent", Value::Number(c.priority_zero_tx));
+        for reason in AdvertDrop::ALL {
+            w.field(reason.name(), Value::Number(c.drops[reason.index()]));
+        }
+        w.field(
+            "lower-priority-pkts-rcvd",
+            Value::Number(c.lower_priority_rx),
         );
-        fields.extend([
-            (
-                "lower-priority-pkts-rcvd",
-                Value::Number(c.lower_priority_rx),
-            ),
-            ("send-errors", Value::Number(c.send_errors)),
-            (
-                "checksum-form-mismatches",
-                Value::Number(c.checksum_form_mismatch),
-            ),
-        ]);
-        fields
-    }
-}
-
-impl Record for LinkStatus<'_> {
-    fn kind(&self) -> &'static str {
-        "interface"
-    }
-
-    fn fields(&self) -> Fields<'_> {
-        vec![
-            ("name", Value::Text(self.name)),
-            ("family", Value::Text(self.family.name())),
-            ("primary", Value::Address(self.primary)),
-            ("link", Value::Text(if self.up { "up" } else { "down" })),
-        ]
-    }
-
-    fn statistics(&self) -> Fields<'_> {
-        let errors = &self.counters.errors;
-        let mut fields = vec![("vrid-errors", Value::Number(self.counters.unknown_vrid))];
-        fields.extend(
-            RxError::ALL.map(|reason| (reason.name(), Value::Number(errors[reason.index()]))),
+        w.field("send-errors", Value::Number(c.send_errors));
+        w.field(
+            "checksum-form-mismatches",
+            Value::Number(c.checksum_form_mismatch),
         );
-        fields
     }
 }
 
-impl Record for GroupStatus<'_> {
-    fn kind(&self) -> &'static str {
-        "group"
-    }
-
-    fn fields(&self) -> Fields<'_> {
-        vec![
-            ("name", Value::Text(self.name)),
-            ("state", optional(self.state, |s| Value::Text(s.name()))),
-        ]
+impl LinkStatus<'_> {
+    fn write(&self, w: &mut Writer) {
+        w.field("name", Value::Text(self.name));
+        w.field("family", Value::Text(self.family.name()));
+        w.field("primary", Value::Address(self.primary));
+        w.field("link", Value::Text(if self.up { "up" } else { "down" }));
+        w.statistics();
+        w.field("vrid-errors", Value::Number(self.counters.unknown_vrid));
+        for reason in RxError::ALL {
+            w.field(
+                reason.name(),
+                Value::Number(self.counters.errors[reason.index()]),
+            );
+        }
     }
 }
 
-impl Record for ScriptStatus<'_> {
-    fn kind(&self) -> &'static str {
-        "script"
+impl GroupStatus<'_> {
+    fn write(&self, w: &mut Writer) {
+        w.field("name", Value::Text(self.name));
+        w.field("state", optional(self.state, |s| Value::Text(s.name())));
     }
+}
 
-    fn fields(&self) -> Fields<'_> {
+impl ScriptStatus<'_> {
+    fn write(&self, w: &mut Writer) {
         let state = match self.state {
             ScriptState::Pending => "PENDING",
             ScriptState::Ok => "OK",
             ScriptState::Ko => "KO",
         };
         let c = self.counters;
-        vec![
-            ("name", Value::Text(self.name)),
-            ("state", Value::Text(state)),
-            ("runs", Value::Number(c.runs)),
-            ("failures", Value::Number(c.failures)),
-            ("timeouts", Value::Number(c.timeouts)),
-            ("skipped", Value::Number(c.skipped)),
-        ]
+        w.field("name", Value::Text(self.name));
+        w.field("state", Value::Text(state));
+        w.field("runs", Value::Number(c.runs));
+        w.field("failures", Value::Number(c.failures));
+        w.field("timeouts", Value::Number(c.timeouts));
+        w.field("skipped", Value::Number(c.skipped));
     }
 }
 
-impl Record for FifoStatus<'_> {
-    fn kind(&self) -> &'static str {
-        "notify-fifo"
-    }
-
-    fn fields(&self) -> Fields<'_> {
-        vec![
-            ("path", Value::Text(self.path)),
-            ("lines-lost", Value::Number(self.lines_lost)),
-        ]
+impl FifoStatus<'_> {
+    fn write(&self, w: &mut Writer) {
+        w.field("path", Value::Text(self.path));
+        w.field("lines-lost", Value::Number(self.lines_lost));
     }
 }
 
@@ -191,14 +139,19 @@ fn write_text(out: &mut String, value: Value<'_>, seconds: bool) {
         Value::Address(address) => write!(out, "{address}"),
         Value::Addresses([]) => out.write_str("none"),
         Value::Addresses(list) => {
-            for (i, address) in list.iter().enumerate() {
-                let comma = if i == 0 { "" } else { "," };
-                let _ = write!(out, "{comma}{address}");
+            for (i, &address) in list.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_text(out, Value::Address(address), seconds);
             }
             Ok(())
         }
         Value::Millis(d) if seconds => write!(out, "{}.{:03}s", d.as_secs(), d.subsec_millis()),
-        Value::Millis(d) => write!(out, "{}", d.as_secs() * 1000 + u64::from(d.subsec_millis())),
+        Value::Millis(d) => {
+            let ms = d.as_secs() * 1000 + u64::from(d.subsec_millis());
+            return write_text(out, Value::Number(ms), seconds);
+        }
         Value::Date(epoch) => write_date(out, epoch),
     };
 }
@@ -227,13 +180,22 @@ pub(super) fn write_date(out: &mut String, epoch: u64) -> fmt::Result {
 }
 
 fn write_json_string(out: &mut String, text: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push('"');
     for c in text.chars() {
-        let _ = match c {
-            '"' | '\\' => write!(out, "\\{c}"),
-            c if c < ' ' => write!(out, "\\u{:04x}", c as u32),
-            c => out.write_char(c),
-        };
+        match c {
+            '"' | '\\' => out.push('\\'),
+            // `\u00XX`, by hand: `{:04x}` would bring hex formatting into
+            // the image for this alone.
+            c if c < ' ' => {
+                out.push_str("\\u00");
+                out.push(char::from(HEX[c as usize >> 4]));
+                out.push(char::from(HEX[c as usize & 15]));
+                continue;
+            }
+            _ => {}
+        }
+        out.push(c);
     }
     out.push('"');
 }
@@ -242,18 +204,18 @@ fn write_json_value(out: &mut String, value: Value<'_>) {
     match value {
         Value::Text(text) => write_json_string(out, text),
         Value::Null => out.push_str("null"),
-        Value::Address(address) => {
-            let _ = write!(out, "\"{address}\"");
-        }
         Value::Addresses(list) => {
             out.push('[');
-            for (i, address) in list.iter().enumerate() {
-                let comma = if i == 0 { "" } else { "," };
-                let _ = write!(out, "{comma}\"{address}\"");
+            for (i, &address) in list.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_json_value(out, Value::Address(address));
             }
             out.push(']');
         }
-        Value::Date(_) => {
+        // Quoted text.
+        Value::Address(_) | Value::Date(_) => {
             out.push('"');
             write_text(out, value, false);
             out.push('"');
@@ -262,48 +224,157 @@ fn write_json_value(out: &mut String, value: Value<'_>) {
     }
 }
 
-/// `{"key":value,...}`; open (no closing brace) with `open`.
-fn json_object(out: &mut String, fields: Fields<'_>, open: bool) {
-    out.push('{');
-    for (i, (key, value)) in fields.into_iter().enumerate() {
-        let comma = if i == 0 { "" } else { "," };
-        let _ = write!(out, "{comma}\"{key}\":");
-        write_json_value(out, value);
-    }
-    if !open {
-        out.push('}');
-    }
+/// Where the records go, field by field, in either form: JSON written as
+/// it comes, or table cells kept until all the records of a kind are in,
+/// to be aligned. One writer for all kinds and both forms: each kind of
+/// record only lists its fields ([`InstanceStatus::write`] and the rest).
+struct Writer {
+    json: bool,
+    out: String,
+    /// The kind of the records being written (`instance`).
+    kind: &'static str,
+    /// JSON: they are a list, not one object.
+    list: bool,
+    /// How many records of that kind so far.
+    records: usize,
+    /// How many fields of the record so far, or of its statistics.
+    column: usize,
+    /// The record's fields so far were its statistics (its counters).
+    statistics: bool,
+    /// Tables: a header of keys, then a row of fields per record...
+    rows: Vec<Vec<String>>,
+    /// ... and the counters, turned: a row of the records' names, then a
+    /// row per counter with its value in each record.
+    counters: Vec<Vec<String>>,
 }
 
-/// `"KEY":[{fields...,"statistics":{...}},...]` for a list of records.
-fn json_list(out: &mut String, key: &str, records: &[&dyn Record], statistics: bool) {
-    let _ = write!(out, "\"{key}\":[");
-    for (i, record) in records.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        json_object(out, record.fields(), statistics);
-        if statistics {
-            out.push_str(",\"statistics\":");
-            json_object(out, record.statistics(), false);
-            out.push('}');
+impl Writer {
+    fn new(json: bool) -> Writer {
+        Writer {
+            json,
+            out: String::from(if json { "{" } else { "" }),
+            kind: "",
+            list: false,
+            records: 0,
+            column: 0,
+            statistics: false,
+            rows: Vec::new(),
+            counters: Vec::new(),
         }
     }
-    out.push(']');
+
+    /// Starts the records of one kind, named `key` in JSON: a list of them
+    /// or (not `list`) one of them.
+    fn begin(&mut self, key: &str, kind: &'static str, list: bool) {
+        if self.json {
+            let comma = if self.out.len() > 1 { "," } else { "" };
+            let open = if list { "[" } else { "" };
+            let _ = write!(self.out, "{comma}\"{key}\":{open}");
+        }
+        self.kind = kind;
+        self.list = list;
+        self.records = 0;
+        self.rows = vec![Vec::new()];
+        self.counters = vec![vec![kind.to_string()]];
+    }
+
+    /// Starts a record: its fields follow, its name (what identifies it)
+    /// first.
+    fn record(&mut self) {
+        if self.json {
+            if self.records > 0 {
+                self.out.push(',');
+            }
+            self.out.push('{');
+        } else {
+            self.rows.push(Vec::new());
+        }
+        self.records += 1;
+        self.column = 0;
+        self.statistics = false;
+    }
+
+    /// The record's counters follow: a separate object in JSON and a
+    /// separate table for people.
+    fn statistics(&mut self) {
+        if self.json {
+            self.out.push_str(",\"statistics\":{");
+        }
+        self.column = 0;
+        self.statistics = true;
+    }
+
+    fn field(&mut self, key: &'static str, value: Value<'_>) {
+        let column = self.column;
+        self.column += 1;
+        if self.json {
+            let comma = if column == 0 { "" } else { "," };
+            let _ = write!(self.out, "{comma}\"{key}\":");
+            write_json_value(&mut self.out, value);
+            return;
+        }
+        let mut cell = String::new();
+        write_text(&mut cell, value, true);
+        if self.statistics {
+            if self.counters.len() <= column + 1 {
+                self.counters.push(vec![key.to_string()]);
+            }
+            self.counters[column + 1].push(cell);
+            return;
+        }
+        if self.records == 1 {
+            // The header: the keys, the first titled by the kind.
+            let title = if column == 0 { self.kind } else { key };
+            self.rows[0].push(title.to_ascii_uppercase());
+        }
+        if column == 0 {
+            self.counters[0].push(cell.clone());
+        }
+        if let Some(row) = self.rows.last_mut() {
+            row.push(cell);
+        }
+    }
+
+    fn end_record(&mut self) {
+        if self.json {
+            if self.statistics {
+                self.out.push('}');
+            }
+            self.out.push('}');
+        }
+    }
+
+    /// Ends the records of a kind: `]` in JSON (`null` for no single
+    /// object), their tables (none for no records) for people.
+    fn end(&mut self) {
+        if self.json {
+            if self.list {
+                self.out.push(']');
+            } else if self.records == 0 {
+                self.out.push_str("null");
+            }
+        } else if self.records > 0 {
+            write_table(&mut self.out, &self.rows);
+            self.out.push('\n');
+            if self.counters.len() > 1 {
+                write_table(&mut self.out, &self.counters);
+                self.out.push('\n');
+            }
+        }
+    }
 }
 
 /// Rows of cells, printed with each column as wide as its widest cell.
 fn write_table(out: &mut String, rows: &[Vec<String>]) {
-    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..columns)
-        .map(|c| {
-            rows.iter()
-                .filter_map(|r| r.get(c))
-                .map(String::len)
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
+    let mut widths: Vec<usize> = Vec::new();
+    for row in rows {
+        for (c, cell) in row.iter().enumerate() {
+            match widths.get_mut(c) {
+                Some(width) => *width = (*width).max(cell.len()),
+                None => widths.push(cell.len()),
+            }
+        }
+    }
     for row in rows {
         let mut line = String::new();
         for (cell, width) in row.iter().zip(&widths) {
@@ -314,88 +385,60 @@ fn write_table(out: &mut String, rows: &[Vec<String>]) {
     }
 }
 
-/// One table of the records' fields (a header row of keys, a row each),
-/// then, if they have counters, one with a row per counter and a column
-/// per record.
-fn tables(out: &mut String, records: &[&dyn Record]) {
-    let Some(kind) = records.first().map(|r| r.kind()) else {
-        return;
-    };
-    let cell = |value| {
-        let mut cell = String::new();
-        write_text(&mut cell, value, true);
-        cell
-    };
-    let mut rows: Vec<Vec<String>> = Vec::new();
-    let mut counters: Vec<Vec<String>> = Vec::new();
-    for record in records {
-        let fields = record.fields();
-        if rows.is_empty() {
-            let keys = fields.iter().map(|&(key, _)| key.to_ascii_uppercase());
-            rows.push(keys.collect());
-            rows[0][0] = kind.to_ascii_uppercase();
-            counters.push(vec![kind.to_string()]);
-        }
-        counters[0].push(cell(fields[0].1));
-        rows.push(fields.into_iter().map(|(_, value)| cell(value)).collect());
-        for (i, (key, value)) in record.statistics().into_iter().enumerate() {
-            if counters.len() <= i + 1 {
-                counters.push(vec![key.to_string()]);
-            }
-            counters[i + 1].push(cell(value));
-        }
-    }
-    write_table(out, &rows);
-    out.push('\n');
-    if counters.len() > 1 {
-        write_table(out, &counters);
-        out.push('\n');
-    }
-}
-
-/// The records as trait objects: one copy of the code that walks them.
-fn dyns<R: Record>(records: &[R]) -> Vec<&dyn Record> {
-    records.iter().map(|r| r as &dyn Record).collect()
-}
-
 impl Snapshot<'_> {
-    /// Every kind of record, in the order status shows them.
-    fn records(&self) -> [Vec<&dyn Record>; 5] {
-        [
-            dyns(&self.instances),
-            dyns(&self.links),
-            dyns(&self.groups),
-            dyns(&self.scripts),
-            dyns(self.fifo.as_slice()),
-        ]
+    /// Every record, in the order status shows them.
+    fn render(&self, json: bool) -> String {
+        let mut w = Writer::new(json);
+        w.begin("instances", "instance", true);
+        for instance in &self.instances {
+            w.record();
+            instance.write(&mut w);
+            w.end_record();
+        }
+        w.end();
+        w.begin("interfaces", "interface", true);
+        for link in &self.links {
+            w.record();
+            link.write(&mut w);
+            w.end_record();
+        }
+        w.end();
+        w.begin("groups", "group", true);
+        for group in &self.groups {
+            w.record();
+            group.write(&mut w);
+            w.end_record();
+        }
+        w.end();
+        w.begin("scripts", "script", true);
+        for script in &self.scripts {
+            w.record();
+            script.write(&mut w);
+            w.end_record();
+        }
+        w.end();
+        w.begin("notify-fifo", "notify-fifo", false);
+        if let Some(fifo) = &self.fifo {
+            w.record();
+            fifo.write(&mut w);
+            w.end_record();
+        }
+        w.end();
+        if json {
+            w.out.push_str("}\n");
+        }
+        w.out
     }
 
     /// The JSON document of README's "Status", on one line.
     pub fn json(&self) -> String {
-        let mut out = String::from("{");
-        let [instances, links, groups, scripts, fifo] = self.records();
-        json_list(&mut out, "instances", &instances, true);
-        out.push(',');
-        json_list(&mut out, "interfaces", &links, true);
-        out.push(',');
-        json_list(&mut out, "groups", &groups, false);
-        out.push(',');
-        json_list(&mut out, "scripts", &scripts, false);
-        out.push_str(",\"notify-fifo\":");
-        match fifo.first() {
-            Some(fifo) => json_object(&mut out, fifo.fields(), false),
-            None => out.push_str("null"),
-        }
-        out.push_str("}\n");
-        out
+        self.render(true)
     }
 
-    /// Aligned tables for people.
+    /// Aligned tables for people: per kind of record, one of their fields
+    /// (a header row of keys, a row each), then, if they have counters,
+    /// one with a row per counter and a column per record.
     pub fn tables(&self) -> String {
-        let mut out = String::new();
-        for records in self.records() {
-            tables(&mut out, &records);
-        }
-        out
+        self.render(false)
     }
 }

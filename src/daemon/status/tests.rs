@@ -182,3 +182,12 @@ fn dates_are_rfc_3339_utc() {
         assert_eq!(out, text);
     }
 }
+
+#[test]
+fn json_strings_escape_quotes_backslashes_and_control_characters() {
+    let (counters, rx, script) = (counters(), rx(), ScriptCounters::default());
+    let mut snapshot = snapshot(&counters, &rx, &script, &VIPS);
+    snapshot.scripts[0].name = "a\"b\\c\n\u{1f}é";
+    let json = snapshot.json();
+    assert!(json.contains(r#""name":"a\"b\\c\u000a\u001fé""#), "{json}");
+}

@@ -493,6 +493,8 @@ impl Instance {
     }
 }
 
+/// Compiled once: a u64 division, a library call on 32-bit MIPS.
+#[inline(never)]
 fn centis(cs: u16) -> Duration {
     Duration::from_millis(u64::from(cs) * 10)
 }

@@ -52,7 +52,9 @@ impl Params {
             vrid: self.vrid,
             priority,
             interval_cs: self.advert_interval_cs,
-            addresses: self.vips.iter().copied().collect(),
+            // The config allows at most MAX_ADDRESSES vips (and collecting
+            // more would panic too).
+            addresses: heapless::Vec::from_slice(&self.vips).expect("at most 255 vips"),
             auth: match self.version {
                 Version::V2 => Some(self.auth),
                 Version::V3 => None,

@@ -232,7 +232,11 @@ impl Advert {
     /// Writes the VRRP message into `buf` (which must hold `buffer_len()`
     /// octets) with the checksum for the given IP addresses.
     pub fn emit(&self, src: impl Into<IpAddr>, dst: impl Into<IpAddr>, buf: &mut [u8]) -> usize {
-        let (src, dst) = (src.into(), dst.into());
+        self.emit_message(src.into(), dst.into(), buf)
+    }
+
+    /// [`Advert::emit`] compiled once, not once per address type.
+    fn emit_message(&self, src: IpAddr, dst: IpAddr, buf: &mut [u8]) -> usize {
         let len = self.buffer_len();
         let buf = &mut buf[..len];
         buf[field::VER_TYPE] = (self.version.number() << 4) | TYPE_ADVERTISEMENT;
