@@ -81,54 +81,59 @@ def test_busybox_init_start_status_reload_stop_leaves_no_vip():
         env = busybox_env(lab)
         backup = lab.tinyvrrp(2, priority=100)
 
-        with open(env["CONFIG"], "w") as f:
-            f.write("instance lan\n  interface eth0\n  vrid 300\n")
-        bad = init(lab, env, "start")
-        assert bad.returncode == 2 and f"{env['CONFIG']}:3:" in bad.stderr, bad
-        assert not os.path.exists(env["PIDFILE"])
+        # The daemon start-stop-daemon starts is no lab node: if the test
+        # stops early, it must not outlive the lab.
+        try:
+            with open(env["CONFIG"], "w") as f:
+                f.write("instance lan\n  interface eth0\n  vrid 300\n")
+            bad = init(lab, env, "start")
+            assert bad.returncode == 2 and f"{env['CONFIG']}:3:" in bad.stderr, bad
+            assert not os.path.exists(env["PIDFILE"])
 
-        write_config(env, lab, 150)
-        started = init(lab, env, "start")
-        assert started.returncode == 0, started
-        pid = daemon_pid(env)
-        assert lab.wait_holder(1, TIMEOUT), open(env["LOGFILE"]).read()
-        assert "already running" in init(lab, env, "start").stdout
-        assert daemon_pid(env) == pid
+            write_config(env, lab, 150)
+            started = init(lab, env, "start")
+            assert started.returncode == 0, started
+            pid = daemon_pid(env)
+            assert lab.wait_holder(1, TIMEOUT), open(env["LOGFILE"]).read()
+            assert "already running" in init(lab, env, "start").stdout
+            assert daemon_pid(env) == pid
 
-        status = init(lab, env, "status")
-        assert status.returncode == 0 and f"pid {pid}" in status.stdout, status
-        assert instance_row(status.stdout)[5:8] == ["MASTER", status_duration(status), "150"]
+            status = init(lab, env, "status")
+            assert status.returncode == 0 and f"pid {pid}" in status.stdout, status
+            assert instance_row(status.stdout)[5:8] == ["MASTER", status_duration(status), "150"]
 
-        # Reload over the status socket: the same process, the new
-        # priority, no flap.
-        write_config(env, lab, 120)
-        reloaded = init(lab, env, "reload")
-        assert (reloaded.returncode, reloaded.stdout) == (0, "reloaded\n"), reloaded
-        status = init(lab, env, "status")
-        assert instance_row(status.stdout)[5:8] == ["MASTER", status_duration(status), "120"]
-        assert daemon_pid(env) == pid
-        assert lab.holders() == [1]
+            # Reload over the status socket: the same process, the new
+            # priority, no flap.
+            write_config(env, lab, 120)
+            reloaded = init(lab, env, "reload")
+            assert (reloaded.returncode, reloaded.stdout) == (0, "reloaded\n"), reloaded
+            status = init(lab, env, "status")
+            assert instance_row(status.stdout)[5:8] == ["MASTER", status_duration(status), "120"]
+            assert daemon_pid(env) == pid
+            assert lab.holders() == [1]
 
-        # A bad config is refused before the daemon sees it.
-        with open(env["CONFIG"], "a") as f:
-            f.write("  bogus 1\n")
-        refused = init(lab, env, "reload")
-        assert refused.returncode == 2 and "unknown" in refused.stderr, refused
-        assert daemon_pid(env) == pid and lab.holders() == [1]
+            # A bad config is refused before the daemon sees it.
+            with open(env["CONFIG"], "a") as f:
+                f.write("  bogus 1\n")
+            refused = init(lab, env, "reload")
+            assert refused.returncode == 2 and "unknown" in refused.stderr, refused
+            assert daemon_pid(env) == pid and lab.holders() == [1]
 
-        write_config(env, lab, 120)
-        stopped = init(lab, env, "stop")
-        assert stopped.returncode == 0, stopped
-        assert not os.path.exists(f"/proc/{pid}")
-        assert not os.path.exists(env["PIDFILE"])
-        assert lab.vip() not in lab.addresses(1), "the init script's stop left the VIP behind"
-        assert lab.wait_holder(2, TIMEOUT), backup.log_tail()
-        assert init(lab, env, "status").returncode == 3
+            write_config(env, lab, 120)
+            stopped = init(lab, env, "stop")
+            assert stopped.returncode == 0, stopped
+            assert not os.path.exists(f"/proc/{pid}")
+            assert not os.path.exists(env["PIDFILE"])
+            assert lab.vip() not in lab.addresses(1), "the init script's stop left the VIP behind"
+            assert lab.wait_holder(2, TIMEOUT), backup.log_tail()
+            assert init(lab, env, "status").returncode == 3
 
-        assert init(lab, env, "restart").returncode == 0
-        assert lab.wait_holder(1, TIMEOUT)
-        assert init(lab, env, "stop").returncode == 0
-        assert lab.vip() not in lab.addresses(1)
+            assert init(lab, env, "restart").returncode == 0
+            assert lab.wait_holder(1, TIMEOUT)
+            assert init(lab, env, "stop").returncode == 0
+            assert lab.vip() not in lab.addresses(1)
+        finally:
+            kill_started(env)
 
 
 PROCD_STUBS = """
