@@ -312,11 +312,20 @@ mod tests {
     use core::time::Duration;
 
     /// Through a UDP socket on loopback (no privilege needed): the same
-    /// recvmsg and timestamp as the raw sockets.
+    /// recvmsg and timestamp as the raw sockets. qemu-user (the router
+    /// images' tests) does not emulate the option; the daemon then times
+    /// adverts from when it reads them, and so does this test say.
     #[test]
     fn datagrams_carry_their_arrival_on_our_clock() {
         let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-        ffi::set_receive_timestamps(&socket).unwrap();
+        if let Err(e) = ffi::set_receive_timestamps(&socket) {
+            assert_eq!(
+                e.raw_os_error(),
+                Some(rustix::io::Errno::NOPROTOOPT.raw_os_error())
+            );
+            eprintln!("SKIPPED: no SO_TIMESTAMPNS_NEW here ({e}): qemu-user?");
+            return;
+        }
         // The first socket asking for timestamps turns on the kernel's
         // stamping of incoming packets from a work queue, a moment later;
         // until then the receive call stamps them.
