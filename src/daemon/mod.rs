@@ -118,7 +118,6 @@ impl Daemon {
         // Subscribed before the links are looked up, so no change between
         // the lookup and the loop is missed.
         let link_watch = LinkWatch::open()?;
-        let frames = FrameSender::open()?;
         let Config {
             instances,
             scripts,
@@ -130,6 +129,8 @@ impl Daemon {
         // anything changes: without the two capabilities, or with a second
         // daemon on the same socket, nothing starts.
         sys::check_capabilities()?;
+        // A packet socket: the first thing that needs CAP_NET_RAW.
+        let frames = FrameSender::open()?;
         let control = Control::open(socket)?;
         // SIGCHLD: a script that ended is reaped at once.
         let signals = sys::ffi::signal_fd(&[
