@@ -86,14 +86,9 @@ pub fn connect(path: &str) -> io::Result<OwnedFd> {
 }
 
 /// Sends a whole request, then says it is complete, on a blocking socket.
-pub fn send_request(fd: &OwnedFd, mut request: &[u8]) -> io::Result<()> {
-    while !request.is_empty() {
-        match rustix::net::send(fd, request, SendFlags::NOSIGNAL) {
-            Ok(n) => request = &request[n..],
-            Err(Errno::INTR) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
+pub fn send_request(fd: &OwnedFd, request: &[u8]) -> io::Result<()> {
+    // SIGPIPE is ignored (sys::start): a daemon gone away is EPIPE.
+    super::write_all(fd.as_fd(), request)?;
     Ok(rustix::net::shutdown(fd, Shutdown::Write)?)
 }
 
