@@ -149,7 +149,10 @@ impl Daemon {
             Some(vmac) => (vmac.index, vmac.name.as_str()),
             None => (link.index, link.name.as_str()),
         };
-        let mut desired = Vec::new();
+        // Asked after every advert: a buffer kept for it, so that an
+        // advert allocates nothing.
+        let desired = &mut self.desired_vips;
+        desired.clear();
         for &vip in &instance.config.vips {
             if master && vip.address != link.primary && !instance.owned.contains(&vip.address) {
                 desired.push(vip);
@@ -157,7 +160,7 @@ impl Daemon {
         }
         let netlink = &mut self.netlink;
         let name = &instance.config.name;
-        instance.vips.reconcile(now, &desired, |change, vip| {
+        instance.vips.reconcile(now, desired, |change, vip| {
             let result = match change {
                 Change::Add => netlink.add_address(index, vip.address, vip.prefix),
                 Change::Remove => netlink

@@ -30,7 +30,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use log::{info, warn};
 use rustix::process::Signal;
 
-use crate::config::{Config, ConfigError, InstanceConfig};
+use crate::config::{Config, ConfigError, InstanceConfig, Vip};
 use crate::proto::time::Instant;
 use crate::sys::netlink::{LinkWatch, Netlink};
 use crate::sys::{self, FrameSender};
@@ -81,6 +81,12 @@ pub struct Daemon {
     /// again once that interface is attached.
     reload_after_reattach: bool,
     buf: Vec<u8>,
+    /// The poll set and what each of its descriptors is for, by position;
+    /// kept between wake-ups so that one allocates nothing.
+    poll: sys::PollSet,
+    tokens: Vec<Token>,
+    /// Scratch space of `reconcile_vips`.
+    desired_vips: Vec<Vip>,
 }
 
 /// What a descriptor in the poll set is for. Links are named by their id,
@@ -164,6 +170,9 @@ impl Daemon {
             reattach_at: None,
             reload_after_reattach: false,
             buf: vec![0; RECV_BUFFER],
+            poll: sys::PollSet::default(),
+            tokens: Vec::new(),
+            desired_vips: Vec::new(),
         };
         for instance in resolved {
             daemon.start_instance(instance, now)?;
@@ -179,8 +188,12 @@ impl Daemon {
             self.run_timers(now);
             self.notifications.notifier.poll(now);
             let timeout = self.next_deadline().map(|at| at.saturating_since(now));
-            for token in self.wait(timeout)? {
-                match token {
+            self.wait(timeout)?;
+            for position in 0..self.tokens.len() {
+                if !self.poll.is_ready(position) {
+                    continue;
+                }
+                match self.tokens[position] {
                     Token::Signals => {
                         if let Request::Exit = self.handle_signals()? {
                             // Dropping the daemon shuts it down.
@@ -205,16 +218,18 @@ impl Daemon {
     }
 
     /// Sleeps until a descriptor of the poll set is ready or `timeout`
-    /// passes. Returns the ready ones, signals first.
-    fn wait<'a>(&'a self, timeout: Option<Duration>) -> io::Result<Vec<Token>> {
+    /// passes; `tokens` then name the descriptors, signals first, and
+    /// `poll` says which are ready.
+    fn wait(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        let (tokens, poll) = (&mut self.tokens, &mut self.poll);
+        tokens.clear();
+        poll.clear();
         // Each descriptor with its token and whether it waits to write; a
         // link still waiting for an address to bind to has none.
-        let mut tokens = Vec::new();
-        let mut fds = Vec::new();
-        let mut add = |token, fd: Option<BorrowedFd<'a>>, write| {
+        let mut add = |token, fd: Option<BorrowedFd<'_>>, write| {
             if let Some(fd) = fd {
                 tokens.push(token);
-                fds.push((fd, write));
+                poll.add(fd, write);
             }
         };
         add(Token::Signals, Some(self.signals.as_fd()), false);
@@ -234,12 +249,7 @@ impl Daemon {
             let writing = client.answer.is_some();
             add(Token::Client(client.id), Some(client.fd.as_fd()), writing);
         }
-        let ready = sys::wait(&fds, timeout)?;
-        Ok(tokens
-            .into_iter()
-            .zip(ready)
-            .filter_map(|(token, ready)| ready.then_some(token))
-            .collect())
+        poll.wait(timeout)
     }
 
     /// The earliest timer of all: the loop sleeps until it.

@@ -86,17 +86,53 @@ pub fn tighten_timer_slack() -> io::Result<()> {
 /// is a thousand times smaller.
 const POLL_SLACK_DIVISOR: u32 = 1000;
 
+/// The descriptors the loop waits on, kept from one wait to the next so
+/// that a wake-up allocates nothing. Rebuilt before each wait: it holds
+/// raw descriptor numbers, and one closed since would only be reported
+/// as failed.
+#[derive(Default)]
+pub struct PollSet {
+    fds: Vec<ffi::PollFd>,
+}
+
+impl PollSet {
+    pub fn clear(&mut self) {
+        self.fds.clear();
+    }
+
+    /// Adds `fd`, waited on to read or (`write`) to write; its position
+    /// is the number of descriptors added before it.
+    pub fn add(&mut self, fd: BorrowedFd<'_>, write: bool) {
+        self.fds.push(ffi::poll_fd(fd, write));
+    }
+
+    /// Sleeps until a descriptor is ready or `timeout` passes.
+    pub fn wait(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        let timeout = timeout.map(|t| {
+            let t = t.saturating_sub(t / POLL_SLACK_DIVISOR);
+            ffi::Timespec64 {
+                tv_sec: t.as_secs() as i64,
+                tv_nsec: i64::from(t.subsec_nanos()),
+            }
+        });
+        ffi::poll(&mut self.fds, timeout)
+    }
+
+    /// Whether the descriptor at `position` is ready (or failed).
+    pub fn is_ready(&self, position: usize) -> bool {
+        self.fds.get(position).is_some_and(|fd| fd.revents != 0)
+    }
+}
+
 /// Sleeps until one of `fds` is readable (or, with `true` beside it,
 /// writable) or `timeout` passes. Returns which descriptors are ready.
 pub fn wait(fds: &[(BorrowedFd<'_>, bool)], timeout: Option<Duration>) -> io::Result<Vec<bool>> {
-    let timeout = timeout.map(|t| {
-        let t = t.saturating_sub(t / POLL_SLACK_DIVISOR);
-        ffi::Timespec64 {
-            tv_sec: t.as_secs() as i64,
-            tv_nsec: i64::from(t.subsec_nanos()),
-        }
-    });
-    ffi::poll(fds, timeout)
+    let mut set = PollSet::default();
+    for &(fd, write) in fds {
+        set.add(fd, write);
+    }
+    set.wait(timeout)?;
+    Ok((0..fds.len()).map(|i| set.is_ready(i)).collect())
 }
 
 /// This process's id.

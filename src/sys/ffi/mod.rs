@@ -313,40 +313,43 @@ fn clock_now(clock: c_int) -> Timespec64 {
     ts
 }
 
-/// ppoll(2): per descriptor, readability or (`true` beside it)
-/// writability. Returns, per descriptor, whether it is ready (or failed);
+/// `struct pollfd` for `fd`, waiting to read or (`write`) to write.
+pub(super) fn poll_fd(fd: BorrowedFd<'_>, write: bool) -> PollFd {
+    PollFd {
+        fd: fd.as_raw_fd(),
+        events: if write { POLLOUT } else { POLLIN },
+        revents: 0,
+    }
+}
+
+/// ppoll(2) on `fds`, whose `revents` then say which are ready (or failed);
 /// an interrupted wait reports nothing ready.
-pub fn poll(fds: &[(BorrowedFd<'_>, bool)], timeout: Option<Timespec64>) -> io::Result<Vec<bool>> {
-    let mut pollfds: Vec<PollFd> = fds
-        .iter()
-        .map(|(fd, write)| PollFd {
-            fd: fd.as_raw_fd(),
-            events: if *write { POLLOUT } else { POLLIN },
-            revents: 0,
-        })
-        .collect();
+pub(super) fn poll(fds: &mut [PollFd], timeout: Option<Timespec64>) -> io::Result<()> {
     let timeout_ptr = timeout
         .as_ref()
         .map_or(core::ptr::null(), |t| t as *const Timespec64);
-    // SAFETY: `pollfds` is a live array of `pollfd` of the length passed, the
+    // SAFETY: `fds` is a live array of `pollfd` of the length passed, the
     // timeout is null or points to a live `Timespec64` laid out as the symbol
     // expects, and a null signal mask leaves the mask unchanged.
     let result = unsafe {
         ppoll(
-            pollfds.as_mut_ptr(),
-            pollfds.len() as c_ulong,
+            fds.as_mut_ptr(),
+            fds.len() as c_ulong,
             timeout_ptr,
             core::ptr::null(),
         )
     };
     if result < 0 {
+        for fd in fds {
+            fd.revents = 0;
+        }
         let error = io::Error::last_os_error();
         if error.raw_os_error() == Some(rustix::io::Errno::INTR.raw_os_error()) {
-            return Ok(vec![false; fds.len()]);
+            return Ok(());
         }
         return Err(error);
     }
-    Ok(pollfds.iter().map(|p| p.revents != 0).collect())
+    Ok(())
 }
 
 /// Puts the process under SCHED_RR at `priority`, its children reset to
