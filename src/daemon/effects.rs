@@ -45,19 +45,20 @@ impl VipPlacement {
         self.retry_at
     }
 
-    /// Makes `desired` the set in place, through `apply`, which makes one
-    /// change and says whether it failed (`None`), made it (`Some(true)`)
-    /// or found it made already (`Some(false)`): removes what was applied
-    /// and is no longer desired, then adds what is missing. An address that
-    /// was there already is someone else's (the system's, or another
-    /// instance's): never recorded as applied, so never removed by this
-    /// one. Does nothing when `desired` is what the last call wanted,
-    /// unless a retry is due. Returns the VIPs it added.
+    /// Makes `desired` the set in place, through `apply`, which makes the
+    /// changes of one kind to a list of VIPs and says per VIP whether it
+    /// failed (`None`), made it (`Some(true)`) or found it made already
+    /// (`Some(false)`): removes what was applied and is no longer desired,
+    /// then adds what is missing. An address that was there already is
+    /// someone else's (the system's, or another instance's): never recorded
+    /// as applied, so never removed by this one. Does nothing when
+    /// `desired` is what the last call wanted, unless a retry is due.
+    /// Returns the VIPs it added.
     pub(super) fn reconcile(
         &mut self,
         now: Instant,
         desired: &[Vip],
-        mut apply: impl FnMut(Change, Vip) -> Option<bool>,
+        mut apply: impl FnMut(Change, &[Vip]) -> Vec<Option<bool>>,
     ) -> Vec<Vip> {
         let retry_due = self.retry_at.is_some_and(|at| at <= now);
         if !retry_due && desired == self.target {
@@ -72,24 +73,33 @@ impl VipPlacement {
             .applied
             .drain(..)
             .partition(|vip| self.target.contains(vip));
-        for vip in stale {
-            if apply(Change::Remove, vip).is_none() {
-                failed = true;
-                applied.push(vip);
+        if !stale.is_empty() {
+            let results = apply(Change::Remove, &stale);
+            for (position, &vip) in stale.iter().enumerate() {
+                if results.get(position).copied().flatten().is_none() {
+                    failed = true;
+                    applied.push(vip);
+                }
+            }
+        }
+        let mut missing = Vec::new();
+        for &vip in &self.target {
+            if !applied.contains(&vip) {
+                missing.push(vip);
             }
         }
         let mut added = Vec::new();
-        for &vip in &self.target {
-            if applied.contains(&vip) {
-                continue;
-            }
-            match apply(Change::Add, vip) {
-                Some(true) => {
-                    applied.push(vip);
-                    added.push(vip);
+        if !missing.is_empty() {
+            let results = apply(Change::Add, &missing);
+            for (position, &vip) in missing.iter().enumerate() {
+                match results.get(position).copied().flatten() {
+                    Some(true) => {
+                        applied.push(vip);
+                        added.push(vip);
+                    }
+                    Some(false) => {}
+                    None => failed = true,
                 }
-                Some(false) => {}
-                None => failed = true,
             }
         }
         self.applied = applied;
@@ -160,17 +170,17 @@ impl Daemon {
         }
         let netlink = &mut self.netlink;
         let name = &instance.config.name;
-        instance.vips.reconcile(now, desired, |change, vip| {
-            let result = match change {
-                Change::Add => netlink.add_address(index, vip.address, vip.prefix),
-                Change::Remove => netlink
-                    .del_address(index, vip.address, vip.prefix)
-                    .map(|()| true),
-            };
-            if let Err(e) = &result {
-                error!("{name}: {vip} on {device}: {e}; retrying");
+        instance.vips.reconcile(now, desired, |change, vips| {
+            let addresses: Vec<_> = vips.iter().map(|vip| (vip.address, vip.prefix)).collect();
+            let results = netlink.change_addresses(change == Change::Add, index, &addresses);
+            let mut done = Vec::with_capacity(results.len());
+            for (vip, result) in vips.iter().zip(results) {
+                if let Err(e) = &result {
+                    error!("{name}: {vip} on {device}: {e}; retrying");
+                }
+                done.push(result.ok());
             }
-            result.ok()
+            done
         })
     }
 
@@ -264,9 +274,13 @@ mod tests {
         failing: &[Vip],
     ) -> (Vec<(Change, Vip)>, Vec<Vip>) {
         let mut changes = Vec::new();
-        let added = placement.reconcile(now, desired, |change, vip| {
-            changes.push((change, vip));
-            (!failing.contains(&vip)).then_some(true)
+        let added = placement.reconcile(now, desired, |change, vips| {
+            let mut results = Vec::new();
+            for &vip in vips {
+                changes.push((change, vip));
+                results.push((!failing.contains(&vip)).then_some(true));
+            }
+            results
         });
         (changes, added)
     }
@@ -333,9 +347,13 @@ mod tests {
     fn an_address_that_was_there_already_is_never_removed() {
         let mut p = VipPlacement::default();
         let mut changes = Vec::new();
-        let added = p.reconcile(at(0), &[vip(1), vip(2)], |change, v| {
-            changes.push((change, v));
-            Some(v != vip(2))
+        let added = p.reconcile(at(0), &[vip(1), vip(2)], |change, vips| {
+            let mut results = Vec::new();
+            for &v in vips {
+                changes.push((change, v));
+                results.push(Some(v != vip(2)));
+            }
+            results
         });
         assert_eq!(added, [vip(1)], "vip 2 was someone else's");
         let (changes, _) = run(&mut p, at(100), &[], &[]);

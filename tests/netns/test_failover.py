@@ -93,6 +93,29 @@ def test_sigterm_sends_priority_zero_and_backup_takes_over_after_skew_time():
         assert_single_master(lab, 2)
 
 
+def test_many_vips_are_placed_announced_and_released_in_batches():
+    """70 VIPs: three batches of address requests (32 per send). The new
+    master holds and announces every one, and SIGTERM removes every one."""
+    with Lab(routers=2) as lab:
+        vips = [f"10.215.{lab.net}.{n}" for n in range(1, 71)]
+        params = {"advert_ms": 100, "vips": [f"{v}/32" for v in vips]}
+        nodes = {1: lab.tinyvrrp(1, priority=150, **params),
+                 2: lab.tinyvrrp(2, priority=100, **params)}
+        assert lab.wait_holder(1, ELECTION_TIMEOUT, vip=vips[-1]), explain(nodes.values())
+        assert all(h == [1] for h in lab.holders_of(vips).values())
+        with lab.capture(snaplen=128, buffer_kib=8192) as capture:
+            time.sleep(0.2)
+            nodes[1].kill9()
+            assert lab.wait_holder(2, ELECTION_TIMEOUT, routers=[2], vip=vips[-1])
+            time.sleep(0.3)
+        assert set(vips) <= set(lab.addresses(2)), explain([nodes[2]])
+        announced = {e.src for e in capture.events()
+                     if e.kind == "arp" and e.src_mac == lab.mac(2) and e.src == e.target}
+        assert set(vips) <= announced, sorted(set(vips) - announced)
+        assert nodes[2].terminate() == 0
+        assert not set(vips) & set(lab.addresses(2)), explain([nodes[2]])
+
+
 def test_returning_higher_priority_preempts():
     with Lab() as lab:
         nodes = {r: lab.tinyvrrp(r, priority=PRIORITIES[r]) for r in (2, 3)}
