@@ -14,6 +14,7 @@ use super::Daemon;
 use crate::config::Vip;
 use crate::proto::fsm::{Output, StateKind, PRIORITY_STOP};
 use crate::proto::time::Instant;
+use crate::sys::FrameSender;
 
 /// A failed address change is tried again after this long.
 const VIP_RETRY: Duration = Duration::from_secs(1);
@@ -203,10 +204,18 @@ impl Daemon {
         } else {
             &params.unicast_peers[..]
         };
+        let packets = &mut self.packets;
         for &dst in destinations {
+            packets.clear();
             let sent = match (&instance.vmac, &link.socket) {
-                (Some(vmac), _) => self.frames.send_advert(vmac.index, &advert, params.primary),
-                (None, Some(socket)) => socket.send(&advert, params.primary, dst),
+                (Some(vmac), _) => {
+                    FrameSender::push_advert(packets, &advert, params.primary);
+                    self.frames.send_adverts(vmac.index, link.family, packets)
+                }
+                (None, Some(socket)) => {
+                    socket.push_advert(packets, &advert, params.primary, dst);
+                    socket.send(packets, dst)
+                }
                 (None, None) => Err(io::Error::from(io::ErrorKind::NotConnected)),
             };
             match sent {
@@ -227,7 +236,7 @@ impl Daemon {
     /// RFC 5798 §6.4.1: a gratuitous ARP (IPv4) or an unsolicited Neighbor
     /// Advertisement (IPv6) for each of `vips` (`None`: all of the
     /// instance's), from the virtual MAC when there is one.
-    pub(super) fn announce(&self, slot: usize, vips: Option<&[Vip]>) {
+    pub(super) fn announce(&mut self, slot: usize, vips: Option<&[Vip]>) {
         let instance = &self.instances[slot];
         let vips = vips.unwrap_or(&instance.config.vips);
         let link = &self.links[instance.link];
@@ -238,14 +247,17 @@ impl Daemon {
         // keepalived's `vrrp_garp_master_repeat`: several at once, since one
         // lost frame would leave a neighbour pointing at the old master.
         // Round by round, so that with many VIPs the last is announced once
-        // as soon as possible, not after every repeat of the others.
+        // as soon as possible, not after every repeat of the others; all
+        // in as few system calls as batches allow.
+        let packets = &mut self.packets;
+        packets.clear();
         for _ in 0..instance.config.garp_repeat {
             for vip in vips {
-                if let Err(e) = self.frames.announce(index, mac, vip.address, link.primary) {
-                    warn!("{}: announcing {vip}: {e}", instance.config.name);
-                    return;
-                }
+                FrameSender::push_announcement(packets, mac, vip.address, link.primary);
             }
+        }
+        if let Err(e) = self.frames.announce(index, link.family, packets) {
+            warn!("{}: announcing its VIPs: {e}", instance.config.name);
         }
     }
 }

@@ -16,7 +16,7 @@ use super::resolve::{advert_source, Resolved};
 use super::vmac::create_vmac;
 use super::Daemon;
 use crate::proto::time::{Instant, Throttle};
-use crate::proto::wire::{self, Family, RxError};
+use crate::proto::wire::{self, Family, Received, RxError};
 use crate::sys::netlink::{LinkChange, LinkEvents};
 use crate::sys::{self, VrrpSocket};
 
@@ -182,57 +182,69 @@ impl Daemon {
             .retain(|id| instances.iter().any(|instance| instance.link == id));
     }
 
-    /// Reads every queued datagram of a link: each that passes the checks of
-    /// RFC 5798 §7.1 goes to the instance of its VRID, each that does not is
-    /// counted on the link.
+    /// Reads every queued datagram of a link, [`sys::Datagrams`] at a
+    /// time: each that passes the checks of RFC 5798 §7.1 goes to the
+    /// instance of its VRID, each that does not is counted on the link.
     pub(super) fn receive(&mut self, id: LinkId) {
-        loop {
-            let now = sys::now();
-            // A reload may have dropped the link after the poll.
-            let Some(link) = self.links.get_mut(id) else {
-                return;
-            };
-            let Some(socket) = &link.socket else {
-                return;
-            };
-            let (datagram, arrival) = match socket.recv(&mut self.buf) {
-                Ok(Some(received)) => received,
-                Ok(None) => return,
+        // Taken out while its adverts go to their instances.
+        let mut datagrams = core::mem::take(&mut self.datagrams);
+        // A reload may have dropped the link after the poll.
+        while let Some(socket) = self.links.get(id).and_then(|link| link.socket.as_ref()) {
+            let count = match socket.recv(&mut datagrams) {
+                Ok(count) => count,
                 Err(e) => {
-                    warn!("{}: receive failed: {e}", link.name);
-                    return;
+                    warn!("{}: receive failed: {e}", self.links[id].name);
+                    break;
                 }
             };
-            // Timers restarted by this advert count from its arrival.
-            let now = arrival.unwrap_or(now);
-            let received = match datagram.and_then(|datagram| wire::parse(&datagram)) {
-                Ok(received) => received,
-                Err(reason) => {
-                    link.rx.errors[reason.index()] += 1;
-                    let log = &mut link.drop_logs[reason.index()];
-                    if let Some(count) = log.hit(now, DROP_LOG_PERIOD) {
-                        warn!(
-                            "{}: dropped {count} packet(s) failing the {} check (logged at most once a minute)",
-                            link.name,
-                            reason.name()
-                        );
-                    }
-                    continue;
-                }
-            };
-            if received.src == link.primary {
-                continue;
+            let now = sys::now();
+            for index in 0..count {
+                let Some(socket) = self.links.get(id).and_then(|link| link.socket.as_ref()) else {
+                    break;
+                };
+                let (datagram, arrival) = socket.datagram(&datagrams, index);
+                // Timers restarted by this advert count from its arrival.
+                let now = arrival.unwrap_or(now);
+                let received = datagram.and_then(|datagram| wire::parse(&datagram));
+                self.handle_datagram(id, now, received);
             }
-            let Some(slot) = self
-                .instances
-                .iter()
-                .position(|i| i.link == id && i.config.vrid == received.advert.vrid)
-            else {
-                link.rx.unknown_vrid += 1;
-                continue;
-            };
-            self.handle_advert(slot, now, &received);
+            // Fewer than asked for: the queue is empty.
+            if count < sys::ffi::BATCH {
+                break;
+            }
         }
+        self.datagrams = datagrams;
+    }
+
+    fn handle_datagram(&mut self, id: LinkId, now: Instant, received: Result<Received, RxError>) {
+        let link = &mut self.links[id];
+        let received = match received {
+            Ok(received) => received,
+            Err(reason) => {
+                link.rx.errors[reason.index()] += 1;
+                let log = &mut link.drop_logs[reason.index()];
+                if let Some(count) = log.hit(now, DROP_LOG_PERIOD) {
+                    warn!(
+                        "{}: dropped {count} packet(s) failing the {} check (logged at most once a minute)",
+                        link.name,
+                        reason.name()
+                    );
+                }
+                return;
+            }
+        };
+        if received.src == link.primary {
+            return;
+        }
+        let Some(slot) = self
+            .instances
+            .iter()
+            .position(|i| i.link == id && i.config.vrid == received.advert.vrid)
+        else {
+            link.rx.unknown_vrid += 1;
+            return;
+        };
+        self.handle_advert(slot, now, &received);
     }
 
     /// Link changes from the kernel: instances on a link that went down

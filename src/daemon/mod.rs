@@ -42,10 +42,6 @@ use links::{LinkId, Links};
 use notifications::{Fifo, Notifications};
 use track::Tracking;
 
-/// Large enough for any advert on a 1500-octet link; longer ones are truncated
-/// by the kernel and counted.
-const RECV_BUFFER: usize = 2048;
-
 /// Why the daemon could not start.
 #[derive(Debug)]
 pub enum StartError {
@@ -80,7 +76,10 @@ pub struct Daemon {
     /// A reload failed while an interface was being re-created; it is tried
     /// again once that interface is attached.
     reload_after_reattach: bool,
-    buf: Vec<u8>,
+    /// Where links receive their datagrams.
+    datagrams: sys::Datagrams,
+    /// Where adverts and announcements are built to be sent.
+    packets: sys::Packets,
     /// The poll set and what each of its descriptors is for, by position;
     /// kept between wake-ups so that one allocates nothing.
     poll: sys::PollSet,
@@ -169,7 +168,8 @@ impl Daemon {
             control,
             reattach_at: None,
             reload_after_reattach: false,
-            buf: vec![0; RECV_BUFFER],
+            datagrams: sys::Datagrams::default(),
+            packets: sys::Packets::default(),
             poll: sys::PollSet::default(),
             tokens: Vec::new(),
             desired_vips: Vec::new(),

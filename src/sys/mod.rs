@@ -11,10 +11,11 @@ mod sockets;
 pub mod start;
 pub mod unix;
 
+pub use ffi::Datagrams;
 pub use files::{
     read_prefix, read_sysctl, read_to_string, remove_file, write_all, write_file, write_sysctl,
 };
-pub use sockets::{FrameSender, Received, VrrpSocket};
+pub use sockets::{FrameSender, Packets, Received, VrrpSocket};
 
 use core::fmt;
 use core::num::NonZeroU64;

@@ -2,14 +2,14 @@
 //! packet socket that sends whole frames: gratuitous ARPs, unsolicited
 //! Neighbor Advertisements, and adverts from a virtual MAC.
 
-use core::net::{IpAddr, SocketAddrV4, SocketAddrV6};
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV6};
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
-use rustix::net::addr::{SocketAddrArg, SocketAddrLen, SocketAddrOpaque};
-use rustix::net::{sockopt, AddressFamily, Protocol, SendFlags, SocketFlags, SocketType};
+use rustix::net::{sockopt, AddressFamily, Protocol, SocketFlags, SocketType};
 
-use super::{ffi, now};
+use super::ffi::{self, Datagrams};
+use super::now;
 use crate::proto::time::Instant;
 use crate::proto::wire::{
     Advert, Datagram, Family, RxError, IPV6_HEADER_LEN, MULTICAST_GROUP, MULTICAST_GROUP_V6,
@@ -85,55 +85,129 @@ impl VrrpSocket {
         }
     }
 
-    /// One datagram and when it arrived, `None` when nothing is queued. A
-    /// datagram whose IP layer is malformed (IPv4 header) or too long for
-    /// `buf` comes back as the reason to count.
-    pub fn recv<'b>(&self, buf: &'b mut [u8]) -> io::Result<Option<Received<'b>>> {
-        let fd = match self {
-            VrrpSocket::V4(fd) | VrrpSocket::V6 { fd, .. } => fd,
-        };
-        let Some(info) = ffi::receive(fd, buf)? else {
-            return Ok(None);
-        };
+    /// Reads up to [`ffi::BATCH`] queued datagrams into `datagrams`;
+    /// returns how many, 0 when nothing is queued. [`VrrpSocket::datagram`]
+    /// then gives each.
+    pub fn recv(&self, datagrams: &mut Datagrams) -> io::Result<usize> {
+        ffi::receive(self, datagrams)
+    }
+
+    /// The `index`th datagram of the last [`VrrpSocket::recv`] and when it
+    /// arrived. A datagram whose IP layer is malformed (IPv4 header) or
+    /// too long for its room comes back as the reason to count.
+    pub fn datagram<'d>(&self, datagrams: &'d Datagrams, index: usize) -> Received<'d> {
+        let (info, payload) = datagrams.get(index);
         let arrival = info.arrival.and_then(arrival);
         let datagram = match self {
             _ if info.truncated => Err(RxError::Oversized),
-            VrrpSocket::V4(_) => Datagram::ipv4(&buf[..info.len]),
+            VrrpSocket::V4(_) => Datagram::ipv4(payload),
             VrrpSocket::V6 { .. } => Ok(Datagram {
                 src: IpAddr::V6(info.src),
                 dst: IpAddr::V6(info.dst),
                 ttl: info.hop_limit,
-                payload: &buf[..info.len],
+                payload,
             }),
         };
-        Ok(Some((datagram, arrival)))
+        (datagram, arrival)
     }
 
-    /// Sends `advert` from `src` to `dst` (a multicast group or a peer).
-    pub fn send(&self, advert: &Advert, src: IpAddr, dst: IpAddr) -> io::Result<()> {
-        let mut packet = [0u8; MAX_PACKET];
-        match (self, src, dst) {
-            (VrrpSocket::V4(fd), IpAddr::V4(src), IpAddr::V4(dst)) => {
-                let len = advert.emit_ipv4(src, dst, &mut packet);
-                rustix::net::sendto(
-                    fd,
-                    &packet[..len],
-                    SendFlags::empty(),
-                    &SocketAddrV4::new(dst, 0),
-                )?;
+    /// Adds `advert` from `src` to `dst` to `packets`, as this socket sends
+    /// it: with its IPv4 header (IPv4), or as the IPv6 payload.
+    pub fn push_advert(&self, packets: &mut Packets, advert: &Advert, src: IpAddr, dst: IpAddr) {
+        packets.push(IPV6_HEADER_LEN + advert.buffer_len(), |buf| {
+            match (self, src, dst) {
+                (VrrpSocket::V4(_), IpAddr::V4(src), IpAddr::V4(dst)) => {
+                    advert.emit_ipv4(src, dst, buf)
+                }
+                _ => advert.emit(src, dst, buf),
             }
-            (VrrpSocket::V6 { fd, index }, IpAddr::V6(_), IpAddr::V6(dst)) => {
-                let len = advert.emit(src, dst, &mut packet);
-                rustix::net::sendto(
-                    fd,
-                    &packet[..len],
-                    SendFlags::empty(),
-                    &SocketAddrV6::new(dst, 0, 0, *index),
-                )?;
+        });
+    }
+
+    /// Sends `packets` (built by [`VrrpSocket::push_advert`]) to `dst`, a
+    /// multicast group or a peer.
+    pub fn send(&self, packets: &Packets, dst: IpAddr) -> io::Result<()> {
+        let (bytes, ends) = (&packets.bytes[..], &packets.ends[..]);
+        match (self, dst) {
+            (VrrpSocket::V4(fd), IpAddr::V4(dst)) => {
+                ffi::send_to_all(fd.as_fd(), &SockaddrIn::new(dst), bytes, ends)
             }
-            _ => return Err(io::Error::from(io::ErrorKind::InvalidInput)),
+            (VrrpSocket::V6 { fd, index }, IpAddr::V6(dst)) => {
+                ffi::send_to_all(fd.as_fd(), &SockaddrIn6::new(dst, *index), bytes, ends)
+            }
+            _ => Err(io::Error::from(io::ErrorKind::InvalidInput)),
         }
-        Ok(())
+    }
+}
+
+/// Packets to send in one go, built in place, and kept from one send to
+/// the next so that, once grown, sending allocates nothing.
+#[derive(Default)]
+pub struct Packets {
+    bytes: Vec<u8>,
+    /// Where each packet in `bytes` ends.
+    ends: Vec<usize>,
+}
+
+impl Packets {
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.ends.clear();
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Appends the packet that `write` puts in at most `room` bytes.
+    fn push(&mut self, room: usize, write: impl FnOnce(&mut [u8]) -> usize) {
+        let start = self.bytes.len();
+        self.bytes.resize(start + room, 0);
+        let len = write(&mut self.bytes[start..]);
+        self.bytes.truncate(start + len);
+        self.ends.push(start + len);
+    }
+}
+
+/// `struct sockaddr_in`.
+#[repr(C)]
+struct SockaddrIn {
+    family: u16,
+    port_be: u16,
+    address: [u8; 4],
+    zero: [u8; 8],
+}
+
+impl SockaddrIn {
+    fn new(address: Ipv4Addr) -> SockaddrIn {
+        SockaddrIn {
+            family: AddressFamily::INET.as_raw(),
+            port_be: 0,
+            address: address.octets(),
+            zero: [0; 8],
+        }
+    }
+}
+
+/// `struct sockaddr_in6`.
+#[repr(C)]
+struct SockaddrIn6 {
+    family: u16,
+    port_be: u16,
+    flow_info: u32,
+    address: [u8; 16],
+    scope: u32,
+}
+
+impl SockaddrIn6 {
+    fn new(address: Ipv6Addr, scope: u32) -> SockaddrIn6 {
+        SockaddrIn6 {
+            family: AddressFamily::INET6.as_raw(),
+            port_be: 0,
+            flow_info: 0,
+            address: address.octets(),
+            scope,
+        }
     }
 }
 
@@ -166,9 +240,6 @@ impl AsFd for VrrpSocket {
     }
 }
 
-/// The longest advert: 255 IPv6 addresses and an IPv6 header.
-const MAX_PACKET: usize = IPV6_HEADER_LEN + 8 + 255 * 16;
-
 /// `struct sockaddr_ll` (packet(7)); rustix 1.1 has no type for it.
 #[repr(C)]
 struct SockaddrLl {
@@ -181,36 +252,20 @@ struct SockaddrLl {
     addr: [u8; 8],
 }
 
-/// A link-layer destination for a packet socket.
-struct LinkAddr {
-    ifindex: u32,
-    ethertype: u16,
-    mac: [u8; 6],
-}
-
-// SAFETY: `with_sockaddr` passes a pointer to a `SockaddrLl` that lives on
-// the stack for the whole call, with exactly its size, and the struct has the
-// kernel's `sockaddr_ll` layout (repr(C), same field types and order).
-unsafe impl SocketAddrArg for LinkAddr {
-    unsafe fn with_sockaddr<R>(
-        &self,
-        f: impl FnOnce(*const SocketAddrOpaque, SocketAddrLen) -> R,
-    ) -> R {
+impl SockaddrLl {
+    /// A link-layer destination for a packet socket.
+    fn new(ifindex: u32, ethertype: u16, mac: [u8; 6]) -> SockaddrLl {
         let mut addr = [0u8; 8];
-        addr[..6].copy_from_slice(&self.mac);
-        let raw = SockaddrLl {
+        addr[..6].copy_from_slice(&mac);
+        SockaddrLl {
             family: AddressFamily::PACKET.as_raw(),
-            protocol_be: self.ethertype.to_be(),
-            ifindex: self.ifindex as i32,
+            protocol_be: ethertype.to_be(),
+            ifindex: ifindex as i32,
             hatype: 0,
             pkttype: 0,
             halen: 6,
             addr,
-        };
-        f(
-            (&raw as *const SockaddrLl).cast(),
-            core::mem::size_of::<SockaddrLl>() as SocketAddrLen,
-        )
+        }
     }
 }
 
@@ -254,61 +309,72 @@ impl FrameSender {
         Ok(FrameSender { fd })
     }
 
-    fn send(&self, ifindex: u32, ethertype: u16, mac: [u8; 6], payload: &[u8]) -> io::Result<()> {
-        let to = LinkAddr {
-            ifindex,
-            ethertype,
-            mac,
-        };
-        rustix::net::sendto(&self.fd, payload, SendFlags::empty(), &to)?;
-        Ok(())
-    }
-
-    /// RFC 5798 §6.4.1: a gratuitous ARP (IPv4) or an unsolicited Neighbor
-    /// Advertisement (IPv6) saying that `address` lives at `mac`. `src` is
-    /// the interface's link-local address, the NA's source.
-    pub fn announce(
-        &self,
-        ifindex: u32,
-        mac: [u8; 6],
-        address: IpAddr,
-        src: IpAddr,
-    ) -> io::Result<()> {
+    /// RFC 5798 §6.4.1: adds a gratuitous ARP (IPv4) or an unsolicited
+    /// Neighbor Advertisement (IPv6) saying that `address` lives at `mac`
+    /// to `packets`. `src` is the interface's link-local address, the NA's
+    /// source.
+    pub fn push_announcement(packets: &mut Packets, mac: [u8; 6], address: IpAddr, src: IpAddr) {
         match (address, src) {
-            (IpAddr::V4(address), _) => {
-                let payload = arp::gratuitous(mac, address);
-                self.send(ifindex, ETH_P_ARP, BROADCAST_MAC, &payload)
-            }
-            (IpAddr::V6(target), IpAddr::V6(src)) => {
-                let packet = nd::unsolicited_na(src, mac, target);
-                let all_nodes = multicast_mac(IpAddr::V6(nd::ALL_NODES));
-                self.send(ifindex, ETH_P_IPV6, all_nodes, &packet)
-            }
-            (IpAddr::V6(_), IpAddr::V4(_)) => Err(io::Error::from(io::ErrorKind::InvalidInput)),
+            (IpAddr::V4(address), _) => packets.push(arp::ARP_LEN, |buf| {
+                buf[..arp::ARP_LEN].copy_from_slice(&arp::gratuitous(mac, address));
+                arp::ARP_LEN
+            }),
+            (IpAddr::V6(target), IpAddr::V6(src)) => packets.push(nd::PACKET_LEN, |buf| {
+                buf[..nd::PACKET_LEN].copy_from_slice(&nd::unsolicited_na(src, mac, target));
+                nd::PACKET_LEN
+            }),
+            (IpAddr::V6(_), IpAddr::V4(_)) => {}
         }
     }
 
-    /// A multicast advert built whole by us and sent on `ifindex`.
-    pub fn send_advert(&self, ifindex: u32, advert: &Advert, src: IpAddr) -> io::Result<()> {
-        let mut packet = [0u8; MAX_PACKET];
-        let group = Family::of(src).multicast_group();
-        let (ethertype, len) = match (src, group) {
-            (IpAddr::V4(src), IpAddr::V4(dst)) => {
-                (ETH_P_IP, advert.emit_ipv4(src, dst, &mut packet))
-            }
-            (IpAddr::V6(src), IpAddr::V6(dst)) => {
-                (ETH_P_IPV6, advert.emit_ipv6(src, dst, &mut packet))
-            }
-            _ => return Err(io::Error::from(io::ErrorKind::InvalidInput)),
+    /// Sends the announcements in `packets`, all of `family`, on `ifindex`:
+    /// ARP to the broadcast MAC, NAs to the all-nodes group's.
+    pub fn announce(&self, ifindex: u32, family: Family, packets: &Packets) -> io::Result<()> {
+        let (ethertype, mac) = match family {
+            Family::Ipv4 => (ETH_P_ARP, BROADCAST_MAC),
+            Family::Ipv6 => (ETH_P_IPV6, multicast_mac(IpAddr::V6(nd::ALL_NODES))),
         };
-        self.send(ifindex, ethertype, multicast_mac(group), &packet[..len])
+        self.send(ifindex, ethertype, mac, packets)
+    }
+
+    /// Adds a multicast advert to `packets`, built whole (IP header and
+    /// all), to send with [`FrameSender::send_adverts`].
+    pub fn push_advert(packets: &mut Packets, advert: &Advert, src: IpAddr) {
+        packets.push(IPV6_HEADER_LEN + advert.buffer_len(), |buf| {
+            match (src, Family::of(src).multicast_group()) {
+                (IpAddr::V4(src), IpAddr::V4(dst)) => advert.emit_ipv4(src, dst, buf),
+                (IpAddr::V6(src), IpAddr::V6(dst)) => advert.emit_ipv6(src, dst, buf),
+                _ => 0,
+            }
+        });
+    }
+
+    /// Sends the multicast adverts in `packets`, all of `family`, on
+    /// `ifindex`.
+    pub fn send_adverts(&self, ifindex: u32, family: Family, packets: &Packets) -> io::Result<()> {
+        let group = family.multicast_group();
+        let ethertype = match family {
+            Family::Ipv4 => ETH_P_IP,
+            Family::Ipv6 => ETH_P_IPV6,
+        };
+        self.send(ifindex, ethertype, multicast_mac(group), packets)
+    }
+
+    fn send(
+        &self,
+        ifindex: u32,
+        ethertype: u16,
+        mac: [u8; 6],
+        packets: &Packets,
+    ) -> io::Result<()> {
+        let to = SockaddrLl::new(ifindex, ethertype, mac);
+        ffi::send_to_all(self.fd.as_fd(), &to, &packets.bytes, &packets.ends)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use core::net::{Ipv4Addr, Ipv6Addr};
     use core::time::Duration;
 
     /// Through a UDP socket on loopback (no privilege needed): the same
@@ -335,13 +401,11 @@ mod tests {
             .send_to(b"advert", socket.local_addr().unwrap())
             .unwrap();
         std::thread::sleep(Duration::from_millis(50));
-        let mut buf = [0u8; 64];
-        let received = ffi::receive(&socket, &mut buf).unwrap().unwrap();
+        let mut datagrams = Datagrams::default();
+        assert_eq!(ffi::receive(&socket, &mut datagrams).unwrap(), 1);
         let after = now();
-        assert_eq!(
-            (&buf[..received.len], received.truncated),
-            (&b"advert"[..], false)
-        );
+        let (received, payload) = datagrams.get(0);
+        assert_eq!((payload, received.truncated), (&b"advert"[..], false));
         let arrival = arrival(received.arrival.expect("a timestamp")).expect("recent");
         // It arrived at once; we read it 50 ms later.
         assert!(

@@ -2,7 +2,7 @@
 //! this adds no dependency.
 //!
 //! - `setsockopt` for SO_BINDTODEVICE, IP_HDRINCL, IPV6_RECVPKTINFO and
-//!   IPV6_RECVHOPLIMIT, `recvmsg` with those control messages, the signal
+//!   IPV6_RECVHOPLIMIT, `recvmmsg` with those control messages, `sendmmsg`, the signal
 //!   mask and `signalfd`: rustix 1.1 does not wrap them (its `recvmsg`
 //!   parses only SCM_RIGHTS and SCM_CREDENTIALS).
 //! - `posix_spawnp` for notify scripts: std's `Command` costs about 10 KB
@@ -28,9 +28,11 @@ use core::ffi::{c_char, c_int, c_short, c_uint, c_ulong, c_void};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
-mod recvmsg;
+mod msg;
 
-pub use recvmsg::{receive, set_ipv6_receive_info, set_receive_timestamps, Received};
+pub use msg::{
+    receive, send_to_all, set_ipv6_receive_info, set_receive_timestamps, Datagrams, Received, BATCH,
+};
 
 /// `sigset_t` is 128 bytes in glibc and musl on every Linux architecture.
 #[repr(C, align(8))]
