@@ -120,8 +120,17 @@ impl Daemon {
         if holds_vips {
             self.set_vmac_up(slot, true);
         }
+        // A periodic advert, with nothing else to do, may wait for the
+        // batch `run_timers` sends; anything more goes out in order, after
+        // the adverts queued before it.
+        let periodic = output.transition.is_none() && !output.announce && !output.lower_priority;
+        if !periodic {
+            self.send_queued_adverts();
+        }
         if let Some(priority) = output.advert {
-            self.send_advert(slot, priority);
+            if !(periodic && self.queue_advert(slot, priority)) {
+                self.send_advert(slot, priority);
+            }
         }
         self.reconcile_vips(slot, now);
         if output.announce {
@@ -214,7 +223,7 @@ impl Daemon {
                 }
                 (None, Some(socket)) => {
                     socket.push_advert(packets, &advert, params.primary, dst);
-                    socket.send(packets, dst)
+                    socket.send(packets, dst).1
                 }
                 (None, None) => Err(io::Error::from(io::ErrorKind::NotConnected)),
             };
@@ -231,6 +240,78 @@ impl Daemon {
                 }
             }
         }
+    }
+
+    /// Queues `slot`'s advert for [`Daemon::send_queued_adverts`] while
+    /// `run_timers` runs, if it is an ordinary one: multicast, from the
+    /// link's own socket. Says whether it did.
+    fn queue_advert(&mut self, slot: usize, priority: u8) -> bool {
+        let instance = &self.instances[slot];
+        let link = &self.links[instance.link];
+        let ordinary = instance.vmac.is_none()
+            && instance.fsm.params().unicast_peers.is_empty()
+            && link.up
+            && link.socket.is_some();
+        if self.queueing_adverts && ordinary {
+            self.advert_queue.push((slot, priority));
+        }
+        self.queueing_adverts && ordinary
+    }
+
+    /// Sends the queued adverts, in one batch per link: a master of many
+    /// instances whose adverts fall due together sends them in a few
+    /// sendmmsg calls, not one each.
+    pub(super) fn send_queued_adverts(&mut self) {
+        let mut queue = core::mem::take(&mut self.advert_queue);
+        while let Some(&(first, _)) = queue.first() {
+            let id = self.instances[first].link;
+            let link = &self.links[id];
+            let group = link.family.multicast_group();
+            let packets = &mut self.packets;
+            packets.clear();
+            let mut result = (0, Err(io::Error::from(io::ErrorKind::NotConnected)));
+            if let Some(socket) = &link.socket {
+                for &(slot, priority) in &queue {
+                    let instance = &self.instances[slot];
+                    if instance.link == id {
+                        let params = instance.fsm.params();
+                        socket.push_advert(
+                            packets,
+                            &params.advert(priority),
+                            params.primary,
+                            group,
+                        );
+                    }
+                }
+                result = socket.send(packets, group);
+            }
+            let (sent, result) = result;
+            let mut position = 0;
+            for &(slot, priority) in &queue {
+                let instance = &mut self.instances[slot];
+                if instance.link != id {
+                    continue;
+                }
+                let counters = &mut instance.counters;
+                if position < sent {
+                    counters.adverts_tx += 1;
+                    counters.priority_zero_tx += u64::from(priority == PRIORITY_STOP);
+                } else {
+                    counters.send_errors += 1;
+                }
+                position += 1;
+            }
+            if let Err(e) = result {
+                warn!(
+                    "{}: {} advert(s) to {group} not sent: {e}",
+                    link.name,
+                    position - sent
+                );
+            }
+            let instances = &self.instances;
+            queue.retain(|&(slot, _)| instances[slot].link != id);
+        }
+        self.advert_queue = queue;
     }
 
     /// RFC 5798 §6.4.1: a gratuitous ARP (IPv4) or an unsolicited Neighbor

@@ -86,6 +86,10 @@ pub struct Daemon {
     tokens: Vec<Token>,
     /// Scratch space of `reconcile_vips`.
     desired_vips: Vec<Vip>,
+    /// While `run_timers` runs: periodic adverts wait in `advert_queue`,
+    /// by slot and priority, to leave together at its end.
+    queueing_adverts: bool,
+    advert_queue: Vec<(usize, u8)>,
 }
 
 /// What a descriptor in the poll set is for. Links are named by their id,
@@ -173,6 +177,8 @@ impl Daemon {
             poll: sys::PollSet::default(),
             tokens: Vec::new(),
             desired_vips: Vec::new(),
+            queueing_adverts: false,
+            advert_queue: Vec::new(),
         };
         for instance in resolved {
             daemon.start_instance(instance, now)?;
@@ -265,6 +271,13 @@ impl Daemon {
     }
 
     fn run_timers(&mut self, now: Instant) {
+        self.queueing_adverts = true;
+        self.run_due_timers(now);
+        self.queueing_adverts = false;
+        self.send_queued_adverts();
+    }
+
+    fn run_due_timers(&mut self, now: Instant) {
         self.control.expire(now);
         if self.tracking.poll_at().is_some_and(|at| at <= now) && self.tracking.poll(now) {
             self.refresh(now);

@@ -125,8 +125,9 @@ impl VrrpSocket {
     }
 
     /// Sends `packets` (built by [`VrrpSocket::push_advert`]) to `dst`, a
-    /// multicast group or a peer.
-    pub fn send(&self, packets: &Packets, dst: IpAddr) -> io::Result<()> {
+    /// multicast group or a peer. Says how many were sent before an error
+    /// stopped it.
+    pub fn send(&self, packets: &Packets, dst: IpAddr) -> (usize, io::Result<()>) {
         let (bytes, ends) = (&packets.bytes[..], &packets.ends[..]);
         match (self, dst) {
             (VrrpSocket::V4(fd), IpAddr::V4(dst)) => {
@@ -135,7 +136,7 @@ impl VrrpSocket {
             (VrrpSocket::V6 { fd, index }, IpAddr::V6(dst)) => {
                 ffi::send_to_all(fd.as_fd(), &SockaddrIn6::new(dst, *index), bytes, ends)
             }
-            _ => Err(io::Error::from(io::ErrorKind::InvalidInput)),
+            _ => (0, Err(io::Error::from(io::ErrorKind::InvalidInput))),
         }
     }
 }
@@ -368,7 +369,7 @@ impl FrameSender {
         packets: &Packets,
     ) -> io::Result<()> {
         let to = SockaddrLl::new(ifindex, ethertype, mac);
-        ffi::send_to_all(self.fd.as_fd(), &to, &packets.bytes, &packets.ends)
+        ffi::send_to_all(self.fd.as_fd(), &to, &packets.bytes, &packets.ends).1
     }
 }
 

@@ -264,15 +264,16 @@ pub fn receive(fd: impl AsFd, datagrams: &mut Datagrams) -> io::Result<usize> {
 
 /// sendmmsg(2): every packet of `bytes`, which end at `ends`, to `name`,
 /// a C socket address (`struct sockaddr_in`, `sockaddr_in6` or
-/// `sockaddr_ll`), up to [`BATCH`] per call. Stops at the first error.
+/// `sockaddr_ll`), up to [`BATCH`] per call. Stops at the first error,
+/// and says how many were sent before it.
 pub fn send_to_all<A>(
     fd: BorrowedFd<'_>,
     name: &A,
     bytes: &[u8],
     ends: &[usize],
-) -> io::Result<()> {
+) -> (usize, io::Result<()>) {
     let name = (name as *const A).cast_mut().cast();
-    let mut start = 0;
+    let (mut start, mut done) = (0, 0);
     for batch in ends.chunks(BATCH) {
         let mut iovs: [IoVec; BATCH] = core::array::from_fn(|_| IoVec {
             base: core::ptr::null_mut(),
@@ -305,12 +306,13 @@ pub fn send_to_all<A>(
                 )
             };
             if result <= 0 {
-                return Err(io::Error::last_os_error());
+                return (done + sent, Err(io::Error::last_os_error()));
             }
             sent += result as usize;
         }
+        done += sent;
     }
-    Ok(())
+    (done, Ok(()))
 }
 
 /// Walks `struct cmsghdr`s (cmsg(3)): a `size_t` length, level and type,
