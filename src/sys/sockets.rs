@@ -2,7 +2,7 @@
 //! packet socket that sends whole frames: gratuitous ARPs, unsolicited
 //! Neighbor Advertisements, and adverts from a virtual MAC.
 
-use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV6};
+use core::net::{IpAddr, SocketAddrV6};
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
@@ -128,15 +128,41 @@ impl VrrpSocket {
     /// multicast group or a peer. Says how many were sent before an error
     /// stopped it.
     pub fn send(&self, packets: &Packets, dst: IpAddr) -> (usize, io::Result<()>) {
-        let (bytes, ends) = (&packets.bytes[..], &packets.ends[..]);
-        match (self, dst) {
-            (VrrpSocket::V4(fd), IpAddr::V4(dst)) => {
-                ffi::send_to_all(fd.as_fd(), &SockaddrIn::new(dst), bytes, ends)
-            }
-            (VrrpSocket::V6 { fd, index }, IpAddr::V6(dst)) => {
-                ffi::send_to_all(fd.as_fd(), &SockaddrIn6::new(dst, *index), bytes, ends)
-            }
-            _ => (0, Err(io::Error::from(io::ErrorKind::InvalidInput))),
+        let (fd, scope) = match self {
+            VrrpSocket::V4(fd) => (fd, 0),
+            VrrpSocket::V6 { fd, index } => (fd, *index),
+        };
+        if Family::of(dst) != self.family() {
+            return (0, Err(io::Error::from(io::ErrorKind::InvalidInput)));
+        }
+        let (name, len) = socket_address(dst, scope);
+        ffi::send_to_all(fd.as_fd(), &name[..len], &packets.bytes, &packets.ends)
+    }
+
+    fn family(&self) -> Family {
+        match self {
+            VrrpSocket::V4(_) => Family::Ipv4,
+            VrrpSocket::V6 { .. } => Family::Ipv6,
+        }
+    }
+}
+
+/// `struct sockaddr_in` (16 bytes) or `struct sockaddr_in6` (28 bytes,
+/// with the scope of a link-local destination) for `address`, as bytes,
+/// and its length.
+fn socket_address(address: IpAddr, scope: u32) -> ([u8; 28], usize) {
+    let mut name = [0u8; 28];
+    match address {
+        IpAddr::V4(address) => {
+            name[..2].copy_from_slice(&AddressFamily::INET.as_raw().to_ne_bytes());
+            name[4..8].copy_from_slice(&address.octets());
+            (name, 16)
+        }
+        IpAddr::V6(address) => {
+            name[..2].copy_from_slice(&AddressFamily::INET6.as_raw().to_ne_bytes());
+            name[8..24].copy_from_slice(&address.octets());
+            name[24..].copy_from_slice(&scope.to_ne_bytes());
+            (name, 28)
         }
     }
 }
@@ -170,48 +196,6 @@ impl Packets {
     }
 }
 
-/// `struct sockaddr_in`.
-#[repr(C)]
-struct SockaddrIn {
-    family: u16,
-    port_be: u16,
-    address: [u8; 4],
-    zero: [u8; 8],
-}
-
-impl SockaddrIn {
-    fn new(address: Ipv4Addr) -> SockaddrIn {
-        SockaddrIn {
-            family: AddressFamily::INET.as_raw(),
-            port_be: 0,
-            address: address.octets(),
-            zero: [0; 8],
-        }
-    }
-}
-
-/// `struct sockaddr_in6`.
-#[repr(C)]
-struct SockaddrIn6 {
-    family: u16,
-    port_be: u16,
-    flow_info: u32,
-    address: [u8; 16],
-    scope: u32,
-}
-
-impl SockaddrIn6 {
-    fn new(address: Ipv6Addr, scope: u32) -> SockaddrIn6 {
-        SockaddrIn6 {
-            family: AddressFamily::INET6.as_raw(),
-            port_be: 0,
-            flow_info: 0,
-            address: address.octets(),
-            scope,
-        }
-    }
-}
-
 /// A received datagram (or why it is dropped) and when the kernel received
 /// it, on our clock.
 pub type Received<'b> = (Result<Datagram<'b>, RxError>, Option<Instant>);
@@ -241,33 +225,17 @@ impl AsFd for VrrpSocket {
     }
 }
 
-/// `struct sockaddr_ll` (packet(7)); rustix 1.1 has no type for it.
-#[repr(C)]
-struct SockaddrLl {
-    family: u16,
-    protocol_be: u16,
-    ifindex: i32,
-    hatype: u16,
-    pkttype: u8,
-    halen: u8,
-    addr: [u8; 8],
-}
-
-impl SockaddrLl {
-    /// A link-layer destination for a packet socket.
-    fn new(ifindex: u32, ethertype: u16, mac: [u8; 6]) -> SockaddrLl {
-        let mut addr = [0u8; 8];
-        addr[..6].copy_from_slice(&mac);
-        SockaddrLl {
-            family: AddressFamily::PACKET.as_raw(),
-            protocol_be: ethertype.to_be(),
-            ifindex: ifindex as i32,
-            hatype: 0,
-            pkttype: 0,
-            halen: 6,
-            addr,
-        }
-    }
+/// `struct sockaddr_ll` (packet(7)) as bytes: the link-layer destination
+/// of a packet socket's send. rustix 1.1 has no type for it.
+fn link_address(ifindex: u32, ethertype: u16, mac: [u8; 6]) -> [u8; 20] {
+    let mut name = [0u8; 20];
+    name[..2].copy_from_slice(&AddressFamily::PACKET.as_raw().to_ne_bytes());
+    name[2..4].copy_from_slice(&ethertype.to_be_bytes());
+    name[4..8].copy_from_slice(&ifindex.to_ne_bytes());
+    // sll_hatype and sll_pkttype stay 0; sll_halen, then sll_addr.
+    name[11] = 6;
+    name[12..18].copy_from_slice(&mac);
+    name
 }
 
 const ETH_P_IP: u16 = 0x0800;
@@ -368,7 +336,7 @@ impl FrameSender {
         mac: [u8; 6],
         packets: &Packets,
     ) -> io::Result<()> {
-        let to = SockaddrLl::new(ifindex, ethertype, mac);
+        let to = link_address(ifindex, ethertype, mac);
         ffi::send_to_all(self.fd.as_fd(), &to, &packets.bytes, &packets.ends).1
     }
 }
@@ -376,6 +344,7 @@ impl FrameSender {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use core::net::{Ipv4Addr, Ipv6Addr};
     use core::time::Duration;
 
     /// Through a UDP socket on loopback (no privilege needed): the same
@@ -417,6 +386,32 @@ mod tests {
             arrival + Duration::from_millis(40) <= after,
             "{arrival:?} {after:?}"
         );
+    }
+
+    /// The C layouts sendmmsg(2) reads: `sockaddr_in`, `sockaddr_in6` and
+    /// `sockaddr_ll`, host-order family and index, network-order
+    /// ethertype.
+    #[test]
+    fn socket_addresses_as_the_kernel_reads_them() {
+        let (v4, len) = socket_address(IpAddr::V4(MULTICAST_GROUP), 7);
+        let family = AddressFamily::INET.as_raw().to_ne_bytes();
+        assert_eq!(len, 16);
+        assert_eq!(
+            v4[..16],
+            [family[0], family[1], 0, 0, 224, 0, 0, 18, 0, 0, 0, 0, 0, 0, 0, 0]
+        );
+        let (v6, len) = socket_address(IpAddr::V6(MULTICAST_GROUP_V6), 7);
+        assert_eq!(len, 28);
+        assert_eq!(v6[..2], AddressFamily::INET6.as_raw().to_ne_bytes());
+        assert_eq!(v6[2..8], [0; 6]);
+        assert_eq!(v6[8..24], MULTICAST_GROUP_V6.octets());
+        assert_eq!(v6[24..], 7u32.to_ne_bytes());
+        let ll = link_address(3, ETH_P_ARP, BROADCAST_MAC);
+        assert_eq!(ll[..2], AddressFamily::PACKET.as_raw().to_ne_bytes());
+        assert_eq!(ll[2..4], [0x08, 0x06]);
+        assert_eq!(ll[4..8], 3u32.to_ne_bytes());
+        assert_eq!(ll[8..12], [0, 0, 0, 6]);
+        assert_eq!(ll[12..], [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0]);
     }
 
     #[test]

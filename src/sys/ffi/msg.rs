@@ -163,7 +163,7 @@ impl Default for Datagrams {
         Datagrams {
             data: Vec::new(),
             names: [[0; SOCKADDR_IN6_LEN]; BATCH],
-            controls: core::array::from_fn(|_| Control([0; CONTROL_LEN])),
+            controls: [const { Control([0; CONTROL_LEN]) }; BATCH],
             received: [Received::NONE; BATCH],
         }
     }
@@ -264,21 +264,24 @@ pub fn receive(fd: impl AsFd, datagrams: &mut Datagrams) -> io::Result<usize> {
 
 /// sendmmsg(2): every packet of `bytes`, which end at `ends`, to `name`,
 /// a C socket address (`struct sockaddr_in`, `sockaddr_in6` or
-/// `sockaddr_ll`), up to [`BATCH`] per call. Stops at the first error,
-/// and says how many were sent before it.
-pub fn send_to_all<A>(
+/// `sockaddr_ll`) as bytes, up to [`BATCH`] per call. Stops at the first
+/// error, and says how many were sent before it.
+#[inline(never)]
+pub fn send_to_all(
     fd: BorrowedFd<'_>,
-    name: &A,
+    name: &[u8],
     bytes: &[u8],
     ends: &[usize],
 ) -> (usize, io::Result<()>) {
-    let name = (name as *const A).cast_mut().cast();
+    let (name, name_len) = (name.as_ptr().cast_mut().cast(), name.len());
     let (mut start, mut done) = (0, 0);
     for batch in ends.chunks(BATCH) {
-        let mut iovs: [IoVec; BATCH] = core::array::from_fn(|_| IoVec {
-            base: core::ptr::null_mut(),
-            len: 0,
-        });
+        let mut iovs = [const {
+            IoVec {
+                base: core::ptr::null_mut(),
+                len: 0,
+            }
+        }; BATCH];
         for (iov, &end) in iovs.iter_mut().zip(batch) {
             let packet = &bytes[start.min(end)..end.min(bytes.len())];
             *iov = IoVec {
@@ -288,14 +291,13 @@ pub fn send_to_all<A>(
             start = end;
         }
         let iov = iovs.as_mut_ptr();
-        let mut msgs: [MMsgHdr; BATCH] = core::array::from_fn(|i| {
-            MMsgHdr::new(name, core::mem::size_of::<A>(), iov.wrapping_add(i))
-        });
+        let mut msgs: [MMsgHdr; BATCH] =
+            core::array::from_fn(|i| MMsgHdr::new(name, name_len, iov.wrapping_add(i)));
         let mut sent = 0;
         while sent < batch.len() {
             // SAFETY: the first `batch.len()` messages point to live
             // buffers of the lengths beside them: the packets, slices of
-            // `bytes`, through their iovecs, and `name`, a whole `A`.
+            // `bytes`, through their iovecs, and `name`.
             // sendmmsg(2) only reads them (and writes each message's `len`).
             let result = unsafe {
                 sendmmsg(
