@@ -10,6 +10,7 @@
 use core::net::IpAddr;
 use core::time::Duration;
 
+mod checks;
 mod events;
 mod params;
 
@@ -17,7 +18,7 @@ pub use events::{AdvertDrop, Output, State, StateKind, Transition};
 pub use params::{Params, PRIORITY_OWNER, PRIORITY_STOP};
 
 use super::time::{next_tick, Instant};
-use super::wire::{Advert, V2Auth, Version};
+use super::wire::{Advert, Version};
 
 /// One virtual router on one interface.
 #[derive(Debug, Clone)]
@@ -418,45 +419,6 @@ impl Instance {
         output
     }
 
-    fn check_advert(&self, src: IpAddr, advert: &Advert) -> Result<(), AdvertDrop> {
-        if !self.params.unicast_peers.is_empty() && !self.params.unicast_peers.contains(&src) {
-            return Err(AdvertDrop::NotAPeer);
-        }
-        if advert.version != self.params.version {
-            return Err(AdvertDrop::Version);
-        }
-        // RFC 3768 §7.1: "MUST verify that the Auth Type matches the locally
-        // configured authentication method ... and the Authentication Data".
-        if self.params.version == Version::V2
-            && !self
-                .params
-                .auth
-                .accepts(&advert.auth.unwrap_or(V2Auth::NONE))
-        {
-            return Err(AdvertDrop::Auth);
-        }
-        // RFC 5798 §7.1: "the local router is not the IPvX address owner".
-        // As master, an owner still answers a lower-priority master.
-        if self.params.priority == PRIORITY_OWNER && !matches!(self.state, State::Master { .. }) {
-            return Err(AdvertDrop::Owner);
-        }
-        // RFC 3768 §7.1: v2 "MUST verify that the Adver Interval in the packet
-        // is the same as the locally configured for this virtual router".
-        if self.params.version == Version::V2
-            && advert.interval_cs != self.params.advert_interval_cs
-        {
-            return Err(AdvertDrop::Interval);
-        }
-        // RFC 5798 §7.1: a differing address list is dropped unless the
-        // sender is the owner.
-        if advert.priority != PRIORITY_OWNER
-            && !same_addresses(&advert.addresses, &self.params.vips)
-        {
-            return Err(AdvertDrop::AddressList);
-        }
-        Ok(())
-    }
-
     /// RFC 5798 §6.4.2: "Set Master_Adver_Interval to Adver Interval
     /// contained in the ADVERTISEMENT" (v3 only; v2 intervals must match).
     fn learn_interval(&mut self, advert: &Advert) {
@@ -497,8 +459,4 @@ impl Instance {
 #[inline(never)]
 fn centis(cs: u16) -> Duration {
     Duration::from_millis(u64::from(cs) * 10)
-}
-
-fn same_addresses(received: &[IpAddr], configured: &[IpAddr]) -> bool {
-    received.len() == configured.len() && configured.iter().all(|a| received.contains(a))
 }
