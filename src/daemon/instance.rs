@@ -3,11 +3,12 @@
 
 use core::net::IpAddr;
 
-use log::{info, warn};
+use log::{info, log, warn, Level};
 
 use super::effects::VipPlacement;
 use super::links::{LinkId, DROP_LOG_PERIOD};
 use super::resolve::Resolved;
+use super::status::render::addresses_text;
 use super::vmac::{create_vmac, Vmac};
 use super::Daemon;
 use crate::config::InstanceConfig;
@@ -38,7 +39,9 @@ pub struct InstanceCounters {
     pub lower_priority_rx: u64,
     pub send_errors: u64,
     /// Adverts dropped by the checks of RFC 5798 §7.1 that need the
-    /// configuration, by [`AdvertDrop::index`].
+    /// configuration, by [`AdvertDrop::index`]; under
+    /// [`AdvertDrop::AddressList`] also those taken although their address
+    /// list differs from ours.
     pub drops: [u64; AdvertDrop::ALL.len()],
     /// Adverts whose checksum was valid only in the form we do not send: the
     /// peer's `v3-checksum` setting differs, so it drops our adverts.
@@ -66,9 +69,50 @@ pub(super) struct Runtime {
     pub(super) entered_at: Instant,
     /// The drop log of each [`AdvertDrop`], at most once a minute.
     pub(super) drop_logs: [Throttle; AdvertDrop::ALL.len()],
+    /// The pairs of differing address lists already logged.
+    pub(super) logged_lists: LoggedLists,
 }
 
 impl Runtime {
+    /// An advert whose address list differs from ours (RFC 5798 §7.1),
+    /// `taken` (it shares an address with ours, see
+    /// [`crate::proto::fsm::Output::address_list_differs`]) or dropped:
+    /// counted each time, logged once per pair of lists, naming both, so a
+    /// rollout of a VIP change says what differs without a line per advert.
+    fn address_list_differs(&mut self, now: Instant, received: &Received, taken: bool) {
+        self.counters.drops[AdvertDrop::AddressList.index()] += 1;
+        let (theirs, ours) = (&received.advert.addresses, &self.fsm.params().vips);
+        if !self.logged_lists.first_time(now, theirs, ours) {
+            return;
+        }
+        let (level, what, vmac) = if taken {
+            (
+                Level::Warn,
+                "an address in common: the same virtual router, its vips changing; following it",
+                "",
+            )
+        } else {
+            (
+                Level::Error,
+                "no address in common: another virtual router on our vrid; dropping its adverts, both are master",
+                // RFC 5798 §7.3: the virtual MAC is the VRID's.
+                if self.config.vmac {
+                    " with one virtual MAC"
+                } else {
+                    ""
+                },
+            )
+        };
+        log!(
+            level,
+            "{}: {} advertises {}, we {}: {what}{vmac}",
+            self.config.name,
+            received.src,
+            addresses_text(theirs),
+            addresses_text(ours)
+        );
+    }
+
     /// The protocol parameters with the interface's advert source. A
     /// `priority 255` that owns not all of its VIPs runs as 254: an owner
     /// takes over at once and ignores every advert (RFC 5798 §6.4.1,
@@ -161,6 +205,7 @@ impl Daemon {
             group,
             entered_at: now,
             drop_logs: Default::default(),
+            logged_lists: LoggedLists::default(),
         });
         Ok(())
     }
@@ -211,6 +256,9 @@ impl Daemon {
             .handle_advert(now, received.src, &received.advert)
         {
             Ok(output) => {
+                if output.address_list_differs {
+                    instance.address_list_differs(now, received, true);
+                }
                 // Only an advert the state machine took (so one of our
                 // version) tells how our peer sends its checksums, or is a
                 // peer leaving; a dropped one (a non-peer's, say) counts
@@ -234,6 +282,7 @@ impl Daemon {
                 self.execute(slot, now, &output);
                 self.settle_group_of(slot, now);
             }
+            Err(AdvertDrop::AddressList) => instance.address_list_differs(now, received, false),
             Err(reason) => {
                 instance.counters.drops[reason.index()] += 1;
                 let log = &mut instance.drop_logs[reason.index()];
@@ -250,9 +299,132 @@ impl Daemon {
     }
 }
 
+/// How many pairs of differing address lists an instance remembers having
+/// logged: enough for a rollout across a few routers.
+const LOGGED_LISTS: usize = 4;
+
+/// The pairs (theirs, ours) of differing address lists already logged, as
+/// digests. Bounded, so a peer sending ever new lists cannot grow it; once
+/// it is full a new pair takes the oldest place at most once a
+/// [`DROP_LOG_PERIOD`], so such a peer cannot flood the log either.
+#[derive(Default)]
+pub(super) struct LoggedLists {
+    /// Digests; 0 is a free place.
+    seen: [u32; LOGGED_LISTS],
+    /// Pairs logged: the next goes to this place modulo [`LOGGED_LISTS`].
+    logged: usize,
+    when_full: Throttle,
+}
+
+impl LoggedLists {
+    /// Whether this pair is to be logged now: not logged before.
+    fn first_time(&mut self, now: Instant, theirs: &[IpAddr], ours: &[IpAddr]) -> bool {
+        let digest = digest([theirs, ours]);
+        if self.seen.contains(&digest) {
+            return false;
+        }
+        let place = &mut self.seen[self.logged % LOGGED_LISTS];
+        if *place != 0 && self.when_full.hit(now, DROP_LOG_PERIOD).is_none() {
+            return false;
+        }
+        *place = digest;
+        self.logged += 1;
+        true
+    }
+}
+
+/// FNV-1a over each list's length and addresses (an IPv6 one folded to 32
+/// bits), never 0: no allocation per advert, and one list's end cannot
+/// pass for the next one's start.
+fn digest(lists: [&[IpAddr]; 2]) -> u32 {
+    let mut hash = 0x811c_9dc5_u32;
+    for list in lists {
+        let mut word = list.len() as u32;
+        let mut rest = list.iter();
+        loop {
+            hash = (hash ^ word).wrapping_mul(0x0100_0193);
+            word = match rest.next() {
+                None => break,
+                Some(IpAddr::V4(a)) => a.to_bits(),
+                Some(IpAddr::V6(a)) => {
+                    let bits = a.to_bits();
+                    let half = (bits ^ bits >> 64) as u64;
+                    (half ^ half >> 32) as u32
+                }
+            };
+        }
+    }
+    hash | 1
+}
+
 fn checksum_words(form: Checksum) -> &'static str {
     match form {
         Checksum::PseudoHeader => "with",
         Checksum::MessageOnly => "without",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(last: &[u8]) -> Vec<IpAddr> {
+        last.iter().map(|&n| IpAddr::from([10, 0, 0, n])).collect()
+    }
+
+    fn at_s(s: u64) -> Instant {
+        Instant::from_micros(s * 1_000_000)
+    }
+
+    #[test]
+    fn each_pair_of_lists_is_logged_once() {
+        let mut logged = LoggedLists::default();
+        let (ours, theirs) = (list(&[1]), list(&[1, 2]));
+        assert!(logged.first_time(at_s(0), &theirs, &ours));
+        for s in 0..100 {
+            assert!(!logged.first_time(at_s(s), &theirs, &ours));
+        }
+        // Another list of theirs, or ours after a reload, is another pair,
+        // and so is the pair the other way round.
+        assert!(logged.first_time(at_s(1), &list(&[1, 3]), &ours));
+        assert!(logged.first_time(at_s(1), &theirs, &list(&[1, 3])));
+        assert!(logged.first_time(at_s(1), &ours, &theirs));
+        assert!(!logged.first_time(at_s(2), &theirs, &ours));
+    }
+
+    #[test]
+    fn a_peer_cycling_through_lists_is_logged_once_a_period_once_full() {
+        let mut logged = LoggedLists::default();
+        let ours = list(&[1]);
+        let mut lines = 0;
+        for n in 0..=250 {
+            for s in 0..2 {
+                if logged.first_time(at_s(s), &list(&[1, n]), &ours) {
+                    lines += 1;
+                }
+            }
+        }
+        // Four places, then one a period.
+        assert_eq!(lines, LOGGED_LISTS + 1);
+        assert!(logged.first_time(at_s(61), &list(&[2, 3]), &ours));
+        assert!(!logged.first_time(at_s(62), &list(&[2, 4]), &ours));
+    }
+
+    #[test]
+    fn ipv6_lists_that_differ_in_any_bit_are_distinct_pairs() {
+        let a: IpAddr = "fe80::1".parse().unwrap();
+        let b: IpAddr = "2001:db8::1".parse().unwrap();
+        let c: IpAddr = "fe80::1:0:0:1".parse().unwrap();
+        let ours = [a];
+        let digests = [
+            digest([&[a, b], &ours]),
+            digest([&[a, c], &ours]),
+            digest([&[a], &[a, b]]),
+            digest([&[a, a], &[b]]),
+        ];
+        for (i, d) in digests.iter().enumerate() {
+            assert_ne!(*d, 0);
+            assert!(!digests[i + 1..].contains(d), "{digests:x?}");
+        }
     }
 }

@@ -3,6 +3,7 @@
 
 mod election;
 mod groups;
+mod rollout;
 mod segment;
 mod split_brain;
 mod tracking;

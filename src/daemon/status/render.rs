@@ -129,6 +129,13 @@ fn health_name(health: Health) -> &'static str {
     }
 }
 
+/// Addresses joined by commas, as status shows them, for a log line.
+pub(in crate::daemon) fn addresses_text(list: &[IpAddr]) -> String {
+    let mut out = String::new();
+    write_text(&mut out, Value::Addresses(list), false);
+    out
+}
+
 /// A value as text: `none` when absent, addresses joined by commas,
 /// durations in milliseconds (`seconds`: in seconds, for people).
 fn write_text(out: &mut String, value: Value<'_>, seconds: bool) {

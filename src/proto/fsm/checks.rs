@@ -8,8 +8,9 @@ use super::{AdvertDrop, Instance, State, PRIORITY_OWNER};
 use crate::proto::wire::{Advert, V2Auth, Version};
 
 impl Instance {
-    /// Why an advert for our VRID is to be dropped, if it is.
-    pub(super) fn check_advert(&self, src: IpAddr, advert: &Advert) -> Result<(), AdvertDrop> {
+    /// Why an advert for our VRID is to be dropped, if it is; else whether
+    /// its address list differs from ours ([`super::Output::address_list_differs`]).
+    pub(super) fn check_advert(&self, src: IpAddr, advert: &Advert) -> Result<bool, AdvertDrop> {
         if !self.params.unicast_peers.is_empty() && !self.params.unicast_peers.contains(&src) {
             return Err(AdvertDrop::NotAPeer);
         }
@@ -38,14 +39,24 @@ impl Instance {
         {
             return Err(AdvertDrop::Interval);
         }
-        // RFC 5798 §7.1: a differing address list is dropped unless the
-        // sender is the owner.
-        if advert.priority != PRIORITY_OWNER
-            && !same_addresses(&advert.addresses, &self.params.vips)
+        // RFC 5798 §7.1 (RFC 3768 §7.1 for v2): a receiver MAY verify the
+        // address list, and if it does, MUST drop a differing one that does
+        // not come from the owner. Operators change the VIPs one router at
+        // a time, and a backup that dropped its master's adverts meanwhile
+        // would be a second master for the rest of the rollout. So a list
+        // that shares an address with ours, the same virtual router with its
+        // config in flux, is not verified, only reported; one with nothing
+        // in common is another service configured onto our VRID: dropped.
+        if advert.priority == PRIORITY_OWNER || same_addresses(&advert.addresses, &self.params.vips)
         {
-            return Err(AdvertDrop::AddressList);
+            return Ok(false);
         }
-        Ok(())
+        for address in &advert.addresses {
+            if self.params.vips.contains(address) {
+                return Ok(true);
+            }
+        }
+        Err(AdvertDrop::AddressList)
     }
 }
 

@@ -76,6 +76,12 @@ pub struct Output {
     /// A master heard a lower-priority advert; with `advert` set it
     /// answered (keepalived's `notify_master_rx_lower_pri` event).
     pub lower_priority: bool,
+    /// The advert was taken although its address list differs from ours:
+    /// it shares an address with ours, so it is the same virtual router
+    /// while its VIPs are being changed (RFC 5798 §7.1 makes verifying the
+    /// list optional). Counted with the dropped ones, under
+    /// [`AdvertDrop::AddressList`].
+    pub address_list_differs: bool,
 }
 
 /// Why a well-formed advert was dropped; each has its own counter.
@@ -85,7 +91,9 @@ pub enum AdvertDrop {
     Version,
     /// RFC 3768 §7.1: v2 interval differs from the configured one.
     Interval,
-    /// RFC 5798 §7.1: address list differs and the sender is not the owner.
+    /// RFC 5798 §7.1: the address list has no address in common with ours
+    /// and the sender is not the owner: another virtual router configured
+    /// onto our VRID.
     AddressList,
     /// RFC 5798 §7.1: we are the address owner; others' adverts are ignored.
     Owner,

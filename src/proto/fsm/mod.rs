@@ -325,8 +325,10 @@ impl Instance {
         src: IpAddr,
         advert: &Advert,
     ) -> Result<Output, AdvertDrop> {
-        self.check_advert(src, advert)?;
-        let mut output = Output::default();
+        let mut output = Output {
+            address_list_differs: self.check_advert(src, advert)?,
+            ..Output::default()
+        };
         match self.state {
             State::Initialize | State::Fault => {}
             State::Backup { .. } => {
