@@ -276,8 +276,8 @@ def test_sighup_reload_changes_vips_and_priority_without_a_flap():
     with Lab(routers=2) as lab:
         nodes = {1: lab.tinyvrrp(1, priority=150), 2: lab.tinyvrrp(2, priority=100)}
         assert lab.wait_holder(1, ELECTION_TIMEOUT), explain(nodes.values())
-        # RFC 5798 §7.1 drops adverts whose address list differs, so both
-        # routers get the new VIP list at once, as an operator would roll it.
+        # Both routers get the new VIP list at once here; one router at a
+        # time is tests/netns/test_rollout.py.
         for node in nodes.values():
             text = node.config.read_text() + f"  vip {lab.vip(1)}/24\n"
             node.config.write_text(text.replace("priority 150", "priority 140"))
