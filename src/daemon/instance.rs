@@ -8,7 +8,7 @@ use log::{info, log, warn, Level};
 use super::effects::VipPlacement;
 use super::links::{LinkId, DROP_LOG_PERIOD};
 use super::resolve::Resolved;
-use super::status::render::addresses_text;
+use super::status::render::two_lists_text;
 use super::vmac::{create_vmac, Vmac};
 use super::Daemon;
 use crate::config::InstanceConfig;
@@ -105,11 +105,10 @@ impl Runtime {
         };
         log!(
             level,
-            "{}: {} advertises {}, we {}: {what}{vmac}",
+            "{}: {} advertises {}: {what}{vmac}",
             self.config.name,
             received.src,
-            addresses_text(theirs),
-            addresses_text(ours)
+            two_lists_text(theirs, ", we ", ours)
         );
     }
 

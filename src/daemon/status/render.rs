@@ -129,10 +129,17 @@ fn health_name(health: Health) -> &'static str {
     }
 }
 
-/// Addresses joined by commas, as status shows them, for a log line.
-pub(in crate::daemon) fn addresses_text(list: &[IpAddr]) -> String {
+/// Two lists of addresses, each joined by commas as status shows them,
+/// with `between` between them, for a log line.
+pub(in crate::daemon) fn two_lists_text(
+    first: &[IpAddr],
+    between: &str,
+    second: &[IpAddr],
+) -> String {
     let mut out = String::new();
-    write_text(&mut out, Value::Addresses(list), false);
+    write_text(&mut out, Value::Addresses(first), false);
+    out.push_str(between);
+    write_text(&mut out, Value::Addresses(second), false);
     out
 }
 
