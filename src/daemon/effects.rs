@@ -181,16 +181,19 @@ impl Daemon {
         let netlink = &mut self.netlink;
         let name = &instance.config.name;
         instance.vips.reconcile(now, desired, |change, vips| {
-            let addresses: Vec<_> = vips.iter().map(|vip| (vip.address, vip.prefix)).collect();
-            let results = netlink.change_addresses(change == Change::Add, index, &addresses);
-            let mut done = Vec::with_capacity(results.len());
-            for (vip, result) in vips.iter().zip(results) {
-                if let Err(e) = &result {
-                    error!("{name}: {vip} on {device}: {e}; retrying");
-                }
-                done.push(result.ok());
-            }
-            done
+            let mut made = vec![None; vips.len()];
+            let address = |i: usize| (vips[i].address, vips[i].prefix);
+            netlink.change_addresses(
+                change == Change::Add,
+                index,
+                vips.len(),
+                &address,
+                &mut |i, result| match result {
+                    Ok(done) => made[i] = Some(done),
+                    Err(e) => error!("{name}: {} on {device}: {e}; retrying", vips[i]),
+                },
+            );
+            made
         })
     }
 

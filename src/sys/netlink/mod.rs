@@ -148,31 +148,32 @@ impl Netlink {
         Ok(list)
     }
 
-    /// Adds an address (IPv6 without DAD): `Ok(true)` when added,
-    /// `Ok(false)` when it was there already.
-    pub fn add_address(&mut self, index: u32, address: IpAddr, prefix: u8) -> io::Result<bool> {
-        let mut results = self.change_addresses(true, index, &[(address, prefix)]);
-        results.pop().unwrap_or(Ok(false))
-    }
-
     /// Deletes an address; one that is already gone, or whose interface is
     /// gone (its addresses went with it), counts as success.
     pub fn del_address(&mut self, index: u32, address: IpAddr, prefix: u8) -> io::Result<()> {
-        let mut results = self.change_addresses(false, index, &[(address, prefix)]);
-        results.pop().unwrap_or(Ok(true)).map(|_| ())
+        let mut result = Ok(());
+        self.change_addresses(false, index, 1, &|_| (address, prefix), &mut |_, done| {
+            result = done.map(|_| ());
+        });
+        result
     }
 
-    /// Adds (`add`) or deletes addresses with their prefixes on the
-    /// interface `index`, as [`Netlink::add_address`] and
-    /// [`Netlink::del_address`] do one by one, and says so per address.
-    /// Up to [`BATCH`] requests go in one send and their answers are read
-    /// after it: 200 VIPs cost 7 round trips to the kernel, not 200.
+    /// Adds (`add`, IPv6 without DAD) or deletes `count` addresses with
+    /// their prefixes, the `i`th given by `address(i)`, on the interface
+    /// `index`, and tells `done` of each: `Ok(true)` when made,
+    /// `Ok(false)` when there already (an add); a delete of an address
+    /// already gone, or whose interface is gone (its addresses went with
+    /// it), counts as made. Up to [`BATCH`] requests go in one send and
+    /// their answers are read after it: 200 VIPs cost 7 round trips to the
+    /// kernel, not 200.
     pub fn change_addresses(
         &mut self,
         add: bool,
         index: u32,
-        addresses: &[(IpAddr, u8)],
-    ) -> Vec<io::Result<bool>> {
+        count: usize,
+        address: &dyn Fn(usize) -> (IpAddr, u8),
+        done: &mut dyn FnMut(usize, io::Result<bool>),
+    ) {
         let (kind, flags) = match add {
             true => (
                 RTM_NEWADDR,
@@ -180,12 +181,14 @@ impl Netlink {
             ),
             false => (RTM_DELADDR, NLM_F_REQUEST | NLM_F_ACK),
         };
-        let mut results = Vec::with_capacity(addresses.len());
         let mut requests = Vec::new();
-        for batch in addresses.chunks(BATCH) {
+        let mut first = 0;
+        while first < count {
+            let batch = (count - first).min(BATCH);
             requests.clear();
-            let first = self.seq.wrapping_add(1);
-            for &(address, prefix) in batch {
+            let first_seq = self.seq.wrapping_add(1);
+            for i in first..first + batch {
+                let (address, prefix) = address(i);
                 self.seq = self.seq.wrapping_add(1);
                 let mut msg = Message::new(kind, flags);
                 let (v4, v6);
@@ -206,10 +209,9 @@ impl Netlink {
                 requests.extend_from_slice(msg.finish(self.seq));
             }
             let mut codes = [PENDING; BATCH];
-            let codes = &mut codes[..batch.len()];
-            self.exchange(&requests, first, codes, &mut |_, _| {});
-            for &code in codes.iter() {
-                let done = match add {
+            self.exchange(&requests, first_seq, &mut codes[..batch], &mut |_, _| {});
+            for (offset, &code) in codes[..batch].iter().enumerate() {
+                let made = match add {
                     true => [0, -Errno::EXIST.raw_os_error()].contains(&code),
                     false => [
                         0,
@@ -219,13 +221,16 @@ impl Netlink {
                     .contains(&code),
                 };
                 // Added, or there already (EEXIST); deleted, or gone.
-                results.push(match done {
-                    true => Ok(code == 0 || !add),
-                    false => reply_result(code).map(|()| false),
-                });
+                done(
+                    first + offset,
+                    match made {
+                        true => Ok(code == 0 || !add),
+                        false => reply_result(code).map(|()| false),
+                    },
+                );
             }
+            first += batch;
         }
-        results
     }
 
     /// Creates a macvlan `name` on `parent` with the given MAC, in bridge
