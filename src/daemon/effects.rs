@@ -5,6 +5,7 @@
 //! every state-machine call the daemon brings what it has applied in line
 //! with that.
 
+use core::net::IpAddr;
 use core::time::Duration;
 use std::io;
 
@@ -201,47 +202,20 @@ impl Daemon {
     /// With a virtual MAC it leaves from the macvlan, so its Ethernet source
     /// is the virtual MAC (RFC 5798 §7.3).
     fn send_advert(&mut self, slot: usize, priority: u8) {
-        let instance = &mut self.instances[slot];
+        let instance = &self.instances[slot];
         let link = &self.links[instance.link];
         // A link that is down takes nothing (a master entering Fault for
         // it would send priority 0).
         if !link.up {
             return;
         }
-        let params = instance.fsm.params();
-        let advert = params.advert(priority);
-        let group = [link.family.multicast_group()];
-        let destinations = if params.unicast_peers.is_empty() {
-            &group[..]
-        } else {
-            &params.unicast_peers[..]
-        };
-        let packets = &mut self.packets;
-        for &dst in destinations {
-            packets.clear();
-            let sent = match (&instance.vmac, &link.socket) {
-                (Some(vmac), _) => {
-                    FrameSender::push_advert(packets, &advert, params.primary);
-                    self.frames.send_adverts(vmac.index, link.family, packets)
-                }
-                (None, Some(socket)) => {
-                    socket.push_advert(packets, &advert, params.primary, dst);
-                    socket.send(packets, dst).1
-                }
-                (None, None) => Err(io::Error::from(io::ErrorKind::NotConnected)),
-            };
-            match sent {
-                Ok(()) => {
-                    instance.counters.adverts_tx += 1;
-                    if priority == PRIORITY_STOP {
-                        instance.counters.priority_zero_tx += 1;
-                    }
-                }
-                Err(e) => {
-                    instance.counters.send_errors += 1;
-                    warn!("{}: advert to {dst} not sent: {e}", instance.config.name);
-                }
-            }
+        let vmac = instance.vmac.as_ref().map(|vmac| vmac.index);
+        let group = link.family.multicast_group();
+        let peers = instance.fsm.params().unicast_peers.len();
+        for peer in 0..peers.max(1) {
+            let params = self.instances[slot].fsm.params();
+            let dst = params.unicast_peers.get(peer).copied().unwrap_or(group);
+            self.send_adverts(&[(slot, priority)], dst, vmac);
         }
     }
 
@@ -261,60 +235,66 @@ impl Daemon {
         self.queueing_adverts && ordinary
     }
 
-    /// Sends the queued adverts, in one batch per link: a master of many
-    /// instances whose adverts fall due together sends them in a few
-    /// sendmmsg calls, not one each.
+    /// Sends the queued adverts, a batch for each run of instances on one
+    /// link: a master of many instances whose adverts fall due together
+    /// sends them in a few sendmmsg calls, not one each.
     pub(super) fn send_queued_adverts(&mut self) {
         let mut queue = core::mem::take(&mut self.advert_queue);
-        while let Some(&(first, _)) = queue.first() {
-            let id = self.instances[first].link;
-            let link = &self.links[id];
-            let group = link.family.multicast_group();
-            let packets = &mut self.packets;
-            packets.clear();
-            let mut result = (0, Err(io::Error::from(io::ErrorKind::NotConnected)));
-            if let Some(socket) = &link.socket {
-                for &(slot, priority) in &queue {
-                    let instance = &self.instances[slot];
-                    if instance.link == id {
-                        let params = instance.fsm.params();
-                        socket.push_advert(
-                            packets,
-                            &params.advert(priority),
-                            params.primary,
-                            group,
-                        );
-                    }
-                }
-                result = socket.send(packets, group);
+        let mut start = 0;
+        while start < queue.len() {
+            let link = self.instances[queue[start].0].link;
+            let mut end = start + 1;
+            while end < queue.len() && self.instances[queue[end].0].link == link {
+                end += 1;
             }
-            let (sent, result) = result;
-            let mut position = 0;
-            for &(slot, priority) in &queue {
-                let instance = &mut self.instances[slot];
-                if instance.link != id {
-                    continue;
-                }
-                let counters = &mut instance.counters;
-                if position < sent {
-                    counters.adverts_tx += 1;
-                    counters.priority_zero_tx += u64::from(priority == PRIORITY_STOP);
-                } else {
-                    counters.send_errors += 1;
-                }
-                position += 1;
-            }
-            if let Err(e) = result {
-                warn!(
-                    "{}: {} advert(s) to {group} not sent: {e}",
-                    link.name,
-                    position - sent
-                );
-            }
-            let instances = &self.instances;
-            queue.retain(|&(slot, _)| instances[slot].link != id);
+            let group = self.links[link].family.multicast_group();
+            self.send_adverts(&queue[start..end], group, None);
+            start = end;
         }
+        queue.clear();
         self.advert_queue = queue;
+    }
+
+    /// Sends the adverts of `adverts` (by slot, with their priority), whose
+    /// instances share a link, to `dst`: from the link's socket, or from
+    /// the virtual MAC interface `vmac`. Counts each as sent or not.
+    fn send_adverts(&mut self, adverts: &[(usize, u8)], dst: IpAddr, vmac: Option<u32>) {
+        let link = &self.links[self.instances[adverts[0].0].link];
+        let packets = &mut self.packets;
+        packets.clear();
+        for &(slot, priority) in adverts {
+            let params = self.instances[slot].fsm.params();
+            let advert = params.advert(priority);
+            match (vmac, &link.socket) {
+                (Some(_), _) => FrameSender::push_advert(packets, &advert, params.primary),
+                (None, Some(socket)) => socket.push_advert(packets, &advert, params.primary, dst),
+                (None, None) => {}
+            }
+        }
+        let (sent, result) = match (vmac, &link.socket) {
+            (Some(index), _) => self.frames.send_adverts(index, link.family, packets),
+            (None, Some(socket)) => socket.send(packets, dst),
+            (None, None) => (0, Err(io::Error::from(io::ErrorKind::NotConnected))),
+        };
+        for (position, &(slot, priority)) in adverts.iter().enumerate() {
+            let counters = &mut self.instances[slot].counters;
+            if position < sent {
+                counters.adverts_tx += 1;
+                counters.priority_zero_tx += u64::from(priority == PRIORITY_STOP);
+            } else {
+                counters.send_errors += 1;
+            }
+        }
+        if let Err(e) = result {
+            let name = match adverts {
+                [(slot, _)] => &self.instances[*slot].config.name,
+                _ => &link.name,
+            };
+            warn!(
+                "{name}: {} advert(s) to {dst} not sent: {e}",
+                adverts.len() - sent
+            );
+        }
     }
 
     /// RFC 5798 §6.4.1: a gratuitous ARP (IPv4) or an unsolicited Neighbor

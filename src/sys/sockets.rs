@@ -303,7 +303,7 @@ impl FrameSender {
             Family::Ipv4 => (ETH_P_ARP, BROADCAST_MAC),
             Family::Ipv6 => (ETH_P_IPV6, multicast_mac(IpAddr::V6(nd::ALL_NODES))),
         };
-        self.send(ifindex, ethertype, mac, packets)
+        self.send(ifindex, ethertype, mac, packets).1
     }
 
     /// Adds a multicast advert to `packets`, built whole (IP header and
@@ -320,7 +320,13 @@ impl FrameSender {
 
     /// Sends the multicast adverts in `packets`, all of `family`, on
     /// `ifindex`.
-    pub fn send_adverts(&self, ifindex: u32, family: Family, packets: &Packets) -> io::Result<()> {
+    /// Says how many were sent before an error stopped it.
+    pub fn send_adverts(
+        &self,
+        ifindex: u32,
+        family: Family,
+        packets: &Packets,
+    ) -> (usize, io::Result<()>) {
         let group = family.multicast_group();
         let ethertype = match family {
             Family::Ipv4 => ETH_P_IP,
@@ -335,9 +341,9 @@ impl FrameSender {
         ethertype: u16,
         mac: [u8; 6],
         packets: &Packets,
-    ) -> io::Result<()> {
+    ) -> (usize, io::Result<()>) {
         let to = link_address(ifindex, ethertype, mac);
-        ffi::send_to_all(self.fd.as_fd(), &to, &packets.bytes, &packets.ends).1
+        ffi::send_to_all(self.fd.as_fd(), &to, &packets.bytes, &packets.ends)
     }
 }
 
