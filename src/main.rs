@@ -205,6 +205,9 @@ fn check(path: &str) -> u8 {
     for group in &config.groups {
         outln!("{group}");
     }
+    for sync in &config.syncs {
+        outln!("{sync}");
+    }
     if let Some(path) = &config.notify_fifo {
         outln!("notify-fifo {path}");
     }

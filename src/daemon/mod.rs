@@ -123,6 +123,7 @@ impl Daemon {
             scripts,
             groups,
             notify_fifo,
+            syncs: _,
         } = config;
         let resolved = resolve::resolve(&mut netlink, file, instances)?;
         // After the config's errors (reading needs no privilege), before
