@@ -205,6 +205,7 @@ fn check(path: &str) -> u8 {
     for group in &config.groups {
         outln!("{group}");
     }
+    #[cfg(feature = "sync")]
     for sync in &config.syncs {
         outln!("{sync}");
     }

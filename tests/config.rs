@@ -15,8 +15,21 @@ mod tracking;
 #[path = "config/tracking_errors.rs"]
 mod tracking_errors;
 // Issue 12: file sync.
+#[cfg(feature = "sync")]
 #[path = "config/sync.rs"]
 mod sync;
+
+#[cfg(not(feature = "sync"))]
+#[test]
+fn a_build_without_file_sync_refuses_sync_blocks() {
+    let text = "instance lan\n interface eth0\n vrid 1\n vip 10.0.0.1\nsync s\n file /tmp/a\n instance lan\n";
+    // Its `instance` line then opens an instance block, with errors of its
+    // own after this one.
+    assert_eq!(
+        errors(text)[0],
+        "t.conf:5: sync: this tinyvrrp is built without file sync (cargo feature sync)"
+    );
+}
 
 /// The config with every line number cleared: the two syntaxes put the
 /// same settings on different lines.

@@ -63,6 +63,8 @@ impl Block<'_> {
                 let block = (kind.name(), self.name);
                 self.settings.read(key, syntax, directive, block)
             }
+            // Without file sync a sync block is one error (its first line).
+            (None, Kind::Sync) if !cfg!(feature = "sync") => Ok(()),
             // An instance rejects a missing value before an unknown key.
             (None, Kind::Instance) => directive
                 .value()

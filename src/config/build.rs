@@ -37,12 +37,14 @@ pub fn build(file: &str, directives: &[Directive]) -> Result<Config, Vec<ConfigE
         let key = directive.key.as_str();
         let kind = Kind::ALL.into_iter().find(|kind| kind.name() == key);
         // In the tiny format a sync block's first `instance NAME` names its
-        // instance; a later one opens an instance block.
+        // instance; a later one opens an instance block. (Without file sync
+        // a sync block is an error whatever follows.)
         let sync_instance =
             |block: &Block| block.kind == Kind::Sync && block.settings.text("instance").is_none();
         let opens = directive.opens.unwrap_or_else(|| {
             kind.is_some()
-                && !(kind == Some(Kind::Instance)
+                && !(cfg!(feature = "sync")
+                    && kind == Some(Kind::Instance)
                     && section == Section::Block
                     && blocks.last().is_some_and(sync_instance))
         });

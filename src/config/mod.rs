@@ -24,13 +24,17 @@ mod instance;
 mod script;
 mod settings;
 mod show;
+// A build without file sync refuses `sync` blocks.
+#[cfg(feature = "sync")]
+mod sync;
+#[cfg(not(feature = "sync"))]
+#[path = "sync_off.rs"]
 mod sync;
 mod syntax;
 mod track;
 mod values;
 
 pub use build::build;
-pub use sync::MAX_FILES as MAX_SYNC_FILES;
 pub use syntax::{tokenize, tokenize_uci, Directive};
 
 use core::fmt;

@@ -36,6 +36,7 @@ pub(super) enum Syntax {
     /// A command and its arguments.
     Command,
     /// An absolute path (see [`parse_path`]).
+    #[cfg_attr(not(feature = "sync"), allow(dead_code))]
     Path,
     // The keys below may be given again, each time with another value.
     /// `vip ADDRESS[/PREFIX]`, once per address.
@@ -45,6 +46,7 @@ pub(super) enum Syntax {
     /// `member INSTANCE`.
     Member,
     /// `file PATH` of a sync block.
+    #[cfg_attr(not(feature = "sync"), allow(dead_code))]
     File,
     /// `KEY TARGET [weight N]`: the TARGET's name in the syntax, and the
     /// largest weight.

@@ -6,9 +6,9 @@ use core::fmt;
 use crate::proto::fsm::PRIORITY_OWNER;
 use crate::proto::wire::{Checksum, Version};
 
-use super::{
-    vmac_name, GroupConfig, InstanceConfig, ScriptConfig, StateScripts, SyncConfig, Trackers,
-};
+#[cfg(feature = "sync")]
+use super::SyncConfig;
+use super::{vmac_name, GroupConfig, InstanceConfig, ScriptConfig, StateScripts, Trackers};
 
 impl fmt::Display for InstanceConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -94,6 +94,7 @@ impl fmt::Display for GroupConfig {
     }
 }
 
+#[cfg(feature = "sync")]
 impl fmt::Display for SyncConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(

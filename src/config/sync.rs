@@ -13,7 +13,7 @@ const DEFAULT_MAX_SIZE: i64 = 1 << 20;
 /// A receiver holds a file in memory while it is rebuilt: 16 MiB at most.
 const MAX_MAX_SIZE: i32 = 16 << 20;
 /// Files per block: their announce fits one datagram.
-pub const MAX_FILES: usize = 32;
+const MAX_FILES: usize = 32;
 
 /// The keys of a sync block.
 pub(super) const KEYS: &[(&str, Syntax)] = &[
