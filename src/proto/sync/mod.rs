@@ -196,6 +196,11 @@ impl Sync {
         }
     }
 
+    /// Who may send to us, once the daemon knows the instance's address.
+    pub fn set_peers(&mut self, peers: Peers) {
+        self.settings.peers = peers;
+    }
+
     pub fn role(&self) -> Role {
         self.role
     }

@@ -1,0 +1,450 @@
+//! File sync (`sync` blocks) in the loop: each block's UDP socket and
+//! inotify watch, its protocol engine (`proto::sync`) told the role its
+//! instance's state gives it, and the engine's output carried out: datagrams
+//! sent, files replaced atomically, `after-update` queued.
+//!
+//! Never in VRRP's way: everything here is non-blocking, and one loop turn
+//! sends at most [`BURST`] datagrams before the loop runs its timers again,
+//! so a transfer delays an advert by one burst at most (see README, "File
+//! sync", for the measured gap).
+
+use std::os::fd::{AsFd, BorrowedFd};
+
+use log::{info, warn};
+
+use super::links::DROP_LOG_PERIOD;
+use super::status::{SyncFileStatus, SyncStatus};
+use super::{Daemon, StartError, Token};
+use crate::config::{ConfigError, SyncConfig};
+use crate::notify::Call;
+use crate::proto::fsm::StateKind;
+use crate::proto::sync::message::{Drop, Key, MAX_MESSAGE};
+use crate::proto::sync::{Event, Peers, Role, Settings, Sync};
+use crate::proto::time::{Instant, Throttle};
+use crate::sys;
+use crate::sys::inotify::{Changes, FileWatch};
+use crate::sys::sync::{read_key, read_synced, replace_file, Content, Datagram, SyncSocket};
+
+/// Datagrams sent per loop turn at most: some 18 KB, under a millisecond
+/// of work, after which the loop runs its timers again.
+const BURST: usize = 16;
+/// Datagrams read per loop turn at most, for the same reason.
+const READ_BURST: usize = 64;
+
+/// One running sync block.
+pub(super) struct Block {
+    pub(super) config: SyncConfig,
+    /// The key, so an unchanged block survives a reload as it is.
+    key: Vec<u8>,
+    /// None until it could be opened (the instance's address is known).
+    socket: Option<SyncSocket>,
+    watch: Option<FileWatch>,
+    engine: Sync,
+    /// Per file: when it was last replaced here (a receiver) or last sent
+    /// from here (the source), seconds since the epoch.
+    last_sync: Vec<Option<u64>>,
+    /// Per file: over max-size, already said.
+    too_large: Vec<bool>,
+    drop_log: Throttle,
+}
+
+#[derive(Default)]
+pub(super) struct Syncs {
+    pub(super) blocks: Vec<Block>,
+}
+
+/// The key files of `syncs`, read, or their errors at the `key` line.
+pub(super) fn read_keys(file: &str, syncs: &[SyncConfig]) -> Result<Vec<Vec<u8>>, StartError> {
+    let mut keys = Vec::new();
+    let mut errors = Vec::new();
+    for sync in syncs {
+        match read_key(&sync.key.0) {
+            Ok(key) => keys.push(key),
+            Err(message) => errors.push(ConfigError {
+                file: file.to_string(),
+                line: sync.key.1,
+                message,
+            }),
+        }
+    }
+    if errors.is_empty() {
+        Ok(keys)
+    } else {
+        Err(StartError::Config(errors))
+    }
+}
+
+/// Microseconds to add to the monotonic clock for our sequence numbers:
+/// the wall clock's, so a restarted daemon goes on above its last ones.
+fn seed(now: Instant) -> u64 {
+    let ts = sys::ffi::realtime_now();
+    let wall = ts.tv_sec as u64 * 1_000_000 + ts.tv_nsec as u64 / 1000;
+    wall.wrapping_sub(now.as_micros())
+}
+
+impl Daemon {
+    /// Starts the sync blocks of a new config, keeping a running block
+    /// whose config and key did not change as it is.
+    pub(super) fn start_syncs(
+        &mut self,
+        configs: Vec<SyncConfig>,
+        keys: Vec<Vec<u8>>,
+        now: Instant,
+    ) {
+        let mut old = core::mem::take(&mut self.syncs.blocks);
+        for (config, key) in configs.into_iter().zip(keys) {
+            if let Some(i) = old.iter().position(|b| b.config == config && b.key == key) {
+                self.syncs.blocks.push(old.swap_remove(i));
+                continue;
+            }
+            let settings = Settings {
+                interval: core::time::Duration::from_millis(u64::from(config.interval_ms)),
+                max_size: config.max_size,
+                peers: Peers::Listed(Vec::new()),
+            };
+            let files = config.files.len();
+            let engine = Sync::new(Key::new(&key), settings, seed(now), files, now);
+            let watch = FileWatch::open().and_then(|mut watch| {
+                for (path, _) in &config.files {
+                    watch.watch(path)?;
+                }
+                Ok(watch)
+            });
+            let watch = watch
+                .inspect_err(|e| {
+                    warn!(
+                        "sync {}: cannot watch its files ({e}); they are read every interval",
+                        config.name
+                    )
+                })
+                .ok();
+            self.syncs.blocks.push(Block {
+                last_sync: vec![None; files],
+                too_large: vec![false; files],
+                config,
+                key,
+                socket: None,
+                watch,
+                engine,
+                drop_log: Throttle::default(),
+            });
+            let index = self.syncs.blocks.len() - 1;
+            self.read_synced_files(index, None, now);
+        }
+    }
+
+    /// The instance a block follows, by slot.
+    fn sync_instance(&self, block: usize) -> Option<usize> {
+        let name = &self.syncs.blocks[block].config.instance;
+        self.instances.iter().position(|i| i.config.name == *name)
+    }
+
+    /// Opens a block's socket once its instance has an address, with the
+    /// peers the instance gives it.
+    fn open_sync_socket(&mut self, block: usize) {
+        let Some(slot) = self.sync_instance(block) else {
+            return;
+        };
+        let instance = &self.instances[slot];
+        let link = &self.links[instance.link];
+        let local = instance.fsm.params().primary;
+        if local.is_unspecified() {
+            return;
+        }
+        let peers = if instance.config.unicast_peers.is_empty() {
+            let addresses = self.netlink.addresses(link.index).unwrap_or_default();
+            Peers::Subnets(addresses.iter().map(|a| (a.address, a.prefix)).collect())
+        } else {
+            Peers::Listed(instance.config.unicast_peers.clone())
+        };
+        let sync = &mut self.syncs.blocks[block];
+        match SyncSocket::open(&link.name, link.index, local, sync.config.port) {
+            Ok(socket) => {
+                info!(
+                    "sync {}: port {} on {} ({local})",
+                    sync.config.name, sync.config.port, link.name
+                );
+                sync.engine.set_peers(peers);
+                sync.socket = Some(socket);
+            }
+            Err(e) => warn!(
+                "sync {}: cannot open port {} on {}: {e}; trying again",
+                sync.config.name, sync.config.port, link.name
+            ),
+        }
+    }
+
+    /// Every loop turn: roles from the instances' states, timers, and a
+    /// burst of what waits to be sent.
+    pub(super) fn run_syncs(&mut self, now: Instant) {
+        for block in 0..self.syncs.blocks.len() {
+            if self.syncs.blocks[block].socket.is_none() {
+                self.open_sync_socket(block);
+            }
+            let role = match self
+                .sync_instance(block)
+                .map(|slot| &self.instances[slot].fsm)
+            {
+                Some(fsm) if fsm.kind() == StateKind::Master => Role::Source,
+                Some(fsm) if fsm.kind() == StateKind::Backup => {
+                    fsm.master().map_or(Role::Idle, Role::Receiver)
+                }
+                _ => Role::Idle,
+            };
+            let sync = &mut self.syncs.blocks[block];
+            if sync.socket.is_none() {
+                continue;
+            }
+            if role != sync.engine.role() {
+                info!("sync {}: {}", sync.config.name, role_name(role));
+                sync.engine.set_role(role, now);
+            }
+            if sync.engine.poll_at().is_some_and(|at| at <= now) {
+                if sync.watch.is_none() {
+                    self.read_synced_files(block, None, now);
+                }
+                let event = self.syncs.blocks[block].engine.handle_timeout(now);
+                self.sync_event(block, event, now);
+            }
+            self.send_syncs(block, now);
+        }
+    }
+
+    fn send_syncs(&mut self, block: usize, now: Instant) {
+        let sync = &mut self.syncs.blocks[block];
+        let Some(socket) = &sync.socket else {
+            return;
+        };
+        let mut buf = [0u8; MAX_MESSAGE];
+        let source = sync.engine.role() == Role::Source;
+        for _ in 0..BURST {
+            let sent: Vec<u64> = if source {
+                (0..sync.config.files.len())
+                    .map(|f| sync.engine.counters(f).bytes_sent)
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let Some((to, len)) = sync.engine.poll_transmit(now, &mut buf) else {
+                return;
+            };
+            match socket.send(to, &buf[..len]) {
+                Ok(true) => {}
+                // The socket's buffer is full: this one is lost like any
+                // datagram; the receiver asks again.
+                Ok(false) => return,
+                Err(e) => {
+                    warn!("sync {}: cannot send to {to}: {e}", sync.config.name);
+                    return;
+                }
+            }
+            for (file, before) in sent.into_iter().enumerate() {
+                if sync.engine.counters(file).bytes_sent != before {
+                    sync.last_sync[file] = Some(sys::wall_clock_secs());
+                }
+            }
+        }
+    }
+
+    /// A block's socket is readable.
+    pub(super) fn receive_sync(&mut self, block: usize, now: Instant) {
+        let mut buf = [0u8; MAX_MESSAGE + 1];
+        for _ in 0..READ_BURST {
+            let sync = &mut self.syncs.blocks[block];
+            let Some(socket) = &sync.socket else {
+                return;
+            };
+            let (from, result) = match socket.recv(&mut buf) {
+                Ok(None) => return,
+                Ok(Some(Datagram::From(from, len))) => {
+                    (from, sync.engine.handle_datagram(now, from, &buf[..len]))
+                }
+                Ok(Some(Datagram::Oversized(from))) => {
+                    sync.engine.drops[Drop::Oversized.index()] += 1;
+                    (from, Err(Drop::Oversized))
+                }
+                Err(e) => {
+                    warn!("sync {}: receive: {e}", sync.config.name);
+                    return;
+                }
+            };
+            match result {
+                Ok(event) => self.sync_event(block, event, now),
+                Err(drop) => {
+                    if let Some(count) = sync.drop_log.hit(now, DROP_LOG_PERIOD) {
+                        warn!(
+                            "sync {}: dropped {count} datagram(s), the last from {from}: {} (logged at most once a minute)",
+                            sync.config.name,
+                            drop.name()
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn sync_event(&mut self, block: usize, event: Option<Event>, now: Instant) {
+        let sync = &mut self.syncs.blocks[block];
+        match event {
+            None => {}
+            Some(Event::Failed { file, why }) => {
+                warn!(
+                    "sync {}: {}: transfer failed: {why}",
+                    sync.config.name, sync.config.files[file].0
+                );
+            }
+            Some(Event::Replace { file, data }) => {
+                let path = &sync.config.files[file].0;
+                if let Err(e) = replace_file(path, &data) {
+                    warn!(
+                        "sync {}: cannot replace {path}: {e}; trying again",
+                        sync.config.name
+                    );
+                    sync.engine.write_failed(file);
+                    return;
+                }
+                info!(
+                    "sync {}: {path} replaced ({} bytes)",
+                    sync.config.name,
+                    data.len()
+                );
+                sync.last_sync[file] = Some(sys::wall_clock_secs());
+                sync.engine.replaced(file, data, now);
+                if let Some((script, args)) = sync
+                    .config
+                    .after_update
+                    .as_ref()
+                    .and_then(|a| a.split_first())
+                {
+                    let mut args = args.to_vec();
+                    args.push(path.clone());
+                    let call = Call {
+                        script: script.clone(),
+                        args,
+                    };
+                    self.notifications.notifier.push(call, now);
+                }
+            }
+        }
+    }
+
+    /// A block's inotify watch is readable.
+    pub(super) fn watch_sync(&mut self, block: usize, now: Instant) {
+        let sync = &mut self.syncs.blocks[block];
+        let Some(watch) = &mut sync.watch else {
+            return;
+        };
+        match watch.read() {
+            Ok(Changes::Paths(paths)) => self.read_synced_files(block, Some(&paths), now),
+            Ok(Changes::Overflow) => self.read_synced_files(block, None, now),
+            Err(e) => warn!("sync {}: inotify: {e}", sync.config.name),
+        }
+    }
+
+    /// Reads the block's files again (those of `paths`, or all) and tells
+    /// the engine.
+    fn read_synced_files(&mut self, block: usize, paths: Option<&[String]>, now: Instant) {
+        let sync = &mut self.syncs.blocks[block];
+        for file in 0..sync.config.files.len() {
+            let path = &sync.config.files[file].0;
+            if paths.is_some_and(|p| !p.contains(path)) {
+                continue;
+            }
+            let max = sync.config.max_size;
+            let content = match read_synced(path, max as usize) {
+                Ok(Content::Bytes(bytes)) => Some(bytes),
+                Ok(Content::Missing) => None,
+                Ok(Content::TooLarge) => {
+                    if !sync.too_large[file] {
+                        warn!(
+                            "sync {}: {path} is larger than max-size {max}: not sent",
+                            sync.config.name
+                        );
+                        sync.too_large[file] = true;
+                    }
+                    None
+                }
+                Err(e) => {
+                    warn!("sync {}: cannot read {path}: {e}", sync.config.name);
+                    sync.engine.read_failed(file);
+                    None
+                }
+            };
+            if content.is_some() {
+                sync.too_large[file] = false;
+            }
+            sync.engine.set_local(file, content, now);
+        }
+    }
+
+    /// The poll set's sync descriptors: each socket (and whether it has
+    /// something to send) and each watch.
+    pub(super) fn sync_fds(&self) -> Vec<(Token, BorrowedFd<'_>, bool)> {
+        let mut fds = Vec::new();
+        for (i, sync) in self.syncs.blocks.iter().enumerate() {
+            if let Some(socket) = &sync.socket {
+                fds.push((Token::Sync(i), socket.as_fd(), sync.engine.wants_send()));
+            }
+            if let Some(watch) = &sync.watch {
+                fds.push((Token::SyncFiles(i), watch.as_fd(), false));
+            }
+        }
+        fds
+    }
+
+    /// The earliest sync deadline.
+    pub(super) fn sync_poll_at(&self) -> Option<Instant> {
+        self.syncs
+            .blocks
+            .iter()
+            .filter_map(|s| s.engine.poll_at())
+            .min()
+    }
+
+    /// What status shows of the sync blocks and their files.
+    pub(super) fn sync_status(&self) -> (Vec<SyncStatus<'_>>, Vec<SyncFileStatus<'_>>) {
+        let mut blocks = Vec::new();
+        let mut files = Vec::new();
+        for sync in &self.syncs.blocks {
+            blocks.push(SyncStatus {
+                name: &sync.config.name,
+                instance: &sync.config.instance,
+                port: sync.config.port,
+                role: role_name(sync.engine.role()),
+                drops: Drop::ALL
+                    .map(|d| (d.name(), sync.engine.drops[d.index()]))
+                    .to_vec(),
+            });
+            for (file, (path, _)) in sync.config.files.iter().enumerate() {
+                let counters = sync.engine.counters(file);
+                files.push(SyncFileStatus {
+                    sync: &sync.config.name,
+                    path,
+                    digest: sync.engine.digest(file).map(hex),
+                    last_sync: sync.last_sync[file],
+                    bytes_sent: counters.bytes_sent,
+                    bytes_received: counters.bytes_received,
+                    errors: counters.errors,
+                });
+            }
+        }
+        (blocks, files)
+    }
+}
+
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Idle => "idle",
+        Role::Source => "source",
+        Role::Receiver(_) => "receiver",
+    }
+}
+
+fn hex(bytes: &[u8; 32]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    bytes
+        .iter()
+        .flat_map(|b| [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 15)]])
+        .map(char::from)
+        .collect()
+}
