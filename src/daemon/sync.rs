@@ -38,6 +38,8 @@ pub(super) struct Block {
     key: Vec<u8>,
     /// None until it could be opened (the instance's address is known).
     socket: Option<SyncSocket>,
+    /// When to try to open it again after a failure.
+    open_at: Instant,
     watch: Option<FileWatch>,
     engine: Sync,
     /// Per file: when it was last replaced here (a receiver) or last sent
@@ -46,6 +48,7 @@ pub(super) struct Block {
     /// Per file: over max-size, already said.
     too_large: Vec<bool>,
     drop_log: Throttle,
+    send_log: Throttle,
 }
 
 #[derive(Default)]
@@ -124,9 +127,11 @@ impl Daemon {
                 config,
                 key,
                 socket: None,
+                open_at: now,
                 watch,
                 engine,
                 drop_log: Throttle::default(),
+                send_log: Throttle::default(),
             });
             let index = self.syncs.blocks.len() - 1;
             self.read_synced_files(index, None, now);
@@ -140,8 +145,15 @@ impl Daemon {
     }
 
     /// Opens a block's socket once its instance has an address, with the
-    /// peers the instance gives it.
-    fn open_sync_socket(&mut self, block: usize) {
+    /// peers the instance gives it; after a failure, again an interval
+    /// later.
+    fn open_sync_socket(&mut self, block: usize, now: Instant) {
+        let sync = &mut self.syncs.blocks[block];
+        if sync.open_at > now {
+            return;
+        }
+        let interval = core::time::Duration::from_millis(u64::from(sync.config.interval_ms));
+        sync.open_at = now + interval;
         let Some(slot) = self.sync_instance(block) else {
             return;
         };
@@ -167,10 +179,12 @@ impl Daemon {
                 sync.engine.set_peers(peers);
                 sync.socket = Some(socket);
             }
-            Err(e) => warn!(
-                "sync {}: cannot open port {} on {}: {e}; trying again",
-                sync.config.name, sync.config.port, link.name
-            ),
+            Err(e) => {
+                warn!(
+                    "sync {}: cannot open port {} on {}: {e}; trying again in {}ms",
+                    sync.config.name, sync.config.port, link.name, sync.config.interval_ms
+                );
+            }
         }
     }
 
@@ -179,7 +193,7 @@ impl Daemon {
     pub(super) fn run_syncs(&mut self, now: Instant) {
         for block in 0..self.syncs.blocks.len() {
             if self.syncs.blocks[block].socket.is_none() {
-                self.open_sync_socket(block);
+                self.open_sync_socket(block, now);
             }
             let role = match self
                 .sync_instance(block)
@@ -234,7 +248,12 @@ impl Daemon {
                 // datagram; the receiver asks again.
                 Ok(false) => return,
                 Err(e) => {
-                    warn!("sync {}: cannot send to {to}: {e}", sync.config.name);
+                    if let Some(count) = sync.send_log.hit(now, DROP_LOG_PERIOD) {
+                        warn!(
+                            "sync {}: {count} datagram(s) not sent, the last to {to}: {e} (logged at most once a minute)",
+                            sync.config.name
+                        );
+                    }
                     return;
                 }
             }
@@ -392,12 +411,14 @@ impl Daemon {
         fds
     }
 
-    /// The earliest sync deadline.
+    /// The earliest sync deadline: an engine's, or a socket to open.
     pub(super) fn sync_poll_at(&self) -> Option<Instant> {
-        self.syncs
-            .blocks
-            .iter()
-            .filter_map(|s| s.engine.poll_at())
+        let blocks = self.syncs.blocks.iter();
+        blocks
+            .filter_map(|s| match s.socket {
+                Some(_) => s.engine.poll_at(),
+                None => Some(s.open_at),
+            })
             .min()
     }
 
