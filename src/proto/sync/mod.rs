@@ -24,6 +24,8 @@
 pub mod chunk;
 pub mod fetch;
 pub mod message;
+mod roles;
+mod transmit;
 
 #[cfg(test)]
 mod tests;
@@ -33,12 +35,9 @@ use core::time::Duration;
 use std::collections::VecDeque;
 
 use chunk::{Chunk, Digest};
-use fetch::{Fetch, Step};
-use message::{
-    announce_entry, announced, authenticate, check_len, manifest_entry, parse, requested,
-    version_of, Body, Drop, Key, Message, MANIFEST_PER_MESSAGE, NO_FILE, PIECE_LEN,
-    REQUEST_PER_MESSAGE,
-};
+use fetch::Fetch;
+use message::{authenticate, check_len, parse, Drop, Key, Message};
+use transmit::Out;
 
 use crate::proto::time::{next_tick, Instant};
 
@@ -123,29 +122,6 @@ struct File {
     /// A receiver: what the source last announced.
     announced: Option<(u32, Digest)>,
     counters: FileCounters,
-}
-
-/// A message waiting to be sent.
-enum Out {
-    Hello(IpAddr),
-    Announce(IpAddr),
-    AskManifest(IpAddr, u8, Digest),
-    Manifest {
-        to: IpAddr,
-        file: u8,
-        first: u32,
-    },
-    Ask {
-        to: IpAddr,
-        file: u8,
-        indexes: Vec<u32>,
-    },
-    Piece {
-        to: IpAddr,
-        file: u8,
-        index: u32,
-        offset: u16,
-    },
 }
 
 /// What the daemon must do after a datagram or a timeout.
@@ -333,103 +309,6 @@ impl Sync {
         self.step(step)
     }
 
-    /// Whether messages wait to be sent.
-    pub fn wants_send(&self) -> bool {
-        !self.queue.is_empty()
-    }
-
-    /// The next message to send, written into `buf` (at least
-    /// [`message::MAX_MESSAGE`] bytes): its destination and length.
-    pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<(IpAddr, usize)> {
-        loop {
-            let out = self.queue.pop_front()?;
-            if let Some(sent) = self.encode(&out, now, buf) {
-                return Some(sent);
-            }
-        }
-    }
-
-    fn next_seq(&mut self, now: Instant) -> u64 {
-        self.seq = (self.seq + 1).max(self.seed.wrapping_add(now.as_micros()));
-        self.seq
-    }
-
-    /// Writes one queued message; None when what it was for is gone (the
-    /// file changed since it was asked for).
-    fn encode(&mut self, out: &Out, now: Instant, buf: &mut [u8]) -> Option<(IpAddr, usize)> {
-        let seq = self.next_seq(now);
-        let mut scratch = Vec::new();
-        let (to, file, body) = match *out {
-            Out::Hello(to) => (to, NO_FILE, Body::Hello),
-            Out::Announce(to) => {
-                for (i, file) in self.files.iter().enumerate() {
-                    let has = file
-                        .local
-                        .as_ref()
-                        .map(|l| (l.data.len() as u32, &l.digest));
-                    announce_entry(&mut scratch, i as u8, has);
-                }
-                (to, NO_FILE, Body::Announce(&scratch))
-            }
-            Out::AskManifest(to, file, digest) => (to, file, Body::ManifestRequest(digest)),
-            Out::Manifest { to, file, first } => {
-                let local = self.files[usize::from(file)].local.as_ref()?;
-                let end = local
-                    .chunks
-                    .len()
-                    .min(first as usize + MANIFEST_PER_MESSAGE);
-                for c in &local.chunks[first as usize..end] {
-                    manifest_entry(&mut scratch, &c.id, c.len);
-                }
-                let body = Body::Manifest {
-                    digest: local.digest,
-                    size: local.data.len() as u32,
-                    total: local.chunks.len() as u32,
-                    first,
-                    entries: &scratch,
-                };
-                (to, file, body)
-            }
-            Out::Ask {
-                to,
-                file,
-                ref indexes,
-            } => {
-                let fetch = self.fetch.as_ref().filter(|f| f.file == file)?;
-                scratch.extend(indexes.iter().flat_map(|i| i.to_be_bytes()));
-                let version = version_of(&fetch.digest);
-                let body = Body::ChunkRequest {
-                    version,
-                    indexes: &scratch,
-                };
-                (to, file, body)
-            }
-            Out::Piece {
-                to,
-                file,
-                index,
-                offset,
-            } => {
-                let local = self.files[usize::from(file)].local.as_ref()?;
-                let chunk = local.chunks.get(index as usize)?;
-                let start = chunk.offset as usize + usize::from(offset);
-                let end = (chunk.offset as usize + usize::from(chunk.len)).min(start + PIECE_LEN);
-                let body = Body::Chunk {
-                    version: version_of(&local.digest),
-                    index,
-                    offset,
-                    data: &local.data[start..end],
-                };
-                (to, file, body)
-            }
-        };
-        let len = message::emit(&self.key, buf, &Message { file, seq, body });
-        if let Some(f) = self.files.get_mut(usize::from(file)) {
-            f.counters.bytes_sent += len as u64;
-        }
-        Some((to, len))
-    }
-
     /// A datagram from `from`: checked (length, peer, tag, sequence
     /// number, body) before anything is done with it.
     pub fn handle_datagram(
@@ -490,181 +369,5 @@ impl Sync {
             }
         }
         Ok(message)
-    }
-
-    /// A source answers requests from its receivers.
-    fn serve(&mut self, now: Instant, from: IpAddr, message: Message<'_>) {
-        let file = message.file;
-        let local = self
-            .files
-            .get(usize::from(file))
-            .and_then(|f| f.local.as_ref());
-        match message.body {
-            Body::Hello => {
-                match self.receivers.iter_mut().find(|r| r.0 == from) {
-                    Some(r) => r.1 = now,
-                    None => self.receivers.push((from, now)),
-                }
-                self.push(Out::Announce(from));
-            }
-            Body::ManifestRequest(digest) => match local {
-                Some(local) if local.digest == digest => {
-                    let total = local.chunks.len();
-                    for first in (0..total.max(1)).step_by(MANIFEST_PER_MESSAGE) {
-                        let first = first as u32;
-                        self.push(Out::Manifest {
-                            to: from,
-                            file,
-                            first,
-                        });
-                    }
-                }
-                // Asked for an older version: tell it the current one.
-                _ => {
-                    self.push(Out::Announce(from));
-                }
-            },
-            Body::ChunkRequest { version, indexes } => {
-                let Some(local) = local.filter(|l| version_of(&l.digest) == version) else {
-                    self.push(Out::Announce(from));
-                    return;
-                };
-                let mut pieces = Vec::new();
-                for index in requested(indexes).take(fetch::WINDOW) {
-                    let Some(chunk) = local.chunks.get(index as usize) else {
-                        continue;
-                    };
-                    for offset in (0..usize::from(chunk.len)).step_by(PIECE_LEN) {
-                        pieces.push((index, offset as u16));
-                    }
-                }
-                for (index, offset) in pieces {
-                    if !self.push(Out::Piece {
-                        to: from,
-                        file,
-                        index,
-                        offset,
-                    }) {
-                        break;
-                    }
-                }
-            }
-            Body::Announce(_) | Body::Manifest { .. } | Body::Chunk { .. } => {}
-        }
-    }
-
-    /// A receiver takes what its master sends.
-    fn receive(&mut self, now: Instant, message: Message<'_>) -> Option<Event> {
-        let step = match message.body {
-            Body::Announce(entries) => {
-                for (file, has) in announced(entries) {
-                    if let Some(f) = self.files.get_mut(usize::from(file)) {
-                        f.announced = has;
-                    }
-                }
-                let stale = self.fetch.as_ref().is_some_and(|f| {
-                    self.files[usize::from(f.file)].announced.map(|a| a.1) != Some(f.digest)
-                });
-                if stale {
-                    self.fetch = None;
-                }
-                self.maybe_fetch(now);
-                return None;
-            }
-            Body::Manifest {
-                digest,
-                size,
-                total,
-                first,
-                entries,
-            } => {
-                let fetch = self
-                    .fetch
-                    .as_mut()
-                    .filter(|f| f.file == message.file && f.digest == digest)?;
-                let local = self.files[usize::from(message.file)].local.as_ref();
-                let local = local.map_or(&[][..], |l| &l.data);
-                fetch.manifest(now, (size, total, first), entries, local)
-            }
-            Body::Chunk {
-                version,
-                index,
-                offset,
-                data,
-            } => {
-                let fetch = self
-                    .fetch
-                    .as_mut()
-                    .filter(|f| f.file == message.file && version_of(&f.digest) == version)?;
-                fetch.chunk(now, index, offset, data)
-            }
-            Body::Hello | Body::ManifestRequest(_) | Body::ChunkRequest { .. } => return None,
-        };
-        self.step(step)
-    }
-
-    /// Carries out what a transfer needs next.
-    fn step(&mut self, step: Step) -> Option<Event> {
-        let Role::Receiver(master) = self.role else {
-            return None;
-        };
-        let fetch = self.fetch.as_ref()?;
-        let file = fetch.file;
-        match step {
-            Step::Wait => None,
-            Step::AskManifest => {
-                self.push(Out::AskManifest(master, file, fetch.digest));
-                None
-            }
-            Step::Ask(indexes) => {
-                for part in indexes.chunks(REQUEST_PER_MESSAGE) {
-                    self.push(Out::Ask {
-                        to: master,
-                        file,
-                        indexes: part.to_vec(),
-                    });
-                }
-                None
-            }
-            Step::Done(data) => {
-                self.fetch = None;
-                Some(Event::Replace {
-                    file: usize::from(file),
-                    data,
-                })
-            }
-            Step::Failed(why) => {
-                self.fetch = None;
-                let f = &mut self.files[usize::from(file)];
-                f.counters.errors += 1;
-                // Not again until the next announce.
-                f.announced = None;
-                Some(Event::Failed {
-                    file: usize::from(file),
-                    why,
-                })
-            }
-        }
-    }
-
-    /// A receiver with no transfer going starts one for the first file
-    /// whose copy differs from what was announced.
-    fn maybe_fetch(&mut self, now: Instant) {
-        let Role::Receiver(master) = self.role else {
-            return;
-        };
-        if self.fetch.is_some() {
-            return;
-        }
-        let differs = self.files.iter().enumerate().find_map(|(i, f)| {
-            let (size, digest) = f.announced?;
-            let ours = f.local.as_ref().map(|l| l.digest);
-            (ours != Some(digest) && size <= self.settings.max_size).then_some((i, size, digest))
-        });
-        let Some((file, size, digest)) = differs else {
-            return;
-        };
-        self.fetch = Some(Fetch::new(file as u8, digest, size, now));
-        self.push(Out::AskManifest(master, file as u8, digest));
     }
 }

@@ -1,0 +1,135 @@
+//! What the engine sends: messages queued as what they are for, written
+//! (and signed) only when the daemon can send them, so the queue holds no
+//! datagrams and a message for a file that changed since is dropped.
+
+use core::net::IpAddr;
+
+use super::chunk::Digest;
+use super::message::{
+    self, announce_entry, manifest_entry, version_of, Body, Message, MANIFEST_PER_MESSAGE, NO_FILE,
+    PIECE_LEN,
+};
+use super::Sync;
+use crate::proto::time::Instant;
+
+/// A message waiting to be sent.
+pub(super) enum Out {
+    Hello(IpAddr),
+    Announce(IpAddr),
+    AskManifest(IpAddr, u8, Digest),
+    Manifest {
+        to: IpAddr,
+        file: u8,
+        first: u32,
+    },
+    Ask {
+        to: IpAddr,
+        file: u8,
+        indexes: Vec<u32>,
+    },
+    Piece {
+        to: IpAddr,
+        file: u8,
+        index: u32,
+        offset: u16,
+    },
+}
+
+impl Sync {
+    /// Whether messages wait to be sent.
+    pub fn wants_send(&self) -> bool {
+        !self.queue.is_empty()
+    }
+
+    /// The next message to send, written into `buf` (at least
+    /// [`message::MAX_MESSAGE`] bytes): its destination and length.
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<(IpAddr, usize)> {
+        loop {
+            let out = self.queue.pop_front()?;
+            if let Some(sent) = self.encode(&out, now, buf) {
+                return Some(sent);
+            }
+        }
+    }
+
+    fn next_seq(&mut self, now: Instant) -> u64 {
+        self.seq = (self.seq + 1).max(self.seed.wrapping_add(now.as_micros()));
+        self.seq
+    }
+
+    /// Writes one queued message; None when what it was for is gone (the
+    /// file changed since it was asked for).
+    fn encode(&mut self, out: &Out, now: Instant, buf: &mut [u8]) -> Option<(IpAddr, usize)> {
+        let seq = self.next_seq(now);
+        let mut scratch = Vec::new();
+        let (to, file, body) = match *out {
+            Out::Hello(to) => (to, NO_FILE, Body::Hello),
+            Out::Announce(to) => {
+                for (i, file) in self.files.iter().enumerate() {
+                    let has = file
+                        .local
+                        .as_ref()
+                        .map(|l| (l.data.len() as u32, &l.digest));
+                    announce_entry(&mut scratch, i as u8, has);
+                }
+                (to, NO_FILE, Body::Announce(&scratch))
+            }
+            Out::AskManifest(to, file, digest) => (to, file, Body::ManifestRequest(digest)),
+            Out::Manifest { to, file, first } => {
+                let local = self.files[usize::from(file)].local.as_ref()?;
+                let end = local
+                    .chunks
+                    .len()
+                    .min(first as usize + MANIFEST_PER_MESSAGE);
+                for c in &local.chunks[first as usize..end] {
+                    manifest_entry(&mut scratch, &c.id, c.len);
+                }
+                let body = Body::Manifest {
+                    digest: local.digest,
+                    size: local.data.len() as u32,
+                    total: local.chunks.len() as u32,
+                    first,
+                    entries: &scratch,
+                };
+                (to, file, body)
+            }
+            Out::Ask {
+                to,
+                file,
+                ref indexes,
+            } => {
+                let fetch = self.fetch.as_ref().filter(|f| f.file == file)?;
+                scratch.extend(indexes.iter().flat_map(|i| i.to_be_bytes()));
+                let version = version_of(&fetch.digest);
+                let body = Body::ChunkRequest {
+                    version,
+                    indexes: &scratch,
+                };
+                (to, file, body)
+            }
+            Out::Piece {
+                to,
+                file,
+                index,
+                offset,
+            } => {
+                let local = self.files[usize::from(file)].local.as_ref()?;
+                let chunk = local.chunks.get(index as usize)?;
+                let start = chunk.offset as usize + usize::from(offset);
+                let end = (chunk.offset as usize + usize::from(chunk.len)).min(start + PIECE_LEN);
+                let body = Body::Chunk {
+                    version: version_of(&local.digest),
+                    index,
+                    offset,
+                    data: &local.data[start..end],
+                };
+                (to, file, body)
+            }
+        };
+        let len = message::emit(&self.key, buf, &Message { file, seq, body });
+        if let Some(f) = self.files.get_mut(usize::from(file)) {
+            f.counters.bytes_sent += len as u64;
+        }
+        Some((to, len))
+    }
+}
