@@ -99,6 +99,50 @@ pub fn split(data: &[u8]) -> Vec<Chunk> {
     chunks
 }
 
+/// Chunks by id, to find which of a manifest's a receiver has: an
+/// open-addressing table at most half full, keyed by the id's first bytes
+/// (a SHA-256's, so already uniform). Not a sort and a binary search:
+/// std's sorts are 5 KB of code.
+pub struct Index<'a> {
+    chunks: &'a [Chunk],
+    /// Index + 1 into `chunks`; 0 is empty.
+    slots: Vec<u32>,
+}
+
+impl<'a> Index<'a> {
+    pub fn new(chunks: &'a [Chunk]) -> Index<'a> {
+        let mut index = Index {
+            chunks,
+            slots: vec![0; (2 * chunks.len()).next_power_of_two()],
+        };
+        for (i, chunk) in chunks.iter().enumerate() {
+            let mut at = index.start(&chunk.id);
+            while index.slots[at] != 0 {
+                at = (at + 1) % index.slots.len();
+            }
+            index.slots[at] = i as u32 + 1;
+        }
+        index
+    }
+
+    fn start(&self, id: &ChunkId) -> usize {
+        u32::from_le_bytes([id[0], id[1], id[2], id[3]]) as usize % self.slots.len()
+    }
+
+    /// A chunk with this id; the table always has an empty slot, which
+    /// ends the probe.
+    pub fn find(&self, id: &ChunkId) -> Option<&'a Chunk> {
+        let mut at = self.start(id);
+        loop {
+            let chunk = &self.chunks[(self.slots[at] as usize).checked_sub(1)?];
+            if chunk.id == *id {
+                return Some(chunk);
+            }
+            at = (at + 1) % self.slots.len();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,6 +166,17 @@ mod tests {
             ));
         }
         text.into_bytes()
+    }
+
+    #[test]
+    fn the_index_finds_every_chunk_and_nothing_else() {
+        let chunks = split(&leases(500));
+        let index = Index::new(&chunks);
+        for chunk in &chunks {
+            assert_eq!(index.find(&chunk.id), Some(chunk));
+        }
+        assert_eq!(index.find(&[0xee; CHUNK_ID_LEN]), None);
+        assert_eq!(Index::new(&[]).find(&[0; CHUNK_ID_LEN]), None);
     }
 
     fn changed(before: &[Chunk], after: &[Chunk]) -> usize {

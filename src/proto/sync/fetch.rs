@@ -127,16 +127,12 @@ impl Fetch {
         if offset != u64::from(self.size) {
             return Step::Failed("manifest lengths do not add up to the size");
         }
-        let mut ours = chunk::split(local);
-        ours.sort_unstable_by_key(|c| c.id);
+        let ours = chunk::split(local);
+        let ours = chunk::Index::new(&ours);
         self.data = vec![0; self.size as usize];
         for (i, &(id, len)) in self.entries.iter().flatten().enumerate() {
             let at = self.offsets[i] as usize;
-            let found = ours
-                .binary_search_by_key(&id, |c| c.id)
-                .ok()
-                .map(|k| ours[k])
-                .filter(|c| c.len == len);
+            let found = ours.find(&id).filter(|c| c.len == len);
             self.have.push(match found {
                 Some(c) => {
                     let from = c.offset as usize;
