@@ -30,6 +30,10 @@ use crate::sys::sync::{read_key, read_synced, replace_file, Content, Datagram, S
 const BURST: usize = 16;
 /// Datagrams read per loop turn at most, for the same reason.
 const READ_BURST: usize = 64;
+/// A file is read this long after the first write seen (inotify), so a
+/// writer's burst (dnsmasq's rewrite: truncate, then line after line) is
+/// over and read once, not half.
+const SETTLE: core::time::Duration = core::time::Duration::from_millis(50);
 
 /// One running sync block.
 pub(super) struct Block {
@@ -47,6 +51,10 @@ pub(super) struct Block {
     last_sync: Vec<Option<u64>>,
     /// Per file: over max-size, already said.
     too_large: Vec<bool>,
+    /// Per file: changed (inotify) and not read since.
+    changed: Vec<bool>,
+    /// When to read the changed files.
+    settle_at: Option<Instant>,
     drop_log: Throttle,
     send_log: Throttle,
 }
@@ -109,7 +117,7 @@ impl Daemon {
             let engine = Sync::new(Key::new(&key), settings, seed(now), files, now);
             let watch = FileWatch::open().and_then(|mut watch| {
                 for (path, _) in &config.files {
-                    watch.watch(path)?;
+                    watch.watch_writes(path)?;
                 }
                 Ok(watch)
             });
@@ -124,6 +132,8 @@ impl Daemon {
             self.syncs.blocks.push(Block {
                 last_sync: vec![None; files],
                 too_large: vec![false; files],
+                changed: vec![true; files],
+                settle_at: None,
                 config,
                 key,
                 socket: None,
@@ -134,7 +144,7 @@ impl Daemon {
                 send_log: Throttle::default(),
             });
             let index = self.syncs.blocks.len() - 1;
-            self.read_synced_files(index, None, now);
+            self.read_synced_files(index, now);
         }
     }
 
@@ -206,6 +216,10 @@ impl Daemon {
                 _ => Role::Idle,
             };
             let sync = &mut self.syncs.blocks[block];
+            if sync.settle_at.is_some_and(|at| at <= now) {
+                self.read_synced_files(block, now);
+            }
+            let sync = &mut self.syncs.blocks[block];
             if sync.socket.is_none() {
                 continue;
             }
@@ -215,7 +229,8 @@ impl Daemon {
             }
             if sync.engine.poll_at().is_some_and(|at| at <= now) {
                 if sync.watch.is_none() {
-                    self.read_synced_files(block, None, now);
+                    sync.changed.fill(true);
+                    self.read_synced_files(block, now);
                 }
                 let event = self.syncs.blocks[block].engine.handle_timeout(now);
                 self.sync_event(block, event, now);
@@ -354,19 +369,26 @@ impl Daemon {
             return;
         };
         match watch.read() {
-            Ok(Changes::Paths(paths)) => self.read_synced_files(block, Some(&paths), now),
-            Ok(Changes::Overflow) => self.read_synced_files(block, None, now),
+            Ok(Changes::Paths(paths)) => {
+                for (file, (path, _)) in sync.config.files.iter().enumerate() {
+                    sync.changed[file] |= paths.contains(path);
+                }
+            }
+            Ok(Changes::Overflow) => sync.changed.fill(true),
             Err(e) => warn!("sync {}: inotify: {e}", sync.config.name),
+        }
+        if sync.settle_at.is_none() && sync.changed.contains(&true) {
+            sync.settle_at = Some(now + SETTLE);
         }
     }
 
-    /// Reads the block's files again (those of `paths`, or all) and tells
-    /// the engine.
-    fn read_synced_files(&mut self, block: usize, paths: Option<&[String]>, now: Instant) {
+    /// Reads the block's changed files again and tells the engine.
+    fn read_synced_files(&mut self, block: usize, now: Instant) {
         let sync = &mut self.syncs.blocks[block];
+        sync.settle_at = None;
         for file in 0..sync.config.files.len() {
             let path = &sync.config.files[file].0;
-            if paths.is_some_and(|p| !p.contains(path)) {
+            if !core::mem::take(&mut sync.changed[file]) {
                 continue;
             }
             let max = sync.config.max_size;
@@ -415,9 +437,15 @@ impl Daemon {
     pub(super) fn sync_poll_at(&self) -> Option<Instant> {
         let blocks = self.syncs.blocks.iter();
         blocks
-            .filter_map(|s| match s.socket {
-                Some(_) => s.engine.poll_at(),
-                None => Some(s.open_at),
+            .filter_map(|s| {
+                let at = match s.socket {
+                    Some(_) => s.engine.poll_at(),
+                    None => Some(s.open_at),
+                };
+                match (at, s.settle_at) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                }
             })
             .min()
     }

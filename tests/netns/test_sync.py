@@ -148,6 +148,17 @@ def test_a_change_on_the_master_arrives_within_a_second_and_a_backup_edit_is_put
         write_atomically(master_file, v2)
         assert wait_until(lambda: same(backup_file, v2), 1.0), explain(nodes)
         print(f"\nchange on the master on the backup after {time.monotonic() - changed:.3f}s")
+        # As dnsmasq writes: in place, through a descriptor kept open.
+        v3 = v2.replace(b"host-8 ", b"host-eight ")
+        with open(master_file, "r+b") as kept_open:
+            kept_open.truncate(0)
+            kept_open.write(v3)
+            kept_open.flush()
+            os.fsync(kept_open.fileno())
+            changed = time.monotonic()
+            assert wait_until(lambda: same(backup_file, v3), 1.0), explain(nodes)
+            print(f"in-place write on the backup after {time.monotonic() - changed:.3f}s")
+        v2 = v3
         # An edit on the backup is undone within one interval (2 s).
         edited = time.monotonic()
         backup_file.write_bytes(v2 + b"a local edit\n")
