@@ -75,7 +75,9 @@ def start(lab: Lab, routers: dict[int, int], names=("dhcp.leases",), interval="1
     for r, priority in routers.items():
         nodes[r] = launch(lab, r, priority, dirs[r], interval, after_update, **params)
     first = next(iter(routers))
-    assert lab.wait_holder(first, ELECTION_TIMEOUT, routers=list(routers)), explain(nodes)
+    vip = lab.vip6() if params.get("family") == 6 else None
+    assert lab.wait_holder(first, ELECTION_TIMEOUT, routers=list(routers), vip=vip), \
+        explain(nodes)
     return nodes, dirs
 
 
@@ -338,3 +340,14 @@ def test_after_update_runs_once_per_replaced_file_in_order():
         assert log.read_text().splitlines() == [f"replaced {f}" for f in dirs[2].files]
         # The master runs none: it replaced nothing.
         assert all(str(f) not in log.read_text() for f in dirs[1].files)
+
+
+def test_an_ipv6_instance_syncs_over_its_link_local_addresses():
+    with Lab(routers=2) as lab:
+        nodes, dirs = start(lab, {1: 150, 2: 100}, family=6)
+        [master_file], [backup_file] = dirs[1].files, dirs[2].files
+        v1 = leases(200)
+        write_atomically(master_file, v1)
+        assert wait_until(lambda: same(backup_file, v1), 3), explain(nodes)
+        backup_file.write_bytes(b"edited\n")
+        assert wait_until(lambda: same(backup_file, v1), 3), explain(nodes)
