@@ -11,7 +11,7 @@ as it would on its own flash. Figures are printed (run with -s).
 
 import hashlib
 import os
-import socket
+import signal
 import struct
 import subprocess
 import time
@@ -351,3 +351,22 @@ def test_an_ipv6_instance_syncs_over_its_link_local_addresses():
         assert wait_until(lambda: same(backup_file, v1), 3), explain(nodes)
         backup_file.write_bytes(b"edited\n")
         assert wait_until(lambda: same(backup_file, v1), 3), explain(nodes)
+
+
+def test_a_key_readable_by_others_is_a_file_and_line_error_at_start_and_on_reload():
+    with Lab(routers=1) as lab:
+        files = Router(lab, 1, ["dhcp.leases"])
+        files.key.chmod(0o640)
+        node = launch(lab, 1, 150, files)
+        assert node.proc.wait(timeout=10) == 2
+        key_line = (node.config.read_text().splitlines().index(f"  key {files.key}") + 1)
+        assert (f"{node.config}:{key_line}: key {files.key} is readable by group or others "
+                f"(mode 640): chmod 600 it") in node.log.read_text()
+        files.key.chmod(0o600)
+        node = launch(lab, 1, 150, files)
+        assert lab.wait_holder(1, ELECTION_TIMEOUT, routers=[1]), node.log_tail()
+        # On reload the running config stays.
+        files.key.write_bytes(b"short")
+        node.signal(signal.SIGHUP)
+        assert wait_until(lambda: "holds 5 bytes" in node.log.read_text(), 5), node.log_tail()
+        assert node.alive() and node.status_json()["syncs"][0]["name"] == "leases"
