@@ -327,7 +327,7 @@ impl Daemon {
                     sync.config.name, sync.config.files[file].0
                 );
             }
-            Some(Event::Replace { file, data }) => {
+            Some(Event::Replace { file, data, digest }) => {
                 let path = &sync.config.files[file].0;
                 if let Err(e) = replace_file(path, &data) {
                     warn!(
@@ -343,7 +343,7 @@ impl Daemon {
                     data.len()
                 );
                 sync.last_sync[file] = Some(sys::wall_clock_secs());
-                sync.engine.replaced(file, data, now);
+                sync.engine.replaced(file, data, digest, now);
                 if let Some((script, args)) = sync
                     .config
                     .after_update

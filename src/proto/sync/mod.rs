@@ -112,7 +112,15 @@ pub struct FileCounters {
 struct Local {
     data: Vec<u8>,
     digest: Digest,
-    chunks: Vec<Chunk>,
+    /// Its chunks, cut only while we are the source (who serves them): a
+    /// receiver's replaced file is not hashed again.
+    chunks: Option<Vec<Chunk>>,
+}
+
+impl Local {
+    fn chunks(&self) -> &[Chunk] {
+        self.chunks.as_deref().unwrap_or_default()
+    }
 }
 
 #[derive(Default)]
@@ -129,7 +137,11 @@ struct File {
 pub enum Event {
     /// Write this as the file's new content (atomically), then tell
     /// [`Sync::replaced`] or [`Sync::write_failed`].
-    Replace { file: usize, data: Vec<u8> },
+    Replace {
+        file: usize,
+        data: Vec<u8>,
+        digest: Digest,
+    },
     /// A transfer was given up, for this reason (counted).
     Failed { file: usize, why: &'static str },
 }
@@ -197,6 +209,13 @@ impl Sync {
             return;
         }
         self.role = role;
+        if role == Role::Source {
+            for local in self.files.iter_mut().filter_map(|f| f.local.as_mut()) {
+                local
+                    .chunks
+                    .get_or_insert_with(|| chunk::split(&local.data));
+            }
+        }
         self.fetch = None;
         self.queue.clear();
         self.receivers.clear();
@@ -212,12 +231,19 @@ impl Sync {
     pub fn set_local(&mut self, file: usize, data: Option<Vec<u8>>, now: Instant) {
         let data = data.filter(|d| d.len() <= self.settings.max_size as usize);
         let digest = data.as_deref().map(chunk::digest);
+        self.set_known(file, data.zip(digest), now);
+    }
+
+    /// [`Sync::set_local`] with the digest known.
+    fn set_known(&mut self, file: usize, data: Option<(Vec<u8>, Digest)>, now: Instant) {
+        let digest = data.as_ref().map(|d| d.1);
+        let source = self.role == Role::Source;
         let entry = &mut self.files[file];
         if entry.local.as_ref().map(|l| l.digest) == digest {
             return;
         }
-        entry.local = data.zip(digest).map(|(data, digest)| Local {
-            chunks: chunk::split(&data),
+        entry.local = data.map(|(data, digest)| Local {
+            chunks: source.then(|| chunk::split(&data)),
             data,
             digest,
         });
@@ -238,9 +264,10 @@ impl Sync {
         }
     }
 
-    /// The new content of `file` was written; it is now our copy.
-    pub fn replaced(&mut self, file: usize, data: Vec<u8>, now: Instant) {
-        self.set_local(file, Some(data), now);
+    /// The new content of `file` was written; it is now our copy, its
+    /// digest the one the transfer checked.
+    pub fn replaced(&mut self, file: usize, data: Vec<u8>, digest: Digest, now: Instant) {
+        self.set_known(file, Some((data, digest)), now);
         self.maybe_fetch(now);
     }
 

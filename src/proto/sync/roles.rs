@@ -31,12 +31,13 @@ impl Sync {
             }
             Body::ManifestRequest(digest) => match local {
                 Some(local) if local.digest == digest => {
-                    let total = local.chunks.len();
+                    let total = local.chunks().len();
                     for first in (0..total.max(1)).step_by(MANIFEST_PER_MESSAGE) {
                         let first = first as u32;
                         self.push(Out::Manifest {
                             to: from,
                             file,
+                            digest,
                             first,
                         });
                     }
@@ -51,9 +52,10 @@ impl Sync {
                     self.push(Out::Announce(from));
                     return;
                 };
+                let digest = local.digest;
                 let mut pieces = Vec::new();
                 for index in requested(indexes).take(fetch::WINDOW) {
-                    let Some(chunk) = local.chunks.get(index as usize) else {
+                    let Some(chunk) = local.chunks().get(index as usize) else {
                         continue;
                     };
                     for offset in (0..usize::from(chunk.len)).step_by(PIECE_LEN) {
@@ -64,6 +66,7 @@ impl Sync {
                     if !self.push(Out::Piece {
                         to: from,
                         file,
+                        digest,
                         index,
                         offset,
                     }) {
@@ -149,10 +152,12 @@ impl Sync {
                 None
             }
             Step::Done(data) => {
+                let digest = fetch.digest;
                 self.fetch = None;
                 Some(Event::Replace {
                     file: usize::from(file),
                     data,
+                    digest,
                 })
             }
             Step::Failed(why) => {

@@ -4,7 +4,7 @@
 use core::net::{IpAddr, Ipv4Addr};
 use core::time::Duration;
 
-use super::message::{Drop, Key, MAX_MESSAGE};
+use super::message::{self, Body, Drop, Key, Message, MAX_MESSAGE};
 use super::*;
 
 const INTERVAL: Duration = Duration::from_secs(10);
@@ -60,9 +60,10 @@ impl Net {
     }
 
     fn event(&mut self, node: usize, event: Option<Event>) {
-        if let Some(Event::Replace { file, data }) = event {
+        if let Some(Event::Replace { file, data, digest }) = event {
+            assert_eq!(digest, chunk::digest(&data));
             self.written.push((node, file, data.clone()));
-            self.nodes[node].1.replaced(file, data, self.now);
+            self.nodes[node].1.replaced(file, data, digest, self.now);
         }
     }
 
@@ -311,6 +312,42 @@ fn a_one_megabyte_file_crosses_in_bounded_windows() {
     net.run_until(net.now + Duration::from_secs(1));
     assert_eq!(net.written, [(1, 0, big)]);
     assert!(net.nodes[0].1.queue.capacity() <= MAX_QUEUE);
+}
+
+#[test]
+fn what_was_queued_for_a_version_that_changed_is_dropped() {
+    let now = Instant::from_micros(1_000_000);
+    let mut source = sync(now);
+    let big = leases(400);
+    source.set_local(0, Some(big.clone()), now);
+    source.set_role(Role::Source, now);
+    let mut buf = [0u8; MAX_MESSAGE];
+    while source.poll_transmit(now, &mut buf).is_some() {}
+    // A receiver asks for the manifest and the last chunks of this version.
+    let digest = chunk::digest(&big);
+    let total = chunk::split(&big).len() as u32;
+    let indexes: Vec<u8> = (total - 3..total).flat_map(u32::to_be_bytes).collect();
+    for (seq, body) in [
+        (u64::MAX - 1, Body::ManifestRequest(digest)),
+        (
+            u64::MAX,
+            Body::ChunkRequest {
+                version: message::version_of(&digest),
+                indexes: &indexes,
+            },
+        ),
+    ] {
+        let len = message::emit(&Key::new(KEY), &mut buf, &Message { file: 0, seq, body });
+        let request = buf[..len].to_vec();
+        assert_eq!(source.handle_datagram(now, ip(2), &request), Ok(None));
+    }
+    assert!(source.wants_send());
+    // The file shrinks before they go: none of them is sent.
+    source.set_local(0, Some(leases(3)), now);
+    while let Some((_, len)) = source.poll_transmit(now, &mut buf) {
+        let kind = message::parse(&buf[..len]).unwrap().body;
+        assert!(matches!(kind, Body::Announce(_)), "{kind:?}");
+    }
 }
 
 #[test]

@@ -9,7 +9,7 @@ use super::message::{
     self, announce_entry, manifest_entry, version_of, Body, Message, MANIFEST_PER_MESSAGE, NO_FILE,
     PIECE_LEN,
 };
-use super::Sync;
+use super::{Local, Sync};
 use crate::proto::time::Instant;
 
 /// A message waiting to be sent.
@@ -17,9 +17,11 @@ pub(super) enum Out {
     Hello(IpAddr),
     Announce(IpAddr),
     AskManifest(IpAddr, u8, Digest),
+    /// Part of the manifest of the version `digest`, from chunk `first`.
     Manifest {
         to: IpAddr,
         file: u8,
+        digest: Digest,
         first: u32,
     },
     Ask {
@@ -27,15 +29,23 @@ pub(super) enum Out {
         file: u8,
         indexes: Vec<u32>,
     },
+    /// Bytes of chunk `index` of the version `digest`, from `offset`.
     Piece {
         to: IpAddr,
         file: u8,
+        digest: Digest,
         index: u32,
         offset: u16,
     },
 }
 
 impl Sync {
+    /// Our copy of `file` if it is still the version `digest`.
+    fn local(&self, file: u8, digest: &Digest) -> Option<&Local> {
+        let local = self.files.get(usize::from(file))?.local.as_ref()?;
+        (local.digest == *digest).then_some(local)
+    }
+
     /// Whether messages wait to be sent.
     pub fn wants_send(&self) -> bool {
         !self.queue.is_empty()
@@ -75,19 +85,24 @@ impl Sync {
                 (to, NO_FILE, Body::Announce(&scratch))
             }
             Out::AskManifest(to, file, digest) => (to, file, Body::ManifestRequest(digest)),
-            Out::Manifest { to, file, first } => {
-                let local = self.files[usize::from(file)].local.as_ref()?;
+            Out::Manifest {
+                to,
+                file,
+                digest,
+                first,
+            } => {
+                let local = self.local(file, &digest)?;
                 let end = local
-                    .chunks
+                    .chunks()
                     .len()
                     .min(first as usize + MANIFEST_PER_MESSAGE);
-                for c in &local.chunks[first as usize..end] {
+                for c in local.chunks().get(first as usize..end)? {
                     manifest_entry(&mut scratch, &c.id, c.len);
                 }
                 let body = Body::Manifest {
                     digest: local.digest,
                     size: local.data.len() as u32,
-                    total: local.chunks.len() as u32,
+                    total: local.chunks().len() as u32,
                     first,
                     entries: &scratch,
                 };
@@ -110,18 +125,19 @@ impl Sync {
             Out::Piece {
                 to,
                 file,
+                digest,
                 index,
                 offset,
             } => {
-                let local = self.files[usize::from(file)].local.as_ref()?;
-                let chunk = local.chunks.get(index as usize)?;
+                let local = self.local(file, &digest)?;
+                let chunk = local.chunks().get(index as usize)?;
                 let start = chunk.offset as usize + usize::from(offset);
                 let end = (chunk.offset as usize + usize::from(chunk.len)).min(start + PIECE_LEN);
                 let body = Body::Chunk {
-                    version: version_of(&local.digest),
+                    version: version_of(&digest),
                     index,
                     offset,
-                    data: &local.data[start..end],
+                    data: local.data.get(start..end)?,
                 };
                 (to, file, body)
             }
