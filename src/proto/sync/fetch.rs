@@ -101,8 +101,10 @@ impl Fetch {
         if self.entries.len() != total as usize {
             return Step::Failed("manifest changed its chunk count");
         }
-        for (at, entry) in (first as usize..).zip(manifest_entries(entries)) {
-            let Some(slot) = self.entries.get_mut(at) else {
+        for (i, entry) in manifest_entries(entries).enumerate() {
+            // Checked: `first` is the peer's, and usize is 32 bits on routers.
+            let at = (first as usize).checked_add(i);
+            let Some(slot) = at.and_then(|at| self.entries.get_mut(at)) else {
                 return Step::Failed("manifest entry out of range");
             };
             *slot = Some(entry);

@@ -48,6 +48,8 @@ pub const MAX_FILES: usize = 32;
 const MAX_QUEUE: usize = 2048;
 /// Senders whose sequence numbers are remembered.
 const MAX_SENDERS: usize = 32;
+/// Receivers a source announces to besides its `unicast-peer`s.
+const MAX_RECEIVERS: usize = 32;
 /// Intervals after which a silent receiver, or a sender's sequence
 /// number, is forgotten.
 const FORGET_AFTER: u32 = 3;

@@ -10,7 +10,7 @@ use super::message::{
     REQUEST_PER_MESSAGE,
 };
 use super::transmit::Out;
-use super::{Event, Role, Sync};
+use super::{Event, Role, Sync, MAX_RECEIVERS};
 use crate::proto::time::Instant;
 
 impl Sync {
@@ -23,9 +23,13 @@ impl Sync {
             .and_then(|f| f.local.as_ref());
         match message.body {
             Body::Hello => {
-                match self.receivers.iter_mut().find(|r| r.0 == from) {
-                    Some(r) => r.1 = now,
-                    None => self.receivers.push((from, now)),
+                match self.receivers.iter().position(|r| r.0 == from) {
+                    Some(i) => self.receivers[i].1 = now,
+                    None if self.receivers.len() < MAX_RECEIVERS => {
+                        self.receivers.push((from, now))
+                    }
+                    // Full: it is answered, not announced to.
+                    None => {}
                 }
                 self.push(Out::Announce(from));
             }
