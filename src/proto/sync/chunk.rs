@@ -72,6 +72,9 @@ fn cut(data: &[u8]) -> usize {
     end
 }
 
+/// A whole file's SHA-256 at once (the daemon hashes a slice at a time,
+/// see `hashing`).
+#[cfg(test)]
 pub fn digest(data: &[u8]) -> Digest {
     Sha256::digest(data).into()
 }
@@ -82,19 +85,26 @@ pub fn chunk_id(data: &[u8]) -> ChunkId {
     id
 }
 
-/// The chunks of `data`, in order. `data` is at most `u32::MAX` bytes
-/// (the config caps `max-size` far below).
+/// The chunk of `data` that starts at `offset` (before its end). `data`
+/// is at most `u32::MAX` bytes (the config caps `max-size` far below).
+pub fn next(data: &[u8], offset: usize) -> Chunk {
+    let len = cut(&data[offset..]);
+    Chunk {
+        offset: offset as u32,
+        len: len as u16,
+        id: chunk_id(&data[offset..offset + len]),
+    }
+}
+
+/// The chunks of `data`, in order.
+#[cfg(test)]
 pub fn split(data: &[u8]) -> Vec<Chunk> {
-    let mut chunks = Vec::with_capacity(data.len() / 1024 + 1);
+    let mut chunks = Vec::new();
     let mut offset = 0;
     while offset < data.len() {
-        let len = cut(&data[offset..]);
-        chunks.push(Chunk {
-            offset: offset as u32,
-            len: len as u16,
-            id: chunk_id(&data[offset..offset + len]),
-        });
-        offset += len;
+        let chunk = next(data, offset);
+        offset += usize::from(chunk.len);
+        chunks.push(chunk);
     }
     chunks
 }

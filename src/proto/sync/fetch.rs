@@ -5,7 +5,8 @@
 
 use core::time::Duration;
 
-use super::chunk::{self, ChunkId, Digest, MIN_CHUNK};
+use super::chunk::{self, Chunk, ChunkId, Digest, MIN_CHUNK};
+use super::hashing::Verifying;
 use super::message::{manifest_entries, PIECE_LEN};
 use crate::proto::time::Instant;
 
@@ -25,6 +26,9 @@ pub enum Step {
     Wait,
     AskManifest,
     Ask(Vec<u32>),
+    /// Every chunk is in: the whole file's SHA-256 is checked next, a
+    /// slice at a time ([`Fetch::verify`]).
+    Verify,
     /// The new file, its SHA-256 checked.
     Done(Vec<u8>),
     Failed(&'static str),
@@ -55,6 +59,8 @@ pub struct Fetch {
     in_flight: usize,
     pub deadline: Instant,
     stalls: u8,
+    /// The rebuilt file's check, once every chunk is in.
+    verifying: Option<Verifying>,
 }
 
 impl Fetch {
@@ -71,6 +77,7 @@ impl Fetch {
             in_flight: 0,
             deadline: now + RETRY,
             stalls: 0,
+            verifying: None,
         }
     }
 
@@ -80,13 +87,13 @@ impl Fetch {
     }
 
     /// A part of the manifest; once it is whole, the chunks `local` (the
-    /// receiver's own copy) has are copied from it.
+    /// receiver's own copy, and its chunks) has are copied from it.
     pub fn manifest(
         &mut self,
         now: Instant,
         (size, total, first): (u32, u32, u32),
         entries: &[u8],
-        local: &[u8],
+        local: (&[u8], &[Chunk]),
     ) -> Step {
         if !self.have.is_empty() {
             return Step::Wait;
@@ -117,7 +124,7 @@ impl Fetch {
     }
 
     /// The manifest is whole: lay the file out and fill it from `local`.
-    fn plan(&mut self, local: &[u8]) -> Step {
+    fn plan(&mut self, (local, chunks): (&[u8], &[Chunk])) -> Step {
         let mut offset: u64 = 0;
         for &(_, len) in self.entries.iter().flatten() {
             if usize::from(len) > chunk::MAX_CHUNK || len == 0 {
@@ -129,8 +136,7 @@ impl Fetch {
         if offset != u64::from(self.size) {
             return Step::Failed("manifest lengths do not add up to the size");
         }
-        let ours = chunk::split(local);
-        let ours = chunk::Index::new(&ours);
+        let ours = chunk::Index::new(chunks);
         self.data = vec![0; self.size as usize];
         for (i, &(id, len)) in self.entries.iter().flatten().enumerate() {
             let at = self.offsets[i] as usize;
@@ -170,7 +176,20 @@ impl Fetch {
             self.next_missing = first;
             return self.ask_again();
         }
-        if chunk::digest(&self.data) == self.digest {
+        self.verifying = Some(Verifying::new());
+        Step::Verify
+    }
+
+    pub fn verifying(&self) -> bool {
+        self.verifying.is_some()
+    }
+
+    /// A slice of the rebuilt file's check.
+    pub fn verify(&mut self) -> Step {
+        let Some(digest) = self.verifying.as_mut().and_then(|v| v.step(&self.data)) else {
+            return Step::Wait;
+        };
+        if digest == self.digest {
             Step::Done(core::mem::take(&mut self.data))
         } else {
             Step::Failed("rebuilt file does not match its SHA-256")
@@ -224,8 +243,11 @@ impl Fetch {
 
     /// The deadline passed without progress.
     pub fn timeout(&mut self, now: Instant) -> Step {
-        self.stalls += 1;
         self.deadline = now + RETRY;
+        if self.verifying() {
+            return Step::Wait;
+        }
+        self.stalls += 1;
         if self.stalls > MAX_STALLS {
             return Step::Failed("the source stopped answering");
         }

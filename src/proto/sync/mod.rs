@@ -23,6 +23,7 @@
 
 pub mod chunk;
 pub mod fetch;
+mod hashing;
 pub mod message;
 mod roles;
 mod transmit;
@@ -36,6 +37,7 @@ use std::collections::VecDeque;
 
 use chunk::{Chunk, Digest};
 use fetch::Fetch;
+use hashing::Hashing;
 use message::{authenticate, check_len, parse, Drop, Key, Message};
 use transmit::Out;
 
@@ -110,18 +112,16 @@ pub struct FileCounters {
     pub errors: u64,
 }
 
-/// Our copy of a file.
+/// Our copy of a file, hashed.
 struct Local {
     data: Vec<u8>,
     digest: Digest,
-    /// Its chunks, cut only while we are the source (who serves them): a
-    /// receiver's replaced file is not hashed again.
-    chunks: Option<Vec<Chunk>>,
+    chunks: Vec<Chunk>,
 }
 
 impl Local {
     fn chunks(&self) -> &[Chunk] {
-        self.chunks.as_deref().unwrap_or_default()
+        &self.chunks
     }
 }
 
@@ -129,6 +129,8 @@ impl Local {
 struct File {
     /// None: missing, unreadable or over max-size.
     local: Option<Local>,
+    /// A newer copy being hashed; `local` stays until it is done.
+    hashing: Option<Hashing>,
     /// A receiver: what the source last announced.
     announced: Option<(u32, Digest)>,
     counters: FileCounters,
@@ -163,6 +165,9 @@ pub struct Sync {
     queue: VecDeque<Out>,
     fetch: Option<Fetch>,
     tick_at: Instant,
+    /// Hashing waits (a file read, a rebuilt file to check): a slice of it
+    /// is done each loop turn until none is left.
+    work_at: Option<Instant>,
     /// Datagrams dropped, by [`Drop::index`].
     pub drops: [u64; Drop::ALL.len()],
 }
@@ -182,6 +187,7 @@ impl Sync {
             queue: VecDeque::new(),
             fetch: None,
             tick_at: now,
+            work_at: None,
             drops: [0; Drop::ALL.len()],
         }
     }
@@ -211,13 +217,6 @@ impl Sync {
             return;
         }
         self.role = role;
-        if role == Role::Source {
-            for local in self.files.iter_mut().filter_map(|f| f.local.as_mut()) {
-                local
-                    .chunks
-                    .get_or_insert_with(|| chunk::split(&local.data));
-            }
-        }
         self.fetch = None;
         self.queue.clear();
         self.receivers.clear();
@@ -230,25 +229,31 @@ impl Sync {
     /// Our copy of `file` as just read (None: missing, or over
     /// `max-size`, which the daemon logs). A change is announced at once
     /// by a source; a receiver asks its master whether it is still right.
+    /// It is hashed first, a slice per loop turn ([`hashing`]).
     pub fn set_local(&mut self, file: usize, data: Option<Vec<u8>>, now: Instant) {
-        let data = data.filter(|d| d.len() <= self.settings.max_size as usize);
-        let digest = data.as_deref().map(chunk::digest);
-        self.set_known(file, data.zip(digest), now);
+        match data.filter(|d| d.len() <= self.settings.max_size as usize) {
+            Some(data) => self.hash(file, data, None, now),
+            None => {
+                self.files[file].hashing = None;
+                self.set_known(file, None, now);
+            }
+        }
     }
 
-    /// [`Sync::set_local`] with the digest known.
-    fn set_known(&mut self, file: usize, data: Option<(Vec<u8>, Digest)>, now: Instant) {
-        let digest = data.as_ref().map(|d| d.1);
-        let source = self.role == Role::Source;
+    fn hash(&mut self, file: usize, data: Vec<u8>, known: Option<Digest>, now: Instant) {
+        self.files[file].hashing = Some(Hashing::new(data, known));
+        self.work_at.get_or_insert(now);
+    }
+
+    /// Our copy of `file` is now `local`, hashed.
+    fn set_known(&mut self, file: usize, local: Option<Local>, now: Instant) {
+        let digest = local.as_ref().map(|l| l.digest);
         let entry = &mut self.files[file];
         if entry.local.as_ref().map(|l| l.digest) == digest {
+            self.maybe_fetch(now);
             return;
         }
-        entry.local = data.map(|(data, digest)| Local {
-            chunks: source.then(|| chunk::split(&data)),
-            data,
-            digest,
-        });
+        entry.local = local;
         match self.role {
             Role::Source => {
                 for to in self.audience() {
@@ -266,11 +271,41 @@ impl Sync {
         }
     }
 
-    /// The new content of `file` was written; it is now our copy, its
-    /// digest the one the transfer checked.
+    /// The new content of `file` was written; it is now our copy (once
+    /// cut into chunks), its digest the one the transfer checked.
     pub fn replaced(&mut self, file: usize, data: Vec<u8>, digest: Digest, now: Instant) {
-        self.set_known(file, Some((data, digest)), now);
-        self.maybe_fetch(now);
+        self.hash(file, data, Some(digest), now);
+    }
+
+    /// A slice of the hashing that waits: a rebuilt file's check first (a
+    /// transfer waits on it), then the files read.
+    fn work(&mut self, now: Instant) -> Option<Event> {
+        let event = match self.fetch.as_mut().filter(|f| f.verifying()) {
+            Some(fetch) => {
+                let step = fetch.verify();
+                self.step(step, now)
+            }
+            None => {
+                let file = self.files.iter().position(|f| f.hashing.is_some());
+                if let Some(file) = file {
+                    let hashing = self.files[file].hashing.as_mut();
+                    if let Some(digest) = hashing.and_then(Hashing::step) {
+                        let done = self.files[file].hashing.take();
+                        let local = done.map(|h| Local {
+                            data: h.data,
+                            digest,
+                            chunks: h.chunks,
+                        });
+                        self.set_known(file, local, now);
+                    }
+                }
+                None
+            }
+        };
+        let more = self.fetch.as_ref().is_some_and(Fetch::verifying)
+            || self.files.iter().any(|f| f.hashing.is_some());
+        self.work_at = more.then_some(now);
+        event
     }
 
     /// The new content of `file` could not be written: counted, and asked
@@ -309,13 +344,21 @@ impl Sync {
     /// The next deadline: the periodic check, or a transfer's retry.
     pub fn poll_at(&self) -> Option<Instant> {
         if self.role == Role::Idle {
-            return None;
+            return self.work_at;
         }
-        let fetch = self.fetch.as_ref().map(|f| f.deadline);
-        Some(fetch.map_or(self.tick_at, |at| at.min(self.tick_at)))
+        let mut at = self.tick_at;
+        for other in [self.fetch.as_ref().map(|f| f.deadline), self.work_at] {
+            at = other.map_or(at, |other| at.min(other));
+        }
+        Some(at)
     }
 
     pub fn handle_timeout(&mut self, now: Instant) -> Option<Event> {
+        if self.work_at.is_some_and(|at| at <= now) {
+            if let Some(event) = self.work(now) {
+                return Some(event);
+            }
+        }
         if self.role != Role::Idle && self.tick_at <= now {
             self.tick_at = next_tick(self.tick_at, now, self.settings.interval);
             let forget = self.settings.interval * FORGET_AFTER;
@@ -335,7 +378,7 @@ impl Sync {
         }
         let fetch = self.fetch.as_mut().filter(|f| f.deadline <= now)?;
         let step = fetch.timeout(now);
-        self.step(step)
+        self.step(step, now)
     }
 
     /// A datagram from `from`: checked (length, peer, tag, sequence

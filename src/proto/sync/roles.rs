@@ -112,7 +112,7 @@ impl Sync {
                     .as_mut()
                     .filter(|f| f.file == message.file && f.digest == digest)?;
                 let local = self.files[usize::from(message.file)].local.as_ref();
-                let local = local.map_or(&[][..], |l| &l.data);
+                let local = local.map_or((&[][..], &[][..]), |l| (&l.data[..], &l.chunks[..]));
                 fetch.manifest(now, (size, total, first), entries, local)
             }
             Body::Chunk {
@@ -129,11 +129,11 @@ impl Sync {
             }
             Body::Hello | Body::ManifestRequest(_) | Body::ChunkRequest { .. } => return None,
         };
-        self.step(step)
+        self.step(step, now)
     }
 
     /// Carries out what a transfer needs next.
-    pub(super) fn step(&mut self, step: Step) -> Option<Event> {
+    pub(super) fn step(&mut self, step: Step, now: Instant) -> Option<Event> {
         let Role::Receiver(master) = self.role else {
             return None;
         };
@@ -141,6 +141,11 @@ impl Sync {
         let file = fetch.file;
         match step {
             Step::Wait => None,
+            // The rebuilt file is checked a slice per loop turn.
+            Step::Verify => {
+                self.work_at.get_or_insert(now);
+                None
+            }
             Step::AskManifest => {
                 self.push(Out::AskManifest(master, file, fetch.digest));
                 None
@@ -187,8 +192,9 @@ impl Sync {
         if self.fetch.is_some() {
             return;
         }
+        // A file being hashed is looked at once it is hashed.
         let differs = self.files.iter().enumerate().find_map(|(i, f)| {
-            let (size, digest) = f.announced?;
+            let (size, digest) = f.announced.filter(|_| f.hashing.is_none())?;
             let ours = f.local.as_ref().map(|l| l.digest);
             (ours != Some(digest) && size <= self.settings.max_size).then_some((i, size, digest))
         });

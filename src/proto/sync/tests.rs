@@ -67,12 +67,18 @@ impl Net {
         }
     }
 
-    /// Delivers everything queued (and what it causes) without moving time.
+    /// Delivers everything queued (and what it causes), and does the
+    /// hashing that waits, without moving time.
     fn flush(&mut self) {
         let mut buf = [0u8; MAX_MESSAGE];
         for _ in 0..100_000 {
             let mut moved = false;
             for i in 0..self.nodes.len() {
+                if self.nodes[i].1.poll_at().is_some_and(|at| at <= self.now) {
+                    moved = true;
+                    let event = self.nodes[i].1.handle_timeout(self.now);
+                    self.event(i, event);
+                }
                 let from = self.nodes[i].0;
                 let Some((to, len)) = self.nodes[i].1.poll_transmit(self.now, &mut buf) else {
                     continue;
