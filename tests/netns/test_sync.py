@@ -375,3 +375,24 @@ def test_a_key_readable_by_others_is_a_file_and_line_error_at_start_and_on_reloa
         node.signal(signal.SIGHUP)
         assert wait_until(lambda: "holds 5 bytes" in node.log.read_text(), 5), node.log_tail()
         assert node.alive() and node.status_json()["syncs"][0]["name"] == "leases"
+
+
+def test_a_reload_that_adds_a_file_starts_syncing_it_and_keeps_the_rest():
+    with Lab(routers=2) as lab:
+        nodes, dirs = start(lab, {1: 150, 2: 100})
+        [file1], [file2] = dirs[1].files, dirs[2].files
+        v1 = leases(100)
+        write_atomically(file1, v1)
+        assert wait_until(lambda: same(file2, v1), 3), explain(nodes)
+        for r, node in nodes.items():
+            dirs[r].files.append(dirs[r].dir / "ethers")
+            text = node.config.read_text()
+            node.config.write_text(text.replace("  instance lan\n  port",
+                                                f"  file {dirs[r].files[1]}\n  instance lan\n  port"))
+            node.signal(signal.SIGHUP)
+        ethers = b"02:00:00:00:00:01 10.1.0.1\n"
+        write_atomically(dirs[1].files[1], ethers)
+        assert wait_until(lambda: same(dirs[2].files[1], ethers), 3), explain(nodes)
+        assert same(file2, v1)
+        assert [f["path"] for f in nodes[2].status_json()["sync-files"]] == [
+            str(f) for f in dirs[2].files]
