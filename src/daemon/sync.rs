@@ -19,7 +19,7 @@ use crate::config::{ConfigError, SyncConfig};
 use crate::notify::Call;
 use crate::proto::fsm::StateKind;
 use crate::proto::sync::message::{Drop, Key, MAX_MESSAGE};
-use crate::proto::sync::{Event, Peers, Role, Settings, Sync};
+use crate::proto::sync::{Event, Peers, Role, Settings, Sync, Transmit};
 use crate::proto::time::{Instant, Throttle};
 use crate::sys;
 use crate::sys::inotify::{Changes, FileWatch};
@@ -53,7 +53,8 @@ pub(super) struct Block {
     too_large: Vec<bool>,
     /// Per file: changed (inotify) and not read since.
     changed: Vec<bool>,
-    /// When to read the changed files.
+    /// When to read the changed files (without inotify: all of them,
+    /// every interval).
     settle_at: Option<Instant>,
     drop_log: Throttle,
     send_log: Throttle,
@@ -228,11 +229,7 @@ impl Daemon {
                 sync.engine.set_role(role, now);
             }
             if sync.engine.poll_at().is_some_and(|at| at <= now) {
-                if sync.watch.is_none() {
-                    sync.changed.fill(true);
-                    self.read_synced_files(block, now);
-                }
-                let event = self.syncs.blocks[block].engine.handle_timeout(now);
+                let event = sync.engine.handle_timeout(now);
                 self.sync_event(block, event, now);
             }
             self.send_syncs(block, now);
@@ -245,16 +242,13 @@ impl Daemon {
             return;
         };
         let mut buf = [0u8; MAX_MESSAGE];
-        let source = sync.engine.role() == Role::Source;
         for _ in 0..BURST {
-            let sent: Vec<u64> = if source {
-                (0..sync.config.files.len())
-                    .map(|f| sync.engine.counters(f).bytes_sent)
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            let Some((to, len)) = sync.engine.poll_transmit(now, &mut buf) else {
+            let Some(Transmit {
+                to,
+                len,
+                content_of,
+            }) = sync.engine.poll_transmit(now, &mut buf)
+            else {
                 return;
             };
             match socket.send(to, &buf[..len]) {
@@ -272,10 +266,8 @@ impl Daemon {
                     return;
                 }
             }
-            for (file, before) in sent.into_iter().enumerate() {
-                if sync.engine.counters(file).bytes_sent != before {
-                    sync.last_sync[file] = Some(sys::wall_clock_secs());
-                }
+            if let Some(file) = content_of {
+                sync.last_sync[file] = Some(sys::wall_clock_secs());
             }
         }
     }
@@ -382,7 +374,8 @@ impl Daemon {
         }
     }
 
-    /// Reads the block's changed files again and tells the engine.
+    /// Reads the block's changed files again and tells the engine. Without
+    /// inotify every file counts as changed an interval later.
     fn read_synced_files(&mut self, block: usize, now: Instant) {
         let sync = &mut self.syncs.blocks[block];
         sync.settle_at = None;
@@ -415,6 +408,11 @@ impl Daemon {
                 sync.too_large[file] = false;
             }
             sync.engine.set_local(file, content, now);
+        }
+        if sync.watch.is_none() {
+            let interval = core::time::Duration::from_millis(u64::from(sync.config.interval_ms));
+            sync.changed.fill(true);
+            sync.settle_at = Some(now + interval);
         }
     }
 

@@ -396,3 +396,25 @@ def test_a_reload_that_adds_a_file_starts_syncing_it_and_keeps_the_rest():
         assert same(file2, v1)
         assert [f["path"] for f in nodes[2].status_json()["sync-files"]] == [
             str(f) for f in dirs[2].files]
+
+
+def test_a_file_that_cannot_be_written_is_counted_and_written_once_it_can():
+    with Lab(routers=2) as lab:
+        dirs = {r: Router(lab, r, ["dhcp.leases"]) for r in (1, 2)}
+        # The backup's directory does not exist yet: nothing to watch there
+        # (it reads every interval instead) and nowhere to write.
+        missing = dirs[2].dir / "later"
+        dirs[2].files = [missing / "dhcp.leases"]
+        nodes = {r: launch(lab, r, 150 if r == 1 else 100, dirs[r]) for r in (1, 2)}
+        assert lab.wait_holder(1, ELECTION_TIMEOUT, routers=[1, 2]), explain(nodes)
+        v1 = leases(100)
+        write_atomically(dirs[1].files[0], v1)
+        assert wait_until(lambda: sync_file(nodes[2], dirs[2].files[0])["statistics"]["errors"]
+                          > 0, 5), explain(nodes)
+        assert nodes[2].alive()
+        missing.mkdir()
+        assert wait_until(lambda: same(dirs[2].files[0], v1), 5), explain(nodes)
+        assert "cannot replace" in nodes[2].log.read_text()
+        # Read every interval without inotify: a local edit is put back.
+        dirs[2].files[0].write_bytes(b"edited\n")
+        assert wait_until(lambda: same(dirs[2].files[0], v1), 5), explain(nodes)

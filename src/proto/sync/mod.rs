@@ -40,6 +40,7 @@ use fetch::Fetch;
 use hashing::Hashing;
 use message::{authenticate, check_len, parse, Drop, Key, Message};
 use transmit::Out;
+pub use transmit::Transmit;
 
 use crate::proto::time::{next_tick, Instant};
 

@@ -80,7 +80,9 @@ impl Net {
                     self.event(i, event);
                 }
                 let from = self.nodes[i].0;
-                let Some((to, len)) = self.nodes[i].1.poll_transmit(self.now, &mut buf) else {
+                let Some(Transmit { to, len, .. }) =
+                    self.nodes[i].1.poll_transmit(self.now, &mut buf)
+                else {
                     continue;
                 };
                 moved = true;
@@ -254,7 +256,7 @@ fn tampered_replayed_and_foreign_datagrams_are_dropped_and_counted() {
     other.set_role(Role::Source, now);
     other.push(Out::Announce(ip(2)));
     let mut buf = [0u8; MAX_MESSAGE];
-    let (_, len) = other.poll_transmit(now, &mut buf).unwrap();
+    let len = other.poll_transmit(now, &mut buf).unwrap().len;
     assert_eq!(
         receiver.handle_datagram(now, from, &buf[..len]),
         Err(Drop::Unauthenticated)
@@ -350,7 +352,7 @@ fn what_was_queued_for_a_version_that_changed_is_dropped() {
     assert!(source.wants_send());
     // The file shrinks before they go: none of them is sent.
     source.set_local(0, Some(leases(3)), now);
-    while let Some((_, len)) = source.poll_transmit(now, &mut buf) {
+    while let Some(Transmit { len, .. }) = source.poll_transmit(now, &mut buf) {
         let kind = message::parse(&buf[..len]).unwrap().body;
         assert!(matches!(kind, Body::Announce(_)), "{kind:?}");
     }

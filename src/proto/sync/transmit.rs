@@ -12,6 +12,16 @@ use super::message::{
 use super::{Local, Sync};
 use crate::proto::time::Instant;
 
+/// A message to send, in the caller's buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transmit {
+    pub to: IpAddr,
+    pub len: usize,
+    /// The file whose content it carries (a source's manifest or chunk):
+    /// the daemon's last-sync time of the file.
+    pub content_of: Option<usize>,
+}
+
 /// A message waiting to be sent.
 pub(super) enum Out {
     Hello(IpAddr),
@@ -52,8 +62,8 @@ impl Sync {
     }
 
     /// The next message to send, written into `buf` (at least
-    /// [`message::MAX_MESSAGE`] bytes): its destination and length.
-    pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<(IpAddr, usize)> {
+    /// [`message::MAX_MESSAGE`] bytes).
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
         loop {
             let out = self.queue.pop_front()?;
             if let Some(sent) = self.encode(&out, now, buf) {
@@ -69,7 +79,7 @@ impl Sync {
 
     /// Writes one queued message; None when what it was for is gone (the
     /// file changed since it was asked for).
-    fn encode(&mut self, out: &Out, now: Instant, buf: &mut [u8]) -> Option<(IpAddr, usize)> {
+    fn encode(&mut self, out: &Out, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
         let seq = self.next_seq(now);
         let mut scratch = Vec::new();
         let (to, file, body) = match *out {
@@ -142,10 +152,15 @@ impl Sync {
                 (to, file, body)
             }
         };
+        let content = matches!(body, Body::Manifest { .. } | Body::Chunk { .. });
         let len = message::emit(&self.key, buf, &Message { file, seq, body });
         if let Some(f) = self.files.get_mut(usize::from(file)) {
             f.counters.bytes_sent += len as u64;
         }
-        Some((to, len))
+        Some(Transmit {
+            to,
+            len,
+            content_of: content.then_some(usize::from(file)),
+        })
     }
 }
