@@ -5,6 +5,7 @@
 use super::block::{of_kind, Block, Kind};
 use super::settings::{Syntax, Value};
 use super::{Errors, InstanceConfig, SyncConfig};
+use crate::proto::sync::MAX_FILES;
 
 /// The consistency check every 10 s by default.
 const DEFAULT_INTERVAL_MS: i64 = 10_000;
@@ -12,8 +13,6 @@ const DEFAULT_INTERVAL_MS: i64 = 10_000;
 const DEFAULT_MAX_SIZE: i64 = 1 << 20;
 /// A receiver holds a file in memory while it is rebuilt: 16 MiB at most.
 const MAX_MAX_SIZE: i32 = 16 << 20;
-/// Files per block: their announce fits one datagram.
-const MAX_FILES: usize = 32;
 
 /// The keys of a sync block.
 pub(super) const KEYS: &[(&str, Syntax)] = &[
