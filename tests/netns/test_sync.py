@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from lab import Lab, missing_prerequisites, parse_pcap, wait_until
+from lab import Lab, missing_prerequisites, parse_pcap, tinyvrrp_bin, wait_until
 
 MISSING = missing_prerequisites()
 pytestmark = pytest.mark.skipif(bool(MISSING), reason="; ".join(MISSING))
@@ -367,6 +367,9 @@ def test_a_key_readable_by_others_is_a_file_and_line_error_at_start_and_on_reloa
         key_line = (node.config.read_text().splitlines().index(f"  key {files.key}") + 1)
         assert (f"{node.config}:{key_line}: key {files.key} is readable by group or others "
                 f"(mode 640): chmod 600 it") in node.log.read_text()
+        check = subprocess.run([tinyvrrp_bin(), "check", "--config", str(node.config)],
+                               capture_output=True, text=True, timeout=10)
+        assert check.returncode == 2 and f"{node.config}:{key_line}: key " in check.stderr
         files.key.chmod(0o600)
         node = launch(lab, 1, 150, files)
         assert lab.wait_holder(1, ELECTION_TIMEOUT, routers=[1]), node.log_tail()
