@@ -111,8 +111,7 @@ impl AsFd for SyncSocket {
 pub fn read_key(path: &str) -> Result<Vec<u8>, String> {
     let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
         .map_err(|e| format!("key {path}: {}", io::Error::from(e)))?;
-    let stat = rustix::fs::fstat(&fd).map_err(|e| format!("key {path}: {}", io::Error::from(e)))?;
-    let mode = stat.st_mode & 0o777;
+    let mode = mode_of(&fd).map_err(|e| format!("key {path}: {e}"))? & 0o777;
     if mode & 0o077 != 0 {
         return Err(format!(
             "key {path} is readable by group or others (mode {mode:o}): chmod 600 it"
@@ -128,6 +127,16 @@ pub fn read_key(path: &str) -> Result<Vec<u8>, String> {
         ));
     }
     Ok(key)
+}
+
+/// The mode bits of an open file. Through std, not rustix: on mips and
+/// mipsel rustix's libc backend looks `statx` up with `dlsym`, which in a
+/// static musl binary crashed (under qemu-user) and brings in musl's
+/// `printf` (14 KB); std calls the system call itself.
+fn mode_of(fd: &OwnedFd) -> io::Result<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    let file = std::fs::File::from(fd.try_clone()?);
+    Ok(file.metadata()?.permissions().mode())
 }
 
 /// At most `max + 1` bytes of `fd` (so a longer file shows as longer than
@@ -184,10 +193,11 @@ pub fn replace_file(path: &str, data: &[u8]) -> io::Result<()> {
             ))
         }
     };
-    let mode = match rustix::fs::stat(path) {
-        Ok(stat) => stat.st_mode & 0o7777,
-        Err(_) => 0o644,
-    };
+    // Through std: see `mode_of`.
+    let mode = std::fs::metadata(path).map_or(0o644, |m| {
+        use std::os::unix::fs::PermissionsExt;
+        m.permissions().mode() & 0o7777
+    });
     let temporary = format!("{dir}/.{name}.tinyvrrp-sync");
     let result = (|| {
         let fd = rustix::fs::open(
