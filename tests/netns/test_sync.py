@@ -421,3 +421,36 @@ def test_a_file_that_cannot_be_written_is_counted_and_written_once_it_can():
         # Read every interval without inotify: a local edit is put back.
         dirs[2].files[0].write_bytes(b"edited\n")
         assert wait_until(lambda: same(dirs[2].files[0], v1), 5), explain(nodes)
+
+
+# A router image that carries file sync (the mips one does not: its size
+# budget), under qemu-user beside the host build; TINYVRRP_SYNC_IMAGE
+# names another (e.g. a mips one built with TINYVRRP_MIPS_SYNC=1).
+SYNC_IMAGE = Path(os.environ.get(
+    "TINYVRRP_SYNC_IMAGE",
+    Path(__file__).resolve().parents[2] / "target/images/tinyvrrp-mipsel-unknown-linux-musl"))
+SYNC_QEMU = {b"\x01": "qemu-mipsel-static", b"\x02": "qemu-mips-static"}
+
+
+@pytest.mark.skipif(not SYNC_IMAGE.exists(), reason=f"no router image at {SYNC_IMAGE}")
+def test_a_router_image_under_qemu_receives_then_sends_after_a_failover():
+    # ELF byte order (EI_DATA): 1 little-endian, 2 big-endian.
+    qemu = SYNC_QEMU[SYNC_IMAGE.read_bytes()[5:6]]
+    with Lab(routers=2) as lab:
+        dirs = {r: Router(lab, r, ["dhcp.leases"]) for r in (1, 2)}
+        host = launch(lab, 1, 150, dirs[1], advert_ms=500, preempt=False)
+        image = launch(lab, 2, 100, dirs[2], advert_ms=500, preempt=False,
+                       program=[qemu, str(SYNC_IMAGE)])
+        nodes = {1: host, 2: image}
+        assert lab.wait_holder(1, 15, routers=[1, 2]), explain(nodes)
+        [file1], [file2] = dirs[1].files, dirs[2].files
+        v1, v2 = leases(2000), leases(2100)
+        write_atomically(file1, v1)
+        assert wait_until(lambda: same(file2, v1), 10), explain(nodes)
+        # The host's daemon stops: the image takes over and is the source.
+        assert host.terminate() == 0
+        assert lab.wait_holder(2, 15, routers=[1, 2]), explain(nodes)
+        write_atomically(file2, v2)
+        nodes[1] = launch(lab, 1, 150, dirs[1], advert_ms=500, preempt=False)
+        assert wait_until(lambda: same(file1, v2), 15), explain(nodes)
+        print(f"\n{SYNC_IMAGE.name} under {qemu}: received, then sent after the failover")
