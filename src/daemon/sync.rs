@@ -4,9 +4,9 @@
 //! sent, files replaced atomically, `after-update` queued.
 //!
 //! Never in VRRP's way: everything here is non-blocking, and one loop turn
-//! sends at most [`BURST`] datagrams before the loop runs its timers again,
-//! so a transfer delays an advert by one burst at most (see README, "File
-//! sync", for the measured gap).
+//! sends at most [`BURST`] datagrams, reads at most [`READ_BURST`] and
+//! hashes at most 64 KiB (`proto::sync`) before the loop runs its timers
+//! again (see README, "File sync", for the measured gap).
 
 use std::os::fd::{AsFd, BorrowedFd};
 
@@ -53,9 +53,13 @@ pub(super) struct Block {
     too_large: Vec<bool>,
     /// Per file: changed (inotify) and not read since.
     changed: Vec<bool>,
-    /// When to read the changed files (without inotify: all of them,
-    /// every interval).
+    /// When to read the changed files.
     settle_at: Option<Instant>,
+    /// When to read every file again, whatever inotify said: the timed
+    /// consistency check of our own copies (a watch lost with its
+    /// directory, no inotify at all, an edit that kept the file's bytes
+    /// in place unseen), every interval.
+    check_at: Instant,
     drop_log: Throttle,
     send_log: Throttle,
 }
@@ -135,6 +139,7 @@ impl Daemon {
                 too_large: vec![false; files],
                 changed: vec![true; files],
                 settle_at: None,
+                check_at: now,
                 config,
                 key,
                 socket: None,
@@ -217,7 +222,10 @@ impl Daemon {
                 _ => Role::Idle,
             };
             let sync = &mut self.syncs.blocks[block];
-            if sync.settle_at.is_some_and(|at| at <= now) {
+            if sync.check_at <= now {
+                sync.changed.fill(true);
+                self.read_synced_files(block, now);
+            } else if sync.settle_at.is_some_and(|at| at <= now) {
                 self.read_synced_files(block, now);
             }
             let sync = &mut self.syncs.blocks[block];
@@ -409,10 +417,9 @@ impl Daemon {
             }
             sync.engine.set_local(file, content, now);
         }
-        if sync.watch.is_none() {
+        if sync.check_at <= now {
             let interval = core::time::Duration::from_millis(u64::from(sync.config.interval_ms));
-            sync.changed.fill(true);
-            sync.settle_at = Some(now + interval);
+            sync.check_at = now + interval;
         }
     }
 
@@ -431,19 +438,18 @@ impl Daemon {
         fds
     }
 
-    /// The earliest sync deadline: an engine's, or a socket to open.
+    /// The earliest sync deadline: an engine's or a socket to open, a
+    /// file to read.
     pub(super) fn sync_poll_at(&self) -> Option<Instant> {
         let blocks = self.syncs.blocks.iter();
         blocks
-            .filter_map(|s| {
+            .map(|s| {
                 let at = match s.socket {
                     Some(_) => s.engine.poll_at(),
                     None => Some(s.open_at),
                 };
-                match (at, s.settle_at) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                }
+                let read = s.settle_at.map_or(s.check_at, |at| at.min(s.check_at));
+                at.map_or(read, |at| at.min(read))
             })
             .min()
     }
