@@ -196,6 +196,14 @@ fn check(path: &str) -> u8 {
     let Some(config) = load(path) else {
         return EXIT_CONFIG;
     };
+    // The key files too, as `run` checks them.
+    #[cfg(feature = "sync")]
+    for sync in &config.syncs {
+        if let Err(message) = sys::sync::read_key(&sync.key.0) {
+            errln!("{path}:{}: {message}", sync.key.1);
+            return EXIT_CONFIG;
+        }
+    }
     for instance in &config.instances {
         outln!("{instance}");
     }
@@ -204,6 +212,10 @@ fn check(path: &str) -> u8 {
     }
     for group in &config.groups {
         outln!("{group}");
+    }
+    #[cfg(feature = "sync")]
+    for sync in &config.syncs {
+        outln!("{sync}");
     }
     if let Some(path) = &config.notify_fifo {
         outln!("notify-fifo {path}");

@@ -4,8 +4,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use tinyvrrp::config::{
-    parse, vmac_name, Config, ConfigError, GroupConfig, InstanceConfig, ScriptConfig, Tracker,
-    Trackers, Vip,
+    parse, vmac_name, Config, ConfigError, GroupConfig, InstanceConfig, ScriptConfig, SyncConfig,
+    Tracker, Trackers, Vip,
 };
 use tinyvrrp::proto::wire::{Checksum, Family, V2Auth, Version};
 
@@ -14,6 +14,22 @@ use tinyvrrp::proto::wire::{Checksum, Family, V2Auth, Version};
 mod tracking;
 #[path = "config/tracking_errors.rs"]
 mod tracking_errors;
+// Issue 12: file sync.
+#[cfg(feature = "sync")]
+#[path = "config/sync.rs"]
+mod sync;
+
+#[cfg(not(feature = "sync"))]
+#[test]
+fn a_build_without_file_sync_refuses_sync_blocks() {
+    let text = "instance lan\n interface eth0\n vrid 1\n vip 10.0.0.1\nsync s\n file /tmp/a\n instance lan\n";
+    // Its `instance` line then opens an instance block, with errors of its
+    // own after this one.
+    assert_eq!(
+        errors(text)[0],
+        "t.conf:5: sync: this tinyvrrp is built without file sync (cargo feature sync)"
+    );
+}
 
 /// The config with every line number cleared: the two syntaxes put the
 /// same settings on different lines.
@@ -56,6 +72,17 @@ fn without_lines(config: &Config) -> Config {
             })
             .collect(),
         notify_fifo: config.notify_fifo.clone(),
+        syncs: config
+            .syncs
+            .iter()
+            .map(|s| SyncConfig {
+                line: 0,
+                instance_line: 0,
+                files: s.files.iter().map(|(f, _)| (f.clone(), 0)).collect(),
+                key: (s.key.0.clone(), 0),
+                ..s.clone()
+            })
+            .collect(),
     }
 }
 

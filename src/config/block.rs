@@ -1,9 +1,10 @@
-//! A block while its directives are read: `instance`, `script` or
-//! `group`, its name and line, and the keys given so far. What each kind
-//! makes of them once read is in `instance`, `script` and `group`.
+//! A block while its directives are read: `instance`, `script`,
+//! `group` or `sync`, its name and line, and the keys given so far. What each kind
+//! makes of them once read is in `instance`, `script`, `group` and
+//! `sync`.
 
 use super::settings::{Settings, Syntax};
-use super::{group, instance, script, track, Directive, Errors};
+use super::{group, instance, script, sync, track, Directive, Errors};
 
 /// The kinds of block.
 #[derive(Clone, Copy, PartialEq)]
@@ -11,10 +12,11 @@ pub(super) enum Kind {
     Instance,
     Script,
     Group,
+    Sync,
 }
 
 impl Kind {
-    pub(super) const ALL: [Kind; 3] = [Kind::Instance, Kind::Script, Kind::Group];
+    pub(super) const ALL: [Kind; 4] = [Kind::Instance, Kind::Script, Kind::Group, Kind::Sync];
 
     /// The key that opens the block, and its name in messages.
     pub(super) fn name(self) -> &'static str {
@@ -22,6 +24,7 @@ impl Kind {
             Kind::Instance => "instance",
             Kind::Script => "script",
             Kind::Group => "group",
+            Kind::Sync => "sync",
         }
     }
 
@@ -31,6 +34,7 @@ impl Kind {
             Kind::Instance => [instance::KEYS, track::SHARED_KEYS],
             Kind::Script => [script::KEYS, &[]],
             Kind::Group => [group::KEYS, track::SHARED_KEYS],
+            Kind::Sync => [sync::KEYS, &[]],
         }
     }
 }
@@ -59,6 +63,8 @@ impl Block<'_> {
                 let block = (kind.name(), self.name);
                 self.settings.read(key, syntax, directive, block)
             }
+            // Without file sync a sync block is one error (its first line).
+            (None, Kind::Sync) if !cfg!(feature = "sync") => Ok(()),
             // An instance rejects a missing value before an unknown key.
             (None, Kind::Instance) => directive
                 .value()

@@ -7,6 +7,7 @@ use super::group::finish_groups;
 use super::instance::finish_instances;
 use super::script::Scripts;
 use super::settings::Settings;
+use super::sync::finish_syncs;
 use super::syntax::UCI_GLOBALS;
 use super::values::{parse_path, valid_name};
 use super::{Config, ConfigError, Directive, Errors, MAX_INSTANCE_NAME};
@@ -34,7 +35,20 @@ pub fn build(file: &str, directives: &[Directive]) -> Result<Config, Vec<ConfigE
     for directive in directives {
         let line = directive.line;
         let key = directive.key.as_str();
-        if let Some(kind) = Kind::ALL.into_iter().find(|kind| kind.name() == key) {
+        let kind = Kind::ALL.into_iter().find(|kind| kind.name() == key);
+        // In the tiny format a sync block's first `instance NAME` names its
+        // instance; a later one opens an instance block. (Without file sync
+        // a sync block is an error whatever follows.)
+        let sync_instance =
+            |block: &Block| block.kind == Kind::Sync && block.settings.text("instance").is_none();
+        let opens = directive.opens.unwrap_or_else(|| {
+            kind.is_some()
+                && !(cfg!(feature = "sync")
+                    && kind == Some(Kind::Instance)
+                    && section == Section::Block
+                    && blocks.last().is_some_and(sync_instance))
+        });
+        if let Some(kind) = kind.filter(|_| opens) {
             let (name, had_errors) = block_name(key, directive, &mut errors);
             blocks.push(Block {
                 kind,
@@ -73,6 +87,7 @@ pub fn build(file: &str, directives: &[Directive]) -> Result<Config, Vec<ConfigE
     let scripts = Scripts::finish(&blocks, &mut errors);
     let mut instances = finish_instances(&blocks, &scripts, &mut errors);
     let groups = finish_groups(&blocks, &scripts, &mut instances, &mut errors);
+    let syncs = finish_syncs(&blocks, &instances, &mut errors);
     if instances.is_empty() && errors.list.is_empty() {
         errors.fmt(1, format_args!("no instance defined"));
     }
@@ -82,13 +97,14 @@ pub fn build(file: &str, directives: &[Directive]) -> Result<Config, Vec<ConfigE
             scripts: scripts.built,
             groups,
             notify_fifo,
+            syncs,
         })
     } else {
         Err(errors.list)
     }
 }
 
-/// The NAME of `instance NAME`, `script NAME` or `group NAME`, and whether
+/// The NAME of `instance NAME` (or of a script, group or sync block), and whether
 /// it was rejected: the block is read all the same, so that the errors in
 /// its lines show at once, but it yields nothing.
 fn block_name<'a>(

@@ -1,5 +1,6 @@
 //! The line config: one directive per line, `#` comments, indentation
-//! cosmetic; `instance NAME`, `script NAME` and `group NAME` start blocks
+//! cosmetic; `instance NAME`, `script NAME`, `group NAME` and `sync NAME`
+//! start blocks
 //! that run to the next one, and global keys come before the first.
 //!
 //! Parsing is two steps so other front ends can share the second: text
@@ -12,7 +13,7 @@
 //! block as it is read, whatever its kind, in `block`; the reader of the
 //! keys, which each kind of block lists in a table, in `settings`; what
 //! each kind makes of its blocks, with the checks across blocks, in
-//! `instance`, `script` and `group`; the keys instances and groups share
+//! `instance`, `script`, `group` and `sync`; the keys instances and groups share
 //! (trackers, per-state notify) in `track`; the syntax of single values in
 //! `values`; and what `tinyvrrp check` prints in `show`.
 
@@ -23,6 +24,12 @@ mod instance;
 mod script;
 mod settings;
 mod show;
+// A build without file sync refuses `sync` blocks.
+#[cfg(feature = "sync")]
+mod sync;
+#[cfg(not(feature = "sync"))]
+#[path = "sync_off.rs"]
+mod sync;
 mod syntax;
 mod track;
 mod values;
@@ -199,6 +206,30 @@ pub struct GroupConfig {
     pub notify_states: StateScripts,
 }
 
+/// One `sync NAME` block: files the master of `instance` sends to the
+/// other routers (see `proto::sync`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncConfig {
+    pub name: String,
+    pub line: usize,
+    /// `file PATH`, each with its line, in the order written: a message
+    /// names a file by its place here.
+    pub files: Vec<(String, usize)>,
+    pub instance: String,
+    pub instance_line: usize,
+    pub port: u16,
+    /// `key FILE`: read at start (at least 16 bytes, readable by its owner
+    /// only), with its line for those errors.
+    pub key: (String, usize),
+    /// `interval`: the consistency check, default 10 s.
+    pub interval_ms: u32,
+    /// `max-size`: larger files are not sent, default 1 MiB.
+    pub max_size: u32,
+    /// `after-update CMD ARGS...`: run on a receiver after each file it
+    /// replaced, as written.
+    pub after_update: Option<Vec<String>>,
+}
+
 impl InstanceConfig {
     /// The family of the VIPs, and so of the virtual router. (Asked in
     /// many places; compiled once.)
@@ -253,6 +284,7 @@ pub struct Config {
     /// `notify-fifo PATH` (before the first block): one line per state
     /// change, in keepalived's notify FIFO format.
     pub notify_fifo: Option<String>,
+    pub syncs: Vec<SyncConfig>,
 }
 
 impl Config {

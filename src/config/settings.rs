@@ -35,6 +35,9 @@ pub(super) enum Syntax {
     Unicast,
     /// A command and its arguments.
     Command,
+    /// An absolute path (see [`parse_path`]).
+    #[cfg_attr(not(feature = "sync"), allow(dead_code))]
+    Path,
     // The keys below may be given again, each time with another value.
     /// `vip ADDRESS[/PREFIX]`, once per address.
     Vip,
@@ -42,6 +45,9 @@ pub(super) enum Syntax {
     Peer,
     /// `member INSTANCE`.
     Member,
+    /// `file PATH` of a sync block.
+    #[cfg_attr(not(feature = "sync"), allow(dead_code))]
+    File,
     /// `KEY TARGET [weight N]`: the TARGET's name in the syntax, and the
     /// largest weight.
     Track(Target, &'static str, i32),
@@ -98,7 +104,7 @@ impl Settings {
         let (value, written) = parse(key, syntax, directive)?;
         let list = matches!(
             syntax,
-            Syntax::Vip | Syntax::Peer | Syntax::Member | Syntax::Track(..)
+            Syntax::Vip | Syntax::Peer | Syntax::Member | Syntax::File | Syntax::Track(..)
         );
         let earlier = self
             .0
@@ -210,6 +216,7 @@ fn parse<'a>(
         )),
         Syntax::Text | Syntax::Member | Syntax::Secret(_) => Ok(Value::Text(value.to_string())),
         Syntax::Interface => parse_interface(value).map(Value::Text),
+        Syntax::Path | Syntax::File => parse_path(key, value).map(Value::Text),
         Syntax::Unicast | Syntax::Peer => parse_unicast(value).map(Value::Address),
         Syntax::Vip => parse_vip(value).map(Value::Vip),
         Syntax::Command => match directive.words() {

@@ -6,6 +6,8 @@ use core::fmt;
 use crate::proto::fsm::PRIORITY_OWNER;
 use crate::proto::wire::{Checksum, Version};
 
+#[cfg(feature = "sync")]
+use super::SyncConfig;
 use super::{vmac_name, GroupConfig, InstanceConfig, ScriptConfig, StateScripts, Trackers};
 
 impl fmt::Display for InstanceConfig {
@@ -89,6 +91,24 @@ impl fmt::Display for GroupConfig {
             write!(f, ", notify {script}")?;
         }
         write_states(f, &self.notify_states)
+    }
+}
+
+#[cfg(feature = "sync")]
+impl fmt::Display for SyncConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "sync {}: instance {}, port {}, key {}, interval {}ms, max-size {}, file",
+            self.name, self.instance, self.port, self.key.0, self.interval_ms, self.max_size
+        )?;
+        for (path, _) in &self.files {
+            write!(f, " {path}")?;
+        }
+        if let Some(argv) = &self.after_update {
+            write!(f, ", after-update {}", argv.join(" "))?;
+        }
+        Ok(())
     }
 }
 

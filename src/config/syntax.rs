@@ -11,6 +11,10 @@ pub struct Directive {
     pub line: usize,
     pub key: String,
     pub args: Vec<String>,
+    /// UCI says whether a line opens a block (`config`) or not (`option`,
+    /// `list`); None in the tiny format, where the key decides (see
+    /// `build`: a sync block's own `instance` line).
+    pub opens: Option<bool>,
 }
 
 /// The key that opens UCI's `config globals` section. It holds a space, so
@@ -19,9 +23,9 @@ pub struct Directive {
 pub(super) const UCI_GLOBALS: &str = "config globals";
 
 /// The UCI section types; each but `globals` is a block of the tiny format.
-const UCI_SECTIONS: [&str; 4] = ["instance", "script", "group", "globals"];
+const UCI_SECTIONS: [&str; 5] = ["instance", "script", "group", "sync", "globals"];
 /// The index of `globals` in [`UCI_SECTIONS`].
-const GLOBALS: usize = 3;
+const GLOBALS: usize = 4;
 
 impl Directive {
     /// The one value of a single-valued key.
@@ -58,6 +62,7 @@ pub fn tokenize(text: &str) -> Vec<Directive> {
                 line: index + 1,
                 key: words.remove(0),
                 args: words,
+                opens: None,
             });
         }
     }
@@ -66,7 +71,7 @@ pub fn tokenize(text: &str) -> Vec<Directive> {
 
 /// Splits OpenWrt's UCI syntax (`config`/`option`/`list`, quoted values)
 /// into the same directives as the tiny format: `config instance NAME`
-/// (likewise `script`, `group`) opens a block, `config globals` the global
+/// (likewise `script`, `group`, `sync`) opens a block, `config globals` the global
 /// keys, and `option KEY VALUE` and `list KEY VALUE` are `KEY VALUE`. The
 /// `uci` tool allows only `[A-Za-z0-9_]` in option names, so `_` in KEY
 /// stands for `-`: `option preempt_delay` is `preempt-delay`.
@@ -104,31 +109,37 @@ fn uci_directive(
     anonymous: &mut [usize; UCI_SECTIONS.len()],
 ) -> Result<Option<Directive>, String> {
     let section = |kind: &str| UCI_SECTIONS.iter().position(|s| *s == kind);
-    let (key, args) = match words.as_mut_slice() {
+    let (key, args, opens) = match words.as_mut_slice() {
         [] => return Ok(None),
         [keyword, _] if keyword == "package" => return Ok(None),
         [keyword, kind, name @ ..] if keyword == "config" => match (section(kind), name) {
             (None, _) => return Err(format!("unknown section type '{kind}'")),
-            (Some(GLOBALS), [] | [_]) => (UCI_GLOBALS.to_string(), Vec::new()),
-            (Some(_), [name]) => (take(kind), vec![take(name)]),
+            (Some(GLOBALS), [] | [_]) => (UCI_GLOBALS.to_string(), Vec::new(), true),
+            (Some(_), [name]) => (take(kind), vec![take(name)], true),
             (Some(index), []) => {
                 anonymous[index] += 1;
                 let name = format!("{kind}{}", anonymous[index]);
-                (take(kind), vec![name])
+                (take(kind), vec![name], true)
             }
             _ => return Err(expected(raw)),
         },
         [keyword, key, value] if keyword == "option" || keyword == "list" => {
-            if section(key).is_some() {
+            // A sync section's `option instance` names its instance.
+            if section(key).is_some() && key != "instance" {
                 return Err(format!(
                     "'{key}' is a section type, not an option: config {key} ..."
                 ));
             }
-            (key.replace('_', "-"), vec![take(value)])
+            (key.replace('_', "-"), vec![take(value)], false)
         }
         _ => return Err(expected(raw)),
     };
-    Ok(Some(Directive { line, key, args }))
+    Ok(Some(Directive {
+        line,
+        key,
+        args,
+        opens: Some(opens),
+    }))
 }
 
 /// One line as words, split at whitespace; `#` outside quotes starts a

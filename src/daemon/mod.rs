@@ -7,8 +7,8 @@
 //! each and its counters), `effects` (actions turned into syscalls),
 //! `track` and `scripts` (the trackers), `groups` (priorities, health and
 //! sync groups), `notifications` (notify scripts and the FIFO), `reload`
-//! (SIGHUP), `status` (SIGUSR1 and the status socket) and `control` (the
-//! status socket's clients).
+//! (SIGHUP), `status` (SIGUSR1 and the status socket), `control` (the
+//! status socket's clients) and `sync` (file sync).
 
 mod control;
 mod effects;
@@ -20,6 +20,12 @@ mod reload;
 mod resolve;
 mod scripts;
 pub mod status;
+// File sync; a build without it refuses `sync` blocks.
+#[cfg(feature = "sync")]
+mod sync;
+#[cfg(not(feature = "sync"))]
+#[path = "sync_off.rs"]
+mod sync;
 mod track;
 mod vmac;
 
@@ -71,6 +77,7 @@ pub struct Daemon {
     groups: Vec<Group>,
     notifications: Notifications,
     control: Control,
+    syncs: sync::Syncs,
     /// When to look for interfaces in use that were deleted and created again.
     reattach_at: Option<Instant>,
     /// A reload failed while an interface was being re-created; it is tried
@@ -95,6 +102,7 @@ pub struct Daemon {
 /// What a descriptor in the poll set is for. Links are named by their id,
 /// so a token stays right however the set of links changes.
 #[derive(Clone, Copy)]
+#[cfg_attr(not(feature = "sync"), expect(dead_code))]
 enum Token {
     Signals,
     LinkWatch,
@@ -105,6 +113,10 @@ enum Token {
     Control,
     /// A status socket client, by its id.
     Client(u32),
+    /// A sync block's socket, by its index.
+    Sync(usize),
+    /// A sync block's files (inotify), by its index.
+    SyncFiles(usize),
 }
 
 /// What a signal asks for.
@@ -132,8 +144,10 @@ impl Daemon {
             scripts,
             groups,
             notify_fifo,
+            syncs,
         } = config;
         let resolved = resolve::resolve(&mut netlink, file, instances)?;
+        let keys = sync::read_keys(file, &syncs)?;
         // After the config's errors (reading needs no privilege), before
         // anything changes: without the two capabilities, or with a second
         // daemon on the same socket, nothing starts.
@@ -170,6 +184,7 @@ impl Daemon {
             groups,
             notifications: Notifications::new(notify_all.map(String::from), fifo),
             control,
+            syncs: sync::Syncs::default(),
             reattach_at: None,
             reload_after_reattach: false,
             datagrams: sys::Datagrams::default(),
@@ -184,6 +199,7 @@ impl Daemon {
             daemon.start_instance(instance, now)?;
         }
         daemon.refresh(now);
+        daemon.start_syncs(syncs, keys, now);
         Ok(daemon)
     }
 
@@ -192,6 +208,7 @@ impl Daemon {
         loop {
             let now = sys::now();
             self.run_timers(now);
+            self.run_syncs(now);
             self.notifications.notifier.poll(now);
             let timeout = self.next_deadline().map(|at| at.saturating_since(now));
             self.wait(timeout)?;
@@ -218,6 +235,8 @@ impl Daemon {
                     Token::Link(id) => self.receive(id),
                     Token::Control => self.accept_clients(sys::now()),
                     Token::Client(id) => self.serve_client(id, sys::now()),
+                    Token::Sync(block) => self.receive_sync(block, sys::now()),
+                    Token::SyncFiles(block) => self.watch_sync(block, sys::now()),
                 }
             }
         }
@@ -255,6 +274,7 @@ impl Daemon {
             let writing = client.answer.is_some();
             add(Token::Client(client.id), Some(client.fd.as_fd()), writing);
         }
+        self.syncs.add_fds(&mut add);
         poll.wait(timeout)
     }
 
@@ -263,6 +283,7 @@ impl Daemon {
         let mut next = earliest(self.reattach_at, self.tracking.poll_at());
         next = earliest(next, self.control.poll_at());
         next = earliest(next, self.notifications.notifier.poll_at());
+        next = earliest(next, self.sync_poll_at());
         for instance in &self.instances {
             next = earliest(next, instance.fsm.poll_at());
             next = earliest(next, instance.vips.retry_at());

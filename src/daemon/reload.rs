@@ -9,7 +9,7 @@ use super::notifications::Fifo;
 use super::resolve::{self, Resolved};
 use super::track::Tracking;
 use super::{Daemon, StartError};
-use crate::config::{GroupConfig, InstanceConfig, ScriptConfig};
+use crate::config::{GroupConfig, InstanceConfig, ScriptConfig, SyncConfig};
 use crate::proto::time::Instant;
 use crate::sys;
 
@@ -41,6 +41,10 @@ pub(super) struct Shared {
     scripts: Vec<ScriptConfig>,
     groups: Vec<GroupConfig>,
     notify_fifo: Option<String>,
+    syncs: Vec<SyncConfig>,
+    /// The sync blocks' keys, read (a key file that fails its checks
+    /// fails the reload).
+    keys: Vec<Vec<u8>>,
 }
 
 /// What a reload does, by position in the running and the new lists.
@@ -110,10 +114,13 @@ impl Daemon {
         let config = crate::config::parse(&self.file, &text);
         match config.map_err(StartError::Config).and_then(|config| {
             let resolved = resolve::resolve(&mut self.netlink, &self.file, config.instances)?;
+            let keys = super::sync::read_keys(&self.file, &config.syncs)?;
             let shared = Shared {
                 scripts: config.scripts,
                 groups: config.groups,
                 notify_fifo: config.notify_fifo,
+                syncs: config.syncs,
+                keys,
             };
             Ok((shared, resolved))
         }) {
@@ -202,6 +209,7 @@ impl Daemon {
         if shared.notify_fifo != self.notifications.fifo.path {
             self.notifications.fifo = Fifo::new(shared.notify_fifo);
         }
+        self.start_syncs(shared.syncs, shared.keys, now);
     }
 }
 

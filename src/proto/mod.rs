@@ -4,6 +4,8 @@ pub mod arp;
 pub mod fsm;
 pub mod group;
 pub mod nd;
+#[cfg(feature = "sync")]
+pub mod sync;
 pub mod time;
 pub mod track;
 pub mod wire;

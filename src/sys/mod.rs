@@ -9,6 +9,8 @@ pub mod inotify;
 pub mod netlink;
 mod sockets;
 pub mod start;
+#[cfg(feature = "sync")]
+pub mod sync;
 pub mod unix;
 
 pub use ffi::Datagrams;

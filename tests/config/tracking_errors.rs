@@ -294,12 +294,13 @@ fn uci_globals_sections_and_their_errors() {
             "u:5: 'notify-fifo' given twice",
         ]
     );
-    // A section type is no option name: it would open a block.
+    // A section type is no option name: it would open a block. (Not
+    // `instance`: a sync section's option names its instance.)
     assert_eq!(
-        uci_errors(&format!("{base} option group gw\n list instance b\n")),
+        uci_errors(&format!("{base} option group gw\n list script b\n")),
         vec![
             "u:5: 'group' is a section type, not an option: config group ...",
-            "u:6: 'instance' is a section type, not an option: config instance ...",
+            "u:6: 'script' is a section type, not an option: config script ...",
         ]
     );
     // Anonymous script and group sections are numbered like instances.

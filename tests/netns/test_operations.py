@@ -44,7 +44,8 @@ def test_status_json_reports_every_documented_field():
     with Lab(routers=2) as lab:
         master, backup = start_pair(lab)
         doc = master.status_json()
-        assert set(doc) == {"instances", "interfaces", "groups", "scripts", "notify-fifo"}
+        assert set(doc) == {"instances", "interfaces", "groups", "scripts", "notify-fifo", "syncs",
+                            "sync-files"}
         [instance] = doc["instances"]
         assert set(instance) == {
             "name", "interface", "vrid", "family", "version", "state", "in-state-ms", "priority",

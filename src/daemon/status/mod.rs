@@ -30,6 +30,34 @@ pub struct Snapshot<'a> {
     pub groups: Vec<GroupStatus<'a>>,
     pub scripts: Vec<ScriptStatus<'a>>,
     pub fifo: Option<FifoStatus<'a>>,
+    pub syncs: Vec<SyncStatus<'a>>,
+    pub sync_files: Vec<SyncFileStatus<'a>>,
+}
+
+/// A `sync` block: its role and the datagrams it dropped, by reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncStatus<'a> {
+    pub name: &'a str,
+    pub instance: &'a str,
+    pub port: u16,
+    /// `source`, `receiver` or `idle`.
+    pub role: &'static str,
+    pub drops: Vec<(&'static str, u64)>,
+}
+
+/// A synced file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncFileStatus<'a> {
+    pub sync: &'a str,
+    pub path: &'a str,
+    /// The SHA-256 of our copy, in hex; None without one.
+    pub digest: Option<String>,
+    /// Seconds since the epoch: when it was last replaced here (a
+    /// receiver) or last sent from here (the source).
+    pub last_sync: Option<u64>,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    pub errors: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,6 +154,7 @@ impl Daemon {
             counters: &script.counters,
         });
         let fifo = &self.notifications.fifo;
+        let (syncs, sync_files) = self.sync_status();
         Snapshot {
             instances: instances.collect(),
             links: links.collect(),
@@ -135,6 +164,8 @@ impl Daemon {
                 path,
                 lines_lost: fifo.lines_lost,
             }),
+            syncs,
+            sync_files,
         }
     }
 

@@ -9,6 +9,8 @@ use core::net::IpAddr;
 use core::time::Duration;
 
 use super::{FifoStatus, GroupStatus, InstanceStatus, LinkStatus, ScriptStatus, Snapshot};
+#[cfg(feature = "sync")]
+use super::{SyncFileStatus, SyncStatus};
 use crate::proto::fsm::{AdvertDrop, Health};
 use crate::proto::track::ScriptState;
 use crate::proto::wire::RxError;
@@ -117,6 +119,34 @@ impl FifoStatus<'_> {
     fn write(&self, w: &mut Writer) {
         w.field("path", Value::Text(self.path));
         w.field("lines-lost", Value::Number(self.lines_lost));
+    }
+}
+
+#[cfg(feature = "sync")]
+impl SyncStatus<'_> {
+    fn write(&self, w: &mut Writer) {
+        w.field("name", Value::Text(self.name));
+        w.field("instance", Value::Text(self.instance));
+        w.field("port", Value::Number(self.port.into()));
+        w.field("role", Value::Text(self.role));
+        w.statistics();
+        for &(name, count) in &self.drops {
+            w.field(name, Value::Number(count));
+        }
+    }
+}
+
+#[cfg(feature = "sync")]
+impl SyncFileStatus<'_> {
+    fn write(&self, w: &mut Writer) {
+        w.field("path", Value::Text(self.path));
+        w.field("sync", Value::Text(self.sync));
+        w.field("digest", optional(self.digest.as_deref(), Value::Text));
+        w.field("last-sync", optional(self.last_sync, Value::Date));
+        w.statistics();
+        w.field("bytes-sent", Value::Number(self.bytes_sent));
+        w.field("bytes-received", Value::Number(self.bytes_received));
+        w.field("errors", Value::Number(self.errors));
     }
 }
 
@@ -435,6 +465,23 @@ impl Snapshot<'_> {
         if let Some(fifo) = &self.fifo {
             w.record();
             fifo.write(&mut w);
+            w.end_record();
+        }
+        w.end();
+        // Empty lists without file sync, whose records are not built in.
+        w.begin("syncs", "sync", true);
+        #[cfg(feature = "sync")]
+        for sync in &self.syncs {
+            w.record();
+            sync.write(&mut w);
+            w.end_record();
+        }
+        w.end();
+        w.begin("sync-files", "sync-file", true);
+        #[cfg(feature = "sync")]
+        for file in &self.sync_files {
+            w.record();
+            file.write(&mut w);
             w.end_record();
         }
         w.end();

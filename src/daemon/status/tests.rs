@@ -72,6 +72,22 @@ fn snapshot<'a>(
             path: "/run/vrrp.fifo",
             lines_lost: 0,
         }),
+        syncs: vec![SyncStatus {
+            name: "leases",
+            instance: "lan",
+            port: 5799,
+            role: "source",
+            drops: vec![("unauthenticated", 2), ("replayed", 1)],
+        }],
+        sync_files: vec![SyncFileStatus {
+            sync: "leases",
+            path: "/tmp/dhcp.leases",
+            digest: Some("e3b0c442".into()),
+            last_sync: Some(1_795_737_600),
+            bytes_sent: 2048,
+            bytes_received: 96,
+            errors: 0,
+        }],
     }
 }
 
@@ -80,10 +96,24 @@ const VIPS: [IpAddr; 2] = [
     IpAddr::V4(core::net::Ipv4Addr::new(10, 0, 0, 100)),
 ];
 
+/// The sync records (empty lists in a build without file sync).
+#[cfg(feature = "sync")]
+const SYNC_JSON: &str = concat!(
+    r#""syncs":[{"name":"leases","instance":"lan","port":5799,"role":"source","#,
+    r#""statistics":{"unauthenticated":2,"replayed":1}}],"#,
+    r#""sync-files":[{"path":"/tmp/dhcp.leases","sync":"leases","digest":"e3b0c442","#,
+    r#""last-sync":"2026-11-27T00:00:00Z","statistics":{"bytes-sent":2048,"#,
+    r#""bytes-received":96,"errors":0}}]}"#,
+    "\n"
+);
+#[cfg(not(feature = "sync"))]
+const SYNC_JSON: &str = concat!(r#""syncs":[],"sync-files":[]}"#, "\n");
+
 #[test]
 fn json_is_the_documented_document() {
     let (counters, rx, script) = (counters(), rx(), ScriptCounters::default());
     let json = snapshot(&counters, &rx, &script, &VIPS).json();
+    let json = json.strip_suffix(SYNC_JSON).expect("the sync records last");
     assert_eq!(
         json,
         concat!(
@@ -101,8 +131,7 @@ fn json_is_the_documented_document() {
             r#""address-count-errors":0,"checksum-errors":6}}],"#,
             r#""groups":[{"name":"gw","state":"MASTER"}],"#,
             r#""scripts":[{"name":"ping\"gw","state":"OK","runs":0,"failures":0,"timeouts":0,"skipped":0}],"#,
-            r#""notify-fifo":{"path":"/run/vrrp.fifo","lines-lost":0}}"#,
-            "\n"
+            r#""notify-fifo":{"path":"/run/vrrp.fifo","lines-lost":0},"#,
         )
     );
 }
@@ -116,12 +145,18 @@ fn absent_values_are_null_in_json_and_none_in_text() {
     (instance.group, instance.master, instance.next_event) = (None, None, None);
     snapshot.groups[0].state = None;
     snapshot.fifo = None;
+    (
+        snapshot.sync_files[0].digest,
+        snapshot.sync_files[0].last_sync,
+    ) = (None, None);
     let json = snapshot.json();
     for part in [
         r#""state":"INIT""#,
         r#""group":null,"master":null,"vips":[],"next-event-ms":null,"#,
         r#""groups":[{"name":"gw","state":null}]"#,
-        r#""notify-fifo":null}"#,
+        r#""notify-fifo":null,"#,
+        #[cfg(feature = "sync")]
+        r#""digest":null,"last-sync":null,"#,
     ] {
         assert!(json.contains(part), "{part} in {json}");
     }
@@ -167,6 +202,18 @@ fn tables_align_fields_and_put_counters_one_per_row() {
         tables.contains("\nNOTIFY-FIFO     LINES-LOST\n/run/vrrp.fifo  0\n"),
         "{tables}"
     );
+    #[cfg(feature = "sync")]
+    assert!(
+        tables.contains("\nSYNC    INSTANCE  PORT  ROLE\nleases  lan       5799  source\n"),
+        "{tables}"
+    );
+    #[cfg(feature = "sync")]
+    assert!(
+        tables.contains("\nsync             leases\nunauthenticated  2\nreplayed         1\n"),
+        "{tables}"
+    );
+    #[cfg(feature = "sync")]
+    assert!(tables.contains("\nSYNC-FILE         SYNC    DIGEST    LAST-SYNC\n/tmp/dhcp.leases  leases  e3b0c442  2026-11-27T00:00:00Z\n"), "{tables}");
 }
 
 #[test]

@@ -21,6 +21,7 @@ const EVENT_LEN: usize = 12;
 const EVENT_HEADER_LEN: usize = 16;
 
 /// Event bits read back (linux/inotify.h, the same on every architecture).
+const IN_MODIFY: u32 = 0x0000_0002;
 const IN_CLOSE_WRITE: u32 = 0x0000_0008;
 const IN_MOVED_FROM: u32 = 0x0000_0040;
 const IN_MOVED_TO: u32 = 0x0000_0080;
@@ -32,8 +33,9 @@ const IN_Q_OVERFLOW: u32 = 0x0000_4000;
 const IN_IGNORED: u32 = 0x0000_8000;
 
 /// An event on a name in a watched directory that may change what reading
-/// that name gives.
-const NAME_EVENTS: u32 = IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_MOVED_FROM;
+/// that name gives. (IN_MODIFY comes only for [`FileWatch::watch_writes`].)
+const NAME_EVENTS: u32 =
+    IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MODIFY;
 /// An event on the watched directory itself: moved away (IN_MOVE_SELF),
 /// its watch gone because it was deleted or its file system unmounted
 /// (IN_IGNORED, IN_UNMOUNT). The paths in it no longer name what we watch.
@@ -90,6 +92,19 @@ impl FileWatch {
     /// same directory however it is spelt. Watching a path again is a no-op
     /// unless its directory's watch was lost, which this renews.
     pub fn watch(&mut self, path: &str) -> io::Result<()> {
+        self.add(path, WatchFlags::empty())
+    }
+
+    /// [`FileWatch::watch`], and every write too (IN_MODIFY): for a file
+    /// its writer rewrites in place and keeps open, as dnsmasq does its
+    /// lease file, which never closes it. Every path of one instance is
+    /// watched the one way or the other: a directory has one mask.
+    #[cfg(feature = "sync")]
+    pub fn watch_writes(&mut self, path: &str) -> io::Result<()> {
+        self.add(path, WatchFlags::MODIFY)
+    }
+
+    fn add(&mut self, path: &str, more: WatchFlags) -> io::Result<()> {
         let (dir, name) = split(path)?;
         let wd = Some(inotify::add_watch(
             &self.fd,
@@ -100,7 +115,8 @@ impl FileWatch {
                 | WatchFlags::DELETE
                 | WatchFlags::MOVED_FROM
                 | WatchFlags::MOVE_SELF
-                | WatchFlags::ONLYDIR,
+                | WatchFlags::ONLYDIR
+                | more,
         )?);
         match self.files.iter_mut().find(|f| f.path == path) {
             Some(file) => file.wd = wd,

@@ -296,3 +296,27 @@ fn malformed_or_overflowing_reads_mean_re_read_everything() {
     }
     assert_eq!(changed, [false]);
 }
+
+#[cfg(feature = "sync")]
+#[test]
+fn writes_to_a_file_kept_open_show_only_when_watched_for_writes() {
+    use std::io::{Seek, Write};
+    let dir = scratch("writes");
+    let file = dir.join("dhcp.leases");
+    fs::write(&file, "old\n").unwrap();
+    // As dnsmasq writes its lease file: rewound, truncated and written
+    // again through a descriptor it never closes.
+    let mut open = fs::OpenOptions::new().write(true).open(&file).unwrap();
+    let mut plain = FileWatch::open().unwrap();
+    plain.watch(&text(&file)).unwrap();
+    let mut writes = FileWatch::open().unwrap();
+    writes.watch_writes(&text(&file)).unwrap();
+    open.rewind().unwrap();
+    open.set_len(0).unwrap();
+    open.write_all(b"new lease\n").unwrap();
+    open.sync_all().unwrap();
+    assert_eq!(plain.read().unwrap(), paths(&[]));
+    assert_eq!(writes.read().unwrap(), paths(&[&file]));
+    drop(open);
+    fs::remove_dir_all(&dir).unwrap();
+}
