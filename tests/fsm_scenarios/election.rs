@@ -522,19 +522,6 @@ fn preempt_delay_does_not_hold_back_an_election_without_a_master() {
 /// for both families): link-local primaries, a link-local first VIP. The v2
 /// scenarios have no IPv6 form (RFC 3768 is IPv4 only).
 mod ipv6 {
-    use crate::segment::FAMILY;
-    use tinyvrrp::proto::wire::Family;
-
-    macro_rules! in_ipv6 {
-        ($($scenario:ident),* $(,)?) => {$(
-            #[test]
-            fn $scenario() {
-                FAMILY.with(|family| family.set(Family::Ipv6));
-                super::$scenario();
-            }
-        )*};
-    }
-
     in_ipv6!(
         election_highest_priority_wins_after_its_master_down_interval,
         master_loss_next_priority_takes_over_after_master_down_interval,
@@ -558,7 +545,7 @@ mod ipv6 {
 
     #[test]
     fn the_family_really_is_ipv6() {
-        FAMILY.with(|family| family.set(Family::Ipv6));
+        crate::segment::FAMILY.with(|family| family.set(tinyvrrp::proto::wire::Family::Ipv6));
         assert!(super::addr(1).is_ipv6());
         assert!(super::vips().iter().all(|vip| vip.is_ipv6()));
     }

@@ -181,19 +181,6 @@ fn the_owner_is_followed_whatever_its_list() {
 
 /// The same scenarios for an IPv6 virtual router.
 mod ipv6 {
-    use crate::segment::FAMILY;
-    use tinyvrrp::proto::wire::Family;
-
-    macro_rules! in_ipv6 {
-        ($($scenario:ident),* $(,)?) => {$(
-            #[test]
-            fn $scenario() {
-                FAMILY.with(|family| family.set(Family::Ipv6));
-                super::$scenario();
-            }
-        )*};
-    }
-
     in_ipv6!(
         adding_a_vip_master_first_keeps_one_master,
         adding_a_vip_backup_first_keeps_one_master,
