@@ -72,10 +72,14 @@ pub(super) struct Links {
 }
 
 impl Links {
+    // Not inlined: links are looked up by id in some twenty places, each
+    // of which had its own copy of the search.
+    #[inline(never)]
     fn get(&self, id: LinkId) -> Option<&Link> {
         self.entries.iter().find(|(i, _)| *i == id).map(|(_, l)| l)
     }
 
+    #[inline(never)]
     fn get_mut(&mut self, id: LinkId) -> Option<&mut Link> {
         self.entries
             .iter_mut()

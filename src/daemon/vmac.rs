@@ -121,20 +121,20 @@ pub(super) fn create_vmac(
     }
     let mac = family.virtual_mac(config.vrid);
     let index = netlink.create_macvlan(parent_index, &name, mac)?;
-    let own = match family {
-        Family::Ipv4 => &MACVLAN_IPV4_SYSCTLS[..],
-        Family::Ipv6 => &MACVLAN_IPV6_SYSCTLS,
+    let (own, parents) = match family {
+        Family::Ipv4 => (&MACVLAN_IPV4_SYSCTLS[..], &PARENT_IPV4_SYSCTLS[..]),
+        Family::Ipv6 => (&MACVLAN_IPV6_SYSCTLS[..], &[][..]),
     };
-    for (dir, key, value) in own {
-        let path = format!("{dir}/conf/{name}/{key}");
-        if let Err(e) = sys::write_sysctl(&path, value) {
-            warn!("{path}: {e}");
-        }
-    }
-    if family == Family::Ipv4 {
-        for (dir, key, value) in PARENT_IPV4_SYSCTLS {
-            let path = format!("{dir}/conf/{parent}/{key}");
-            if let Err(e) = sysctls.set(&path, value) {
+    // The macvlan's, then the parent's (which outlive us, so are saved):
+    // one loop for both, for the image's size.
+    for (interface, sysctls_of, saved) in [(&name[..], own, false), (parent, parents, true)] {
+        for (dir, key, value) in sysctls_of {
+            let path = format!("{dir}/conf/{interface}/{key}");
+            let result = match saved {
+                true => sysctls.set(&path, value),
+                false => sys::write_sysctl(&path, value),
+            };
+            if let Err(e) = result {
                 warn!("{path}: {e}");
             }
         }
