@@ -111,19 +111,35 @@ impl PollSet {
 
     /// Sleeps until a descriptor is ready or `timeout` passes.
     pub fn wait(&mut self, timeout: Option<Duration>) -> io::Result<()> {
-        let timeout = timeout.map(|t| {
-            let t = t.saturating_sub(t / POLL_SLACK_DIVISOR);
-            ffi::Timespec64 {
-                tv_sec: t.as_secs() as i64,
-                tv_nsec: i64::from(t.subsec_nanos()),
-            }
-        });
-        ffi::poll(&mut self.fds, timeout)
+        ffi::poll(&mut self.fds, timeout.map(less_poll_slack))
     }
 
     /// Whether the descriptor at `position` is ready (or failed).
     pub fn is_ready(&self, position: usize) -> bool {
         self.fds.get(position).is_some_and(|fd| fd.revents != 0)
+    }
+}
+
+/// `timeout` less its [`POLL_SLACK_DIVISOR`]th part, to the nanosecond,
+/// as ppoll takes it. By hand rather than `Duration`'s division: one 64-bit
+/// division (a library call on 32-bit MIPS) instead of its several.
+fn less_poll_slack(timeout: Duration) -> ffi::Timespec64 {
+    const NANOS_PER_SEC: u32 = 1_000_000_000;
+    const _: () = assert!(NANOS_PER_SEC % POLL_SLACK_DIVISOR == 0);
+    let (secs, nanos) = (timeout.as_secs(), timeout.subsec_nanos());
+    let slack_secs = secs / u64::from(POLL_SLACK_DIVISOR);
+    // The seconds' remainder, below the divisor, and the nanoseconds
+    // divided: less than a second.
+    let remainder = (secs - slack_secs * u64::from(POLL_SLACK_DIVISOR)) as u32;
+    let slack_nanos = remainder * (NANOS_PER_SEC / POLL_SLACK_DIVISOR) + nanos / POLL_SLACK_DIVISOR;
+    let (mut tv_sec, mut tv_nsec) = (secs - slack_secs, nanos);
+    if tv_nsec < slack_nanos {
+        tv_sec -= 1;
+        tv_nsec += NANOS_PER_SEC;
+    }
+    ffi::Timespec64 {
+        tv_sec: tv_sec as i64,
+        tv_nsec: i64::from(tv_nsec - slack_nanos),
     }
 }
 
@@ -141,4 +157,46 @@ pub fn wait(fds: &[(BorrowedFd<'_>, bool)], timeout: Option<Duration>) -> io::Re
 /// This process's id.
 pub fn pid() -> u32 {
     rustix::process::getpid().as_raw_nonzero().get() as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn poll_slack_is_taken_off_to_the_nanosecond() {
+        for micros in [
+            0,
+            1,
+            999,
+            1_000,
+            10_000,
+            999_999,
+            1_000_000,
+            3_600_123,
+            12_345_678_901,
+        ] {
+            let timeout = Duration::from_micros(micros);
+            let expected = timeout - timeout / POLL_SLACK_DIVISOR;
+            let ts = less_poll_slack(timeout);
+            assert_eq!(
+                (ts.tv_sec, ts.tv_nsec),
+                (
+                    expected.as_secs() as i64,
+                    i64::from(expected.subsec_nanos())
+                ),
+                "{micros} µs"
+            );
+        }
+        let odd = Duration::new(1_234, 999_999_999);
+        let ts = less_poll_slack(odd);
+        let expected = odd - odd / POLL_SLACK_DIVISOR;
+        assert_eq!(
+            (ts.tv_sec, ts.tv_nsec),
+            (
+                expected.as_secs() as i64,
+                i64::from(expected.subsec_nanos())
+            )
+        );
+    }
 }
