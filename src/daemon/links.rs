@@ -95,16 +95,15 @@ impl Links {
         self.entries.iter().map(|(_, l)| l)
     }
 
-    /// The links (one per family) bound to the interface with this kernel
-    /// index.
-    pub(super) fn by_index(&self, index: u32) -> Vec<LinkId> {
-        let mut ids = Vec::new();
-        for (id, link) in &self.entries {
-            if link.index == index {
-                ids.push(*id);
-            }
-        }
-        ids
+    /// How many links are in use.
+    fn count(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// The id of the link at `position` in attach order: for loops that
+    /// change the daemon as they go, without collecting the ids first.
+    fn id_at(&self, position: usize) -> LinkId {
+        self.entries[position].0
     }
 
     fn insert(&mut self, link: Link) -> LinkId {
@@ -309,22 +308,29 @@ impl Daemon {
     }
 
     fn set_link_state(&mut self, change: LinkChange, now: Instant) {
-        let ids = self.links.by_index(change.index);
-        if ids.is_empty() {
-            // A new index under a name in use: the interface was deleted and
-            // created again (netifd does so to br-lan on a network restart).
-            if let Some(name) = &change.name {
-                if self.links.iter().any(|l| &l.name == name) {
-                    self.reattach_at.get_or_insert(now);
-                }
+        // The links (one per family) bound to the interface.
+        let mut bound = false;
+        for position in 0..self.links.count() {
+            let id = self.links.id_at(position);
+            let link = &self.links[id];
+            if link.index != change.index {
+                continue;
             }
-            return;
-        }
-        for id in ids {
+            bound = true;
             // A link still waiting for its address comes up through
             // `reattach`, once it has a socket.
-            if self.links[id].socket.is_some() {
+            if link.socket.is_some() {
                 self.set_link_up(id, change.up, now);
+            }
+        }
+        if bound {
+            return;
+        }
+        // A new index under a name in use: the interface was deleted and
+        // created again (netifd does so to br-lan on a network restart).
+        if let Some(name) = &change.name {
+            if self.links.iter().any(|l| &l.name == name) {
+                self.reattach_at.get_or_insert(now);
             }
         }
     }
@@ -350,8 +356,8 @@ impl Daemon {
     /// going (keepalived re-attaches the same way). One still without an
     /// address (IPv4, or an IPv6 link-local past DAD) is tried again later.
     pub(super) fn reattach(&mut self, now: Instant) {
-        let ids: Vec<LinkId> = self.links.ids().collect();
-        for id in ids {
+        for position in 0..self.links.count() {
+            let id = self.links.id_at(position);
             match self.rebind(id, now) {
                 Ok(Some(up)) => self.set_link_up(id, up, now),
                 Ok(None) => {}
