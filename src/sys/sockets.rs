@@ -113,7 +113,13 @@ impl VrrpSocket {
 
     /// Adds `advert` from `src` to `dst` to `packets`, as this socket sends
     /// it: with its IPv4 header (IPv4), or as the IPv6 payload.
-    pub fn push_advert(&self, packets: &mut Packets, advert: &Advert, src: IpAddr, dst: IpAddr) {
+    pub fn push_advert(
+        &self,
+        packets: &mut Packets,
+        advert: &Advert<&[IpAddr]>,
+        src: IpAddr,
+        dst: IpAddr,
+    ) {
         packets.push(IPV6_HEADER_LEN + advert.buffer_len(), |buf| {
             match (self, src, dst) {
                 (VrrpSocket::V4(_), IpAddr::V4(src), IpAddr::V4(dst)) => {
@@ -308,7 +314,7 @@ impl FrameSender {
 
     /// Adds a multicast advert to `packets`, built whole (IP header and
     /// all), to send with [`FrameSender::send_adverts`].
-    pub fn push_advert(packets: &mut Packets, advert: &Advert, src: IpAddr) {
+    pub fn push_advert(packets: &mut Packets, advert: &Advert<&[IpAddr]>, src: IpAddr) {
         packets.push(IPV6_HEADER_LEN + advert.buffer_len(), |buf| {
             match (src, Family::of(src).multicast_group()) {
                 (IpAddr::V4(src), IpAddr::V4(dst)) => advert.emit_ipv4(src, dst, buf),

@@ -106,7 +106,7 @@ fn address_owner_becomes_master_at_once_and_ignores_others() {
     segment.run_until(at_ms(20_000));
     assert_eq!(segment.masters(), vec![1]);
     assert_eq!(segment.vip_holders(), vec![1]);
-    let advert = Advert {
+    let advert: Advert = Advert {
         version: Version::V3,
         vrid: 51,
         priority: 254,
@@ -153,7 +153,7 @@ fn master_answers_priority_zero_at_once() {
     let mut segment = Segment::new(vec![params(1, 150, true)]);
     segment.start(0);
     segment.run_until(at_ms(10_000));
-    let advert = Advert {
+    let advert: Advert = Advert {
         version: Version::V3,
         vrid: 51,
         priority: 0,
@@ -200,7 +200,7 @@ fn v2_drops_an_interval_mismatch_and_a_different_address_list() {
     p.version = Version::V2;
     let mut backup = Instance::new(p);
     backup.startup(at_ms(0));
-    let mut advert = Advert {
+    let mut advert: Advert = Advert {
         version: Version::V2,
         vrid: 51,
         priority: 150,
@@ -330,7 +330,8 @@ fn unicast_accepts_only_configured_peers() {
     p.unicast_peers = vec![peer];
     let mut backup = Instance::new(p);
     backup.startup(at_ms(0));
-    let advert = params(2, 150, true).advert(150);
+    let sender = params(2, 150, true);
+    let advert = sender.advert(150);
     assert_eq!(
         backup.handle_advert(at_ms(1), addr(3), &advert),
         Err(AdvertDrop::NotAPeer)

@@ -156,7 +156,8 @@ fn a_disjoint_list_is_dropped_and_both_are_master() {
     assert_eq!(segment.vip_holders(), vec![0, 1]);
     // Each drops the other's adverts, whichever priority they carry.
     for (to, from, priority) in [(1, 0, 150), (0, 1, 100)] {
-        let advert = segment.nodes[from].fsm.params().advert(priority);
+        let sender = segment.nodes[from].fsm.params().clone();
+        let advert = sender.advert(priority);
         let result =
             segment.nodes[to]
                 .fsm

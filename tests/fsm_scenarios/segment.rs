@@ -187,7 +187,8 @@ impl Segment {
 
     /// An advert from a router outside the simulation, to one node.
     pub(crate) fn inject(&mut self, node: usize, from: IpAddr, priority: u8) {
-        let advert = self.nodes[node].fsm.params().advert(priority);
+        let params = self.nodes[node].fsm.params().clone();
+        let advert = params.advert(priority);
         if let Ok(actions) = self.nodes[node].fsm.handle_advert(self.now, from, &advert) {
             self.apply(node, &actions);
             self.settle(node);

@@ -79,7 +79,8 @@ fn the_higher_master_answers_a_lower_advert_at_once_then_repeats_its_announcemen
 fn a_flood_of_lower_adverts_is_answered_once_a_second() {
     let mut segment = split_pair();
     let master = &mut segment.nodes[0].fsm;
-    let lower = master.params().advert(100);
+    let params = master.params().clone();
+    let lower = params.advert(100);
     let mut answers = Vec::new();
     // 1,000 lower adverts a second for three seconds, from a master that
     // does not hear us.

@@ -10,7 +10,11 @@ use crate::proto::wire::{Advert, V2Auth, Version};
 impl Instance {
     /// Why an advert for our VRID is to be dropped, if it is; else whether
     /// its address list differs from ours ([`super::Output::address_list_differs`]).
-    pub(super) fn check_advert(&self, src: IpAddr, advert: &Advert) -> Result<bool, AdvertDrop> {
+    pub(super) fn check_advert(
+        &self,
+        src: IpAddr,
+        advert: &Advert<impl AsRef<[IpAddr]>>,
+    ) -> Result<bool, AdvertDrop> {
         if !self.params.unicast_peers.is_empty() && !self.params.unicast_peers.contains(&src) {
             return Err(AdvertDrop::NotAPeer);
         }
@@ -47,11 +51,11 @@ impl Instance {
         // that shares an address with ours, the same virtual router with its
         // config in flux, is not verified, only reported; one with nothing
         // in common is another service configured onto our VRID: dropped.
-        if advert.priority == PRIORITY_OWNER || same_addresses(&advert.addresses, &self.params.vips)
-        {
+        let addresses = advert.addresses.as_ref();
+        if advert.priority == PRIORITY_OWNER || same_addresses(addresses, &self.params.vips) {
             return Ok(false);
         }
-        for address in &advert.addresses {
+        for address in addresses {
             if self.params.vips.contains(address) {
                 return Ok(true);
             }

@@ -323,7 +323,7 @@ impl Instance {
         &mut self,
         now: Instant,
         src: IpAddr,
-        advert: &Advert,
+        advert: &Advert<impl AsRef<[IpAddr]>>,
     ) -> Result<Output, AdvertDrop> {
         let mut output = Output {
             address_list_differs: self.check_advert(src, advert)?,
@@ -423,7 +423,7 @@ impl Instance {
 
     /// RFC 5798 §6.4.2: "Set Master_Adver_Interval to Adver Interval
     /// contained in the ADVERTISEMENT" (v3 only; v2 intervals must match).
-    fn learn_interval(&mut self, advert: &Advert) {
+    fn learn_interval(&mut self, advert: &Advert<impl AsRef<[IpAddr]>>) {
         if self.params.version == Version::V3 && advert.interval_cs > 0 {
             self.master_adver_interval_cs = advert.interval_cs;
         }

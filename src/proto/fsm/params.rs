@@ -45,16 +45,15 @@ pub struct Params {
 
 impl Params {
     /// The advert this router sends (RFC 5798 §5.1), with `priority` so
-    /// that shutdown can send 0.
-    pub fn advert(&self, priority: u8) -> Advert {
+    /// that shutdown can send 0. It borrows the VIPs (the config allows at
+    /// most MAX_ADDRESSES).
+    pub fn advert(&self, priority: u8) -> Advert<&[IpAddr]> {
         Advert {
             version: self.version,
             vrid: self.vrid,
             priority,
             interval_cs: self.advert_interval_cs,
-            // The config allows at most MAX_ADDRESSES vips (and collecting
-            // more would panic too).
-            addresses: heapless::Vec::from_slice(&self.vips).expect("at most 255 vips"),
+            addresses: &self.vips,
             auth: match self.version {
                 Version::V2 => Some(self.auth),
                 Version::V3 => None,

@@ -155,7 +155,7 @@ impl<'a> Datagram<'a> {
     }
 }
 
-impl Advert {
+impl<A: AsRef<[IpAddr]>> Advert<A> {
     /// Writes a whole IPv4 datagram (header built by us, for IP_HDRINCL) and
     /// returns its length.
     pub fn emit_ipv4(&self, src: Ipv4Addr, dst: Ipv4Addr, buf: &mut [u8]) -> usize {

@@ -152,16 +152,18 @@ impl V2Auth {
     }
 }
 
-/// A validated advertisement.
+/// An advertisement: one received and validated, its addresses copied out
+/// of the packet, or (`Advert<&[IpAddr]>`) one to send, borrowing its
+/// instance's addresses, so that building it copies none of them.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Advert {
+pub struct Advert<A = heapless::Vec<IpAddr, MAX_ADDRESSES>> {
     pub version: Version,
     pub vrid: u8,
     pub priority: u8,
     /// Advertisement interval in centiseconds (v2 seconds are scaled by 100).
     pub interval_cs: u16,
     /// All of one family: the family of the IP header that carries them.
-    pub addresses: heapless::Vec<IpAddr, MAX_ADDRESSES>,
+    pub addresses: A,
     /// Present for v2 only.
     pub auth: Option<V2Auth>,
     /// The form the checksum is sent in, or was found valid in.
@@ -218,11 +220,14 @@ impl Advert {
             checksum,
         })
     }
+}
 
+impl<A: AsRef<[IpAddr]>> Advert<A> {
     /// Length of the VRRP message this advert emits.
     pub fn buffer_len(&self) -> usize {
         let addresses: usize = self
             .addresses
+            .as_ref()
             .iter()
             .map(|a| Family::of(*a).address_len())
             .sum();
@@ -242,7 +247,8 @@ impl Advert {
         buf[field::VER_TYPE] = (self.version.number() << 4) | TYPE_ADVERTISEMENT;
         buf[field::VRID] = self.vrid;
         buf[field::PRIORITY] = self.priority;
-        buf[field::COUNT] = self.addresses.len() as u8;
+        let addresses = self.addresses.as_ref();
+        buf[field::COUNT] = addresses.len() as u8;
         match self.version {
             Version::V2 => {
                 let auth = self.auth.unwrap_or(V2Auth::NONE);
@@ -258,7 +264,7 @@ impl Advert {
             }
         }
         let mut at = field::ADDRESSES;
-        for address in &self.addresses {
+        for address in addresses {
             match address {
                 IpAddr::V4(a) => buf[at..at + 4].copy_from_slice(&a.octets()),
                 IpAddr::V6(a) => buf[at..at + 16].copy_from_slice(&a.octets()),
