@@ -15,7 +15,7 @@ use super::Daemon;
 use crate::config::Vip;
 use crate::proto::fsm::{Output, StateKind, PRIORITY_STOP};
 use crate::proto::time::Instant;
-use crate::sys::FrameSender;
+use crate::sys::{FrameSender, VrrpSocket};
 
 /// A failed address change is tried again after this long.
 const VIP_RETRY: Duration = Duration::from_secs(1);
@@ -262,13 +262,18 @@ impl Daemon {
         let link = &self.links[self.instances[adverts[0].0].link];
         let packets = &mut self.packets;
         packets.clear();
+        // From the virtual MAC, a frame to the multicast group; from the
+        // link's socket, as that socket sends to `dst`.
+        let (to, payload_only) = match (vmac, &link.socket) {
+            (Some(_), _) => (Some(link.family.multicast_group()), false),
+            (None, Some(VrrpSocket::V6 { .. })) => (Some(dst), true),
+            (None, Some(VrrpSocket::V4(_))) => (Some(dst), false),
+            (None, None) => (None, false),
+        };
         for &(slot, priority) in adverts {
             let params = self.instances[slot].fsm.params();
-            let advert = params.advert(priority);
-            match (vmac, &link.socket) {
-                (Some(_), _) => FrameSender::push_advert(packets, &advert, params.primary),
-                (None, Some(socket)) => socket.push_advert(packets, &advert, params.primary, dst),
-                (None, None) => {}
+            if let Some(to) = to {
+                packets.push_advert(&params.advert(priority), params.primary, to, payload_only);
             }
         }
         let (sent, result) = match (vmac, &link.socket) {

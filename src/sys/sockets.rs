@@ -111,26 +111,7 @@ impl VrrpSocket {
         (datagram, arrival)
     }
 
-    /// Adds `advert` from `src` to `dst` to `packets`, as this socket sends
-    /// it: with its IPv4 header (IPv4), or as the IPv6 payload.
-    pub fn push_advert(
-        &self,
-        packets: &mut Packets,
-        advert: &Advert<&[IpAddr]>,
-        src: IpAddr,
-        dst: IpAddr,
-    ) {
-        packets.push(IPV6_HEADER_LEN + advert.buffer_len(), |buf| {
-            match (self, src, dst) {
-                (VrrpSocket::V4(_), IpAddr::V4(src), IpAddr::V4(dst)) => {
-                    advert.emit_ipv4(src, dst, buf)
-                }
-                _ => advert.emit(src, dst, buf),
-            }
-        });
-    }
-
-    /// Sends `packets` (built by [`VrrpSocket::push_advert`]) to `dst`, a
+    /// Sends `packets` (built by [`Packets::push_advert`]) to `dst`, a
     /// multicast group or a peer. Says how many were sent before an error
     /// stopped it.
     pub fn send(&self, packets: &Packets, dst: IpAddr) -> (usize, io::Result<()>) {
@@ -190,6 +171,29 @@ impl Packets {
 
     pub fn is_empty(&self) -> bool {
         self.ends.is_empty()
+    }
+
+    /// Adds `advert` from `src` to `dst` as it is sent: a whole IPv4
+    /// datagram (a VRRP socket writes its own header; a frame), a whole
+    /// IPv6 packet (a frame, [`FrameSender::send_adverts`]), or the VRRP
+    /// message alone (`payload_only`: an IPv6 VRRP socket's payload). One
+    /// function for both senders, for the image's size.
+    pub fn push_advert(
+        &mut self,
+        advert: &Advert<&[IpAddr]>,
+        src: IpAddr,
+        dst: IpAddr,
+        payload_only: bool,
+    ) {
+        self.push(IPV6_HEADER_LEN + advert.buffer_len(), |buf| {
+            match (src, dst) {
+                (IpAddr::V4(src), IpAddr::V4(dst)) => advert.emit_ipv4(src, dst, buf),
+                (IpAddr::V6(src), IpAddr::V6(dst)) if !payload_only => {
+                    advert.emit_ipv6(src, dst, buf)
+                }
+                _ => advert.emit(src, dst, buf),
+            }
+        });
     }
 
     /// Appends the packet that `write` puts in at most `room` bytes.
@@ -310,18 +314,6 @@ impl FrameSender {
             Family::Ipv6 => (ETH_P_IPV6, multicast_mac(IpAddr::V6(nd::ALL_NODES))),
         };
         self.send(ifindex, ethertype, mac, packets).1
-    }
-
-    /// Adds a multicast advert to `packets`, built whole (IP header and
-    /// all), to send with [`FrameSender::send_adverts`].
-    pub fn push_advert(packets: &mut Packets, advert: &Advert<&[IpAddr]>, src: IpAddr) {
-        packets.push(IPV6_HEADER_LEN + advert.buffer_len(), |buf| {
-            match (src, Family::of(src).multicast_group()) {
-                (IpAddr::V4(src), IpAddr::V4(dst)) => advert.emit_ipv4(src, dst, buf),
-                (IpAddr::V6(src), IpAddr::V6(dst)) => advert.emit_ipv6(src, dst, buf),
-                _ => 0,
-            }
-        });
     }
 
     /// Sends the multicast adverts in `packets`, all of `family`, on
