@@ -9,7 +9,7 @@ use std::os::fd::OwnedFd;
 
 use log::{info, warn};
 
-use super::Daemon;
+use super::{earliest, Daemon};
 use crate::proto::time::Instant;
 use crate::sys;
 use crate::sys::unix::{self, Listener, Progress};
@@ -66,7 +66,11 @@ impl Control {
 
     /// When the oldest client runs out of time.
     pub(super) fn poll_at(&self) -> Option<Instant> {
-        self.clients.iter().map(|c| c.deadline).min()
+        let mut next = None;
+        for client in &self.clients {
+            next = earliest(next, Some(client.deadline));
+        }
+        next
     }
 
     /// Closes the clients whose time is up.
@@ -166,8 +170,13 @@ impl Daemon {
 
     fn answer(&mut self, request: Option<Request>, now: Instant) -> Vec<u8> {
         match request {
-            Some(Request::Status { json: true }) => self.status(now).json().into_bytes(),
-            Some(Request::Status { json: false }) => self.status(now).tables().into_bytes(),
+            Some(Request::Status { json }) => {
+                let status = self.status(now);
+                match json {
+                    true => status.json().into_bytes(),
+                    false => status.tables().into_bytes(),
+                }
+            }
             Some(Request::Reload) => {
                 info!(
                     "reload requested on the status socket: reloading {}",

@@ -272,7 +272,7 @@ impl Daemon {
                 return;
             }
         };
-        for change in changes {
+        for change in &changes {
             self.set_link_state(change, now);
         }
         if tracked_changed {
@@ -307,7 +307,7 @@ impl Daemon {
         changes
     }
 
-    fn set_link_state(&mut self, change: LinkChange, now: Instant) {
+    fn set_link_state(&mut self, change: &LinkChange, now: Instant) {
         // The links (one per family) bound to the interface.
         let mut bound = false;
         for position in 0..self.links.count() {
@@ -382,8 +382,8 @@ impl Daemon {
     /// Moves a link to the interface that now has its name. Returns whether
     /// the new one is up, or None when nothing changed.
     fn rebind(&mut self, id: LinkId, now: Instant) -> io::Result<Option<bool>> {
-        let name = self.links[id].name.clone();
-        let Some(found) = self.netlink.link(&name)? else {
+        let name = &self.links[id].name;
+        let Some(found) = self.netlink.link(name)? else {
             return Ok(None);
         };
         let Some(config) = self
@@ -403,7 +403,7 @@ impl Daemon {
         // IPv4: no address yet; IPv6: no link-local address past DAD.
         let primary = advert_source(&addresses, config)
             .ok_or_else(|| io::Error::from(io::ErrorKind::AddrNotAvailable))?;
-        let socket = VrrpSocket::open(&name, found.index, primary)?;
+        let socket = VrrpSocket::open(name, found.index, primary)?;
         // A macvlan goes with the interface it sits on: the virtual MAC
         // interfaces of this link's instances are made again on the new
         // one, before anything is committed, so a failure leaves the link
@@ -412,7 +412,7 @@ impl Daemon {
         let (netlink, sysctls) = (&mut self.netlink, &mut self.sysctls);
         for (slot, instance) in self.instances.iter().enumerate() {
             if instance.link == id && instance.config.vmac {
-                let vmac = create_vmac(netlink, sysctls, &instance.config, &name, found.index)?;
+                let vmac = create_vmac(netlink, sysctls, &instance.config, name, found.index)?;
                 vmacs.push((slot, vmac));
             }
         }

@@ -7,6 +7,7 @@ use core::time::Duration;
 
 use log::{info, warn};
 
+use super::earliest;
 use super::scripts::Script;
 use crate::config::{InstanceConfig, ScriptConfig, Target, Trackers};
 use crate::proto::time::Instant;
@@ -138,8 +139,7 @@ impl Tracking {
     pub(super) fn poll_at(&self) -> Option<Instant> {
         let mut next = self.watch_retry_at;
         for script in &self.scripts {
-            let at = script.poll_at();
-            next = Some(next.map_or(at, |next| next.min(at)));
+            next = earliest(next, Some(script.poll_at()));
         }
         next
     }
