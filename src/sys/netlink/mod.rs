@@ -211,21 +211,22 @@ impl Netlink {
             let mut codes = [PENDING; BATCH];
             self.exchange(&requests, first_seq, &mut codes[..batch], &mut |_, _| {});
             for (offset, &code) in codes[..batch].iter().enumerate() {
-                let made = match add {
-                    true => [0, -Errno::EXIST.raw_os_error()].contains(&code),
-                    false => [
-                        0,
-                        -Errno::ADDRNOTAVAIL.raw_os_error(),
-                        -Errno::NODEV.raw_os_error(),
-                    ]
-                    .contains(&code),
-                };
                 // Added, or there already (EEXIST); deleted, or gone.
+                let errno = -code;
+                let made = match add {
+                    true => code == 0 || errno == Errno::EXIST.raw_os_error(),
+                    false => {
+                        code == 0
+                            || errno == Errno::ADDRNOTAVAIL.raw_os_error()
+                            || errno == Errno::NODEV.raw_os_error()
+                    }
+                };
                 done(
                     first + offset,
                     match made {
                         true => Ok(code == 0 || !add),
-                        false => reply_result(code).map(|()| false),
+                        // Answered: an error, not 0.
+                        false => Err(io::Error::from_raw_os_error(errno)),
                     },
                 );
             }
