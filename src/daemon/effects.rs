@@ -11,7 +11,7 @@ use std::io;
 
 use log::{error, warn};
 
-use super::Daemon;
+use super::{increment, Daemon};
 use crate::config::Vip;
 use crate::proto::fsm::{Output, StateKind, PRIORITY_STOP};
 use crate::proto::time::Instant;
@@ -141,7 +141,7 @@ impl Daemon {
             self.set_vmac_up(slot, false);
         }
         if output.lower_priority {
-            self.instances[slot].counters.lower_priority_rx += 1;
+            increment(&mut self.instances[slot].counters.lower_priority_rx);
             if output.advert.is_some() {
                 self.notify_lower_priority(slot, now);
             }
@@ -150,7 +150,7 @@ impl Daemon {
             let instance = &mut self.instances[slot];
             instance.entered_at = now;
             if transition.to == StateKind::Master {
-                instance.counters.master_transitions += 1;
+                increment(&mut instance.counters.master_transitions);
             }
             self.notify(slot, now, transition.to);
         }
@@ -284,10 +284,12 @@ impl Daemon {
         for (position, &(slot, priority)) in adverts.iter().enumerate() {
             let counters = &mut self.instances[slot].counters;
             if position < sent {
-                counters.adverts_tx += 1;
-                counters.priority_zero_tx += u64::from(priority == PRIORITY_STOP);
+                increment(&mut counters.adverts_tx);
+                if priority == PRIORITY_STOP {
+                    increment(&mut counters.priority_zero_tx);
+                }
             } else {
-                counters.send_errors += 1;
+                increment(&mut counters.send_errors);
             }
         }
         if let Err(e) = result {

@@ -10,7 +10,7 @@ use super::links::{LinkId, DROP_LOG_PERIOD};
 use super::resolve::Resolved;
 use super::status::render::two_lists_text;
 use super::vmac::{create_vmac, Vmac};
-use super::Daemon;
+use super::{increment, Daemon};
 use crate::config::InstanceConfig;
 use crate::proto::fsm::{AdvertDrop, Health, Instance, Params, PRIORITY_OWNER, PRIORITY_STOP};
 use crate::proto::time::{Instant, Throttle};
@@ -80,7 +80,7 @@ impl Runtime {
     /// counted each time, logged once per pair of lists, naming both, so a
     /// rollout of a VIP change says what differs without a line per advert.
     fn address_list_differs(&mut self, now: Instant, received: &Received, taken: bool) {
-        self.counters.drops[AdvertDrop::AddressList.index()] += 1;
+        increment(&mut self.counters.drops[AdvertDrop::AddressList.index()]);
         let (theirs, ours) = (&received.advert.addresses, &self.fsm.params().vips);
         if !self.logged_lists.first_time(now, theirs, ours) {
             return;
@@ -249,7 +249,7 @@ impl Daemon {
     /// An advert for the instance's VRID that passed the link's checks.
     pub(super) fn handle_advert(&mut self, slot: usize, now: Instant, received: &Received) {
         let instance = &mut self.instances[slot];
-        instance.counters.adverts_rx += 1;
+        increment(&mut instance.counters.adverts_rx);
         match instance
             .fsm
             .handle_advert(now, received.src, &received.advert)
@@ -263,7 +263,7 @@ impl Daemon {
                 // peer leaving; a dropped one (a non-peer's, say) counts
                 // under its drop reason alone (README, "Status").
                 if received.advert.priority == PRIORITY_STOP {
-                    instance.counters.priority_zero_rx += 1;
+                    increment(&mut instance.counters.priority_zero_rx);
                 }
                 let params = instance.fsm.params();
                 if received.advert.checksum != params.checksum {
@@ -276,14 +276,14 @@ impl Daemon {
                             checksum_words(params.checksum),
                         );
                     }
-                    instance.counters.checksum_form_mismatch += 1;
+                    increment(&mut instance.counters.checksum_form_mismatch);
                 }
                 self.execute(slot, now, &output);
                 self.settle_group_of(slot, now);
             }
             Err(AdvertDrop::AddressList) => instance.address_list_differs(now, received, false),
             Err(reason) => {
-                instance.counters.drops[reason.index()] += 1;
+                increment(&mut instance.counters.drops[reason.index()]);
                 let log = &mut instance.drop_logs[reason.index()];
                 if let Some(count) = log.hit(now, DROP_LOG_PERIOD) {
                     warn!(

@@ -14,7 +14,7 @@ use log::{info, warn};
 use super::effects::VipPlacement;
 use super::resolve::{advert_source, Resolved};
 use super::vmac::create_vmac;
-use super::Daemon;
+use super::{increment, Daemon};
 use crate::proto::time::{Instant, Throttle};
 use crate::proto::wire::{self, Family, Received, RxError};
 use crate::sys::netlink::{LinkChange, LinkEvents};
@@ -224,7 +224,7 @@ impl Daemon {
         let received = match received {
             Ok(received) => received,
             Err(reason) => {
-                link.rx.errors[reason.index()] += 1;
+                increment(&mut link.rx.errors[reason.index()]);
                 let log = &mut link.drop_logs[reason.index()];
                 if let Some(count) = log.hit(now, DROP_LOG_PERIOD) {
                     warn!(
@@ -244,7 +244,7 @@ impl Daemon {
             .iter()
             .position(|i| i.link == id && i.config.vrid == received.advert.vrid)
         else {
-            link.rx.unknown_vrid += 1;
+            increment(&mut link.rx.unknown_vrid);
             return;
         };
         self.handle_advert(slot, now, &received);

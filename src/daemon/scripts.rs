@@ -8,6 +8,7 @@ use core::time::Duration;
 
 use log::{debug, error, info, warn};
 
+use super::increment;
 use crate::config::ScriptConfig;
 use crate::proto::time::{next_tick, Instant};
 use crate::proto::track::ScriptState;
@@ -92,7 +93,7 @@ impl Script {
         if now >= self.next_run {
             self.next_run = next_tick(self.next_run, now, self.interval());
             if self.run.is_some() {
-                self.counters.skipped += 1;
+                increment(&mut self.counters.skipped);
                 warn!(
                     "script {}: still running at its next interval; this run is skipped",
                     self.config.name
@@ -105,7 +106,7 @@ impl Script {
     }
 
     fn start(&mut self, now: Instant) -> bool {
-        self.counters.runs += 1;
+        increment(&mut self.counters.runs);
         let spawned = match self.config.exec.split_first() {
             Some((program, args)) => Child::spawn(program, args),
             None => Err(std::io::Error::from(std::io::ErrorKind::InvalidInput)),
@@ -165,7 +166,7 @@ impl Script {
                     failed_call(&self.config.name, &e);
                 }
                 run.kill_at = Some(now + KILL_AFTER);
-                self.counters.timeouts += 1;
+                increment(&mut self.counters.timeouts);
                 self.record(false)
             }
             Some(kill_at) if now >= kill_at => {
@@ -185,7 +186,7 @@ impl Script {
     /// which started it KO). Returns true when the state changed.
     fn record(&mut self, success: bool) -> bool {
         if !success {
-            self.counters.failures += 1;
+            increment(&mut self.counters.failures);
         }
         self.streak = match (success, self.streak) {
             (true, n) if n > 0 => n + 1,
