@@ -14,7 +14,7 @@ use log::{error, warn};
 use super::{increment, Daemon};
 use crate::config::Vip;
 use crate::proto::fsm::{Output, StateKind, PRIORITY_STOP};
-use crate::proto::time::Instant;
+use crate::proto::time::{is_due, Instant};
 use crate::sys::{FrameSender, VrrpSocket};
 
 /// A failed address change is tried again after this long.
@@ -62,7 +62,7 @@ impl VipPlacement {
         desired: &[Vip],
         mut apply: impl FnMut(Change, &[Vip]) -> Vec<Option<bool>>,
     ) -> Vec<Vip> {
-        let retry_due = self.retry_at.is_some_and(|at| at <= now);
+        let retry_due = is_due(self.retry_at, now);
         if !retry_due && desired == self.target {
             return Vec::new();
         }

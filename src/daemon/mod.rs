@@ -37,7 +37,7 @@ use log::{info, warn};
 use rustix::process::Signal;
 
 use crate::config::{Config, ConfigError, InstanceConfig, Vip};
-use crate::proto::time::Instant;
+use crate::proto::time::{is_due, Instant};
 use crate::sys::netlink::{LinkWatch, Netlink};
 use crate::sys::{self, FrameSender};
 
@@ -300,28 +300,20 @@ impl Daemon {
 
     fn run_due_timers(&mut self, now: Instant) {
         self.control.expire(now);
-        if self.tracking.poll_at().is_some_and(|at| at <= now) && self.tracking.poll(now) {
+        if is_due(self.tracking.poll_at(), now) && self.tracking.poll(now) {
             self.refresh(now);
         }
-        if self.reattach_at.is_some_and(|at| at <= now) {
+        if is_due(self.reattach_at, now) {
             self.reattach_at = None;
             self.reattach(now);
         }
         for slot in 0..self.instances.len() {
-            if self.instances[slot]
-                .fsm
-                .poll_at()
-                .is_some_and(|at| at <= now)
-            {
+            if is_due(self.instances[slot].fsm.poll_at(), now) {
                 let output = self.instances[slot].fsm.handle_timeout(now);
                 self.execute(slot, now, &output);
                 self.settle_group_of(slot, now);
             }
-            if self.instances[slot]
-                .vips
-                .retry_at()
-                .is_some_and(|at| at <= now)
-            {
+            if is_due(self.instances[slot].vips.retry_at(), now) {
                 self.reconcile_vips(slot, now);
             }
         }

@@ -10,7 +10,7 @@ use log::{info, warn};
 use super::earliest;
 use super::scripts::Script;
 use crate::config::{InstanceConfig, ScriptConfig, Target, Trackers};
-use crate::proto::time::Instant;
+use crate::proto::time::{is_due, Instant};
 use crate::proto::track::{self, Effective, FileValue, Verdict};
 use crate::sys::inotify::{Changes, FileWatch};
 use crate::sys::netlink::{LinkChange, Netlink};
@@ -147,7 +147,7 @@ impl Tracking {
     /// Runs what is due (and reaps scripts that ended, after SIGCHLD).
     /// Returns true when a tracker changed.
     pub(super) fn poll(&mut self, now: Instant) -> bool {
-        if self.watch_retry_at.is_some_and(|at| at <= now) {
+        if is_due(self.watch_retry_at, now) {
             self.watch_files(now);
             for file in self.files.iter_mut() {
                 file.read();

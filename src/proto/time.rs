@@ -49,6 +49,13 @@ impl Sub<Instant> for Instant {
     }
 }
 
+/// Whether a deadline, if there is one, has come. Not inlined: comparing
+/// 64-bit options is long on 32-bit MIPS.
+#[inline(never)]
+pub fn is_due(at: Option<Instant>, now: Instant) -> bool {
+    at.is_some_and(|at| at <= now)
+}
+
 /// The next periodic deadline after `due`: keeps the cadence exact when the
 /// loop wakes a little late, and skips missed ticks after a long stall
 /// instead of bursting.
