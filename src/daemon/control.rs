@@ -7,8 +7,6 @@
 use core::time::Duration;
 use std::os::fd::OwnedFd;
 
-use log::{info, warn};
-
 use super::{earliest, Daemon};
 use crate::proto::time::Instant;
 use crate::sys;
@@ -53,7 +51,7 @@ impl Control {
         let listener = match Listener::bind(path) {
             Ok(listener) => Some(listener),
             Err(e) => {
-                warn!("status socket {path}: {e}; running without it");
+                log_at!(Warn, "status socket {path}: {e}; running without it");
                 None
             }
         };
@@ -100,7 +98,7 @@ impl Control {
                 Ok(Some(_)) => {}
                 Ok(None) => return,
                 Err(e) => {
-                    warn!("status socket: accept: {e}");
+                    log_at!(Warn, "status socket: accept: {e}");
                     return;
                 }
             }
@@ -178,7 +176,8 @@ impl Daemon {
                 }
             }
             Some(Request::Reload) => {
-                info!(
+                log_at!(
+                    Info,
                     "reload requested on the status socket: reloading {}",
                     self.file
                 );

@@ -9,8 +9,6 @@ use core::net::IpAddr;
 use core::time::Duration;
 use std::io;
 
-use log::{error, warn};
-
 use super::{increment, Daemon};
 use crate::config::Vip;
 use crate::proto::fsm::{Output, StateKind, PRIORITY_STOP};
@@ -191,7 +189,7 @@ impl Daemon {
                 &address,
                 &mut |i, result| match result {
                     Ok(done) => made[i] = Some(done),
-                    Err(e) => error!("{name}: {} on {device}: {e}; retrying", vips[i]),
+                    Err(e) => log_at!(Error, "{name}: {} on {device}: {e}; retrying", vips[i]),
                 },
             );
             made
@@ -297,7 +295,8 @@ impl Daemon {
                 [(slot, _)] => &self.instances[*slot].config.name,
                 _ => &link.name,
             };
-            warn!(
+            log_at!(
+                Warn,
                 "{name}: {} advert(s) to {dst} not sent: {e}",
                 adverts.len() - sent
             );
@@ -328,7 +327,7 @@ impl Daemon {
             }
         }
         if let Err(e) = self.frames.announce(index, link.family, packets) {
-            warn!("{}: announcing its VIPs: {e}", instance.config.name);
+            log_at!(Warn, "{}: announcing its VIPs: {e}", instance.config.name);
         }
     }
 }

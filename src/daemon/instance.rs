@@ -3,10 +3,11 @@
 
 use core::net::IpAddr;
 
-use log::{info, log, warn, Level};
+use log::Level;
 
 use super::effects::VipPlacement;
 use super::links::{LinkId, DROP_LOG_PERIOD};
+use super::log_line;
 use super::resolve::Resolved;
 use super::status::render::two_lists_text;
 use super::vmac::{create_vmac, Vmac};
@@ -103,12 +104,15 @@ impl Runtime {
                 },
             )
         };
-        log!(
+        log_line(
             level,
-            "{}: {} advertises {}: {what}{vmac}",
-            self.config.name,
-            received.src,
-            two_lists_text(theirs, ", we ", ours)
+            module_path!(),
+            format_args!(
+                "{}: {} advertises {}: {what}{vmac}",
+                self.config.name,
+                received.src,
+                two_lists_text(theirs, ", we ", ours)
+            ),
         );
     }
 
@@ -158,10 +162,10 @@ impl Daemon {
                 continue;
             };
             if vip.address != primary && !owned.contains(&vip.address) {
-                info!("{}: removing stale {vip}", config.interface);
+                log_at!(Info, "{}: removing stale {vip}", config.interface);
                 // With the prefix it has, which a changed config may not.
                 if let Err(e) = self.netlink.del_address(index, stale.address, stale.prefix) {
-                    warn!("{}: cannot remove stale {vip}: {e}", config.interface);
+                    log_at!(Warn, "{}: cannot remove stale {vip}: {e}", config.interface);
                 }
             }
         }
@@ -179,12 +183,15 @@ impl Daemon {
         };
         let params = params(&config, &owned, primary);
         self.warn_if_not_owner(&config, params.priority);
-        info!(
+        log_at!(
+            Info,
             "{}: starting on {} from {primary}, priority {}",
-            config.name, config.interface, params.priority
+            config.name,
+            config.interface,
+            params.priority
         );
         if !self.links[link].up {
-            warn!("{}: {} is down", config.name, config.interface);
+            log_at!(Warn, "{}: {} is down", config.name, config.interface);
         }
         let group = self.group_index(&config.name);
         let mut fsm = Instance::new(params);
@@ -216,7 +223,7 @@ impl Daemon {
         if instance.config == new.config && instance.owned == new.owned {
             return;
         }
-        info!("{}: settings changed by reload", new.config.name);
+        log_at!(Info, "{}: settings changed by reload", new.config.name);
         let primary = self.links[instance.link].primary;
         instance.config = new.config;
         instance.owned = new.owned;
@@ -231,8 +238,7 @@ impl Daemon {
     /// the line to fix.
     fn warn_if_not_owner(&self, config: &InstanceConfig, priority: u8) {
         if config.priority == PRIORITY_OWNER && priority != PRIORITY_OWNER {
-            warn!(
-                "{}:{}: priority 255 is the address owner, but not every vip is on {}; running as priority 254",
+            log_at!(Warn, "{}:{}: priority 255 is the address owner, but not every vip is on {}; running as priority 254",
                 self.file, config.line, config.interface
             );
         }
@@ -268,8 +274,7 @@ impl Daemon {
                 let params = instance.fsm.params();
                 if received.advert.checksum != params.checksum {
                     if instance.counters.checksum_form_mismatch == 0 {
-                        warn!(
-                            "{}: {} sends v3 checksums {} the pseudo-header, we send them {}; it will drop ours (set v3-checksum to match)",
+                        log_at!(Warn, "{}: {} sends v3 checksums {} the pseudo-header, we send them {}; it will drop ours (set v3-checksum to match)",
                             instance.config.name,
                             received.src,
                             checksum_words(received.advert.checksum),
@@ -286,8 +291,7 @@ impl Daemon {
                 increment(&mut instance.counters.drops[reason.index()]);
                 let log = &mut instance.drop_logs[reason.index()];
                 if let Some(count) = log.hit(now, DROP_LOG_PERIOD) {
-                    warn!(
-                        "{}: dropped {count} advert(s), the last from {}: {} (logged at most once a minute)",
+                    log_at!(Warn, "{}: dropped {count} advert(s), the last from {}: {} (logged at most once a minute)",
                         instance.config.name,
                         received.src,
                         reason.name()

@@ -9,8 +9,6 @@ use core::ops::{Index, IndexMut};
 use core::time::Duration;
 use std::io;
 
-use log::{info, warn};
-
 use super::effects::VipPlacement;
 use super::resolve::{advert_source, Resolved};
 use super::vmac::create_vmac;
@@ -153,7 +151,8 @@ impl Daemon {
         let socket = match resolved.primary {
             Some(primary) => Some(VrrpSocket::open(name, resolved.link.index, primary)?),
             None => {
-                warn!(
+                log_at!(
+                    Warn,
                     "{name}: no {} link-local address yet; waiting",
                     family.name()
                 );
@@ -196,7 +195,7 @@ impl Daemon {
             let count = match socket.recv(&mut datagrams) {
                 Ok(count) => count,
                 Err(e) => {
-                    warn!("{}: receive failed: {e}", self.links[id].name);
+                    log_at!(Warn, "{}: receive failed: {e}", self.links[id].name);
                     break;
                 }
             };
@@ -227,8 +226,7 @@ impl Daemon {
                 increment(&mut link.rx.errors[reason.index()]);
                 let log = &mut link.drop_logs[reason.index()];
                 if let Some(count) = log.hit(now, DROP_LOG_PERIOD) {
-                    warn!(
-                        "{}: dropped {count} packet(s) failing the {} check (logged at most once a minute)",
+                    log_at!(Warn, "{}: dropped {count} packet(s) failing the {} check (logged at most once a minute)",
                         link.name,
                         reason.name()
                     );
@@ -263,12 +261,15 @@ impl Daemon {
                 (changes, tracked_changed)
             }
             Ok(LinkEvents::Lost) => {
-                warn!("link changes were lost; looking every interface up again");
+                log_at!(
+                    Warn,
+                    "link changes were lost; looking every interface up again"
+                );
                 let tracked_changed = self.tracking.look_up_interfaces(&mut self.netlink);
                 (self.look_up_links(now), tracked_changed)
             }
             Err(e) => {
-                warn!("cannot read link changes: {e}");
+                log_at!(Warn, "cannot read link changes: {e}");
                 return;
             }
         };
@@ -294,7 +295,7 @@ impl Daemon {
                 }
                 Ok(None) => false,
                 Err(e) => {
-                    warn!("{}: cannot look the link up: {e}", link.name);
+                    log_at!(Warn, "{}: cannot look the link up: {e}", link.name);
                     link.up
                 }
             };
@@ -344,9 +345,9 @@ impl Daemon {
         }
         link.up = up;
         if up {
-            info!("{}: link up", link.name);
+            log_at!(Info, "{}: link up", link.name);
         } else {
-            warn!("{}: link down", link.name);
+            log_at!(Warn, "{}: link down", link.name);
         }
         self.refresh(now);
     }
@@ -364,7 +365,11 @@ impl Daemon {
                 Err(e) => {
                     let link = &mut self.links[id];
                     if !link.reattach_waiting {
-                        warn!("{}: cannot attach to the new interface yet: {e}", link.name);
+                        log_at!(
+                            Warn,
+                            "{}: cannot attach to the new interface yet: {e}",
+                            link.name
+                        );
                     }
                     link.reattach_waiting = true;
                     self.reattach_at = Some(now + REATTACH_RETRY);
@@ -373,7 +378,10 @@ impl Daemon {
         }
         if self.reload_after_reattach && !self.links.iter().any(|l| l.reattach_waiting) {
             self.reload_after_reattach = false;
-            info!("reload: the re-created interface is attached; reloading now");
+            log_at!(
+                Info,
+                "reload: the re-created interface is attached; reloading now"
+            );
             // Errors are logged; the running config stays.
             let _ = self.reload();
         }
@@ -416,7 +424,8 @@ impl Daemon {
                 vmacs.push((slot, vmac));
             }
         }
-        info!(
+        log_at!(
+            Info,
             "{name}: attached to index {} ({} from {primary})",
             found.index,
             family.name()

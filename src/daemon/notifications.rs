@@ -5,8 +5,6 @@
 //! order of the transitions ([`crate::notify`]); the FIFO line is written
 //! at once and never blocks.
 
-use log::{info, warn};
-
 use super::Daemon;
 use crate::config::StateScripts;
 use crate::notify::{Call, Notifier};
@@ -34,7 +32,10 @@ impl Fifo {
         if let Some(path) = &fifo.path {
             match NotifyFifo::open(path) {
                 Ok(open) => fifo.open = Some(open),
-                Err(e) => warn!("notify-fifo {path}: {e}; trying again at the next event"),
+                Err(e) => log_at!(
+                    Warn,
+                    "notify-fifo {path}: {e}; trying again at the next event"
+                ),
             }
         }
         fifo
@@ -63,7 +64,7 @@ impl Fifo {
             self.open = None;
         }
         if self.lines_lost == 1 {
-            warn!("notify-fifo {path}: a line was lost ({e}); losses are counted in the status (fifo_lines_lost), this is said once");
+            log_at!(Warn, "notify-fifo {path}: a line was lost ({e}); losses are counted in the status (fifo_lines_lost), this is said once");
         }
     }
 }
@@ -140,7 +141,12 @@ impl Daemon {
     /// An instance entered `state`.
     pub(super) fn notify(&mut self, slot: usize, now: Instant, state: StateKind) {
         let instance = &self.instances[slot];
-        info!("{}: entering {} state", instance.config.name, state.name());
+        log_at!(
+            Info,
+            "{}: entering {} state",
+            instance.config.name,
+            state.name()
+        );
         let source = Source {
             kind: "INSTANCE",
             name: &instance.config.name,
@@ -170,7 +176,12 @@ impl Daemon {
     /// keepalived.
     pub(super) fn notify_group(&mut self, group: usize, now: Instant, state: StateKind) {
         let config = &self.groups[group].config;
-        info!("group {}: entering {} state", config.name, state.name());
+        log_at!(
+            Info,
+            "group {}: entering {} state",
+            config.name,
+            state.name()
+        );
         let source = Source {
             kind: "GROUP",
             name: &config.name,

@@ -2,8 +2,6 @@
 //! Which instances to keep, stop and start is a pure [`plan`], tested
 //! without root; the daemon then carries it out.
 
-use log::{error, info};
-
 use super::groups;
 use super::notifications::Fifo;
 use super::resolve::{self, Resolved};
@@ -97,7 +95,7 @@ impl Daemon {
         }
         let (shared, resolved) = self.read_config().inspect_err(|errors| {
             for e in errors {
-                error!("reload: {e}");
+                log_at!(Error, "reload: {e}");
             }
         })?;
         self.apply_reload(shared, resolved);
@@ -128,7 +126,10 @@ impl Daemon {
             Err(StartError::Config(errors)) => {
                 let mut errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
                 if self.links.iter().any(|l| l.reattach_waiting) {
-                    info!("reload: trying again once the re-created interface is attached");
+                    log_at!(
+                        Info,
+                        "reload: trying again once the re-created interface is attached"
+                    );
                     self.reload_after_reattach = true;
                 } else {
                     errors.push("keeping the running config".into());
@@ -163,7 +164,11 @@ impl Daemon {
         // one is removed before the kept one adds it. From the highest slot
         // down, so the lower ones stay where they are.
         for &slot in plan.stop.iter().rev() {
-            info!("{}: removed by reload", self.instances[slot].config.name);
+            log_at!(
+                Info,
+                "{}: removed by reload",
+                self.instances[slot].config.name
+            );
             self.stop_instance(slot, now);
         }
         let mut configs = Vec::new();
@@ -180,11 +185,11 @@ impl Daemon {
         self.drop_unused_links();
         for new in plan.start.iter().filter_map(|&new| resolved[new].take()) {
             if let Err(e) = self.start_instance(new, now) {
-                error!("reload: cannot start an instance: {e}");
+                log_at!(Error, "reload: cannot start an instance: {e}");
             }
         }
         self.refresh(now);
-        info!("reload: {} instances running", self.instances.len());
+        log_at!(Info, "reload: {} instances running", self.instances.len());
     }
 
     /// What is not per instance: the trackers (an unchanged script keeps

@@ -6,8 +6,6 @@
 
 use core::time::Duration;
 
-use log::{debug, error, info, warn};
-
 use super::increment;
 use crate::config::ScriptConfig;
 use crate::proto::time::{next_tick, Instant};
@@ -94,7 +92,8 @@ impl Script {
             self.next_run = next_tick(self.next_run, now, self.interval());
             if self.run.is_some() {
                 increment(&mut self.counters.skipped);
-                warn!(
+                log_at!(
+                    Warn,
                     "script {}: still running at its next interval; this run is skipped",
                     self.config.name
                 );
@@ -121,7 +120,7 @@ impl Script {
                 false
             }
             Err(e) => {
-                error!("script {}: cannot run it: {e}", self.config.name);
+                log_at!(Error, "script {}: cannot run it: {e}", self.config.name);
                 self.record(false)
             }
         }
@@ -134,7 +133,7 @@ impl Script {
         };
         match run.child.try_wait() {
             Ok(Some(exit)) => {
-                debug!("script {}: {exit}", self.config.name);
+                log_at!(Debug, "script {}: {exit}", self.config.name);
                 if let Some(Run {
                     child,
                     kill_at: Some(kill_at),
@@ -158,9 +157,11 @@ impl Script {
         }
         match run.kill_at {
             None if now >= run.timeout_at => {
-                warn!(
+                log_at!(
+                    Warn,
                     "script {}: no result after {} ms; terminated, counted as a failure",
-                    self.config.name, self.config.timeout_ms
+                    self.config.name,
+                    self.config.timeout_ms
                 );
                 if let Err(e) = run.child.terminate() {
                     failed_call(&self.config.name, &e);
@@ -170,7 +171,11 @@ impl Script {
                 self.record(false)
             }
             Some(kill_at) if now >= kill_at => {
-                warn!("script {}: killed (SIGKILL to its group)", self.config.name);
+                log_at!(
+                    Warn,
+                    "script {}: killed (SIGKILL to its group)",
+                    self.config.name
+                );
                 if let Err(e) = run.child.kill() {
                     failed_call(&self.config.name, &e);
                 }
@@ -204,7 +209,8 @@ impl Script {
         if state == self.state {
             return false;
         }
-        info!(
+        log_at!(
+            Info,
             "script {}: {}",
             self.config.name,
             if state == ScriptState::Ok { "OK" } else { "KO" }
@@ -234,5 +240,5 @@ impl Script {
 
 /// A wait for, or a signal to, a script's run failed.
 fn failed_call(script: &str, e: &std::io::Error) {
-    warn!("script {script}: {e}");
+    log_at!(Warn, "script {script}: {e}");
 }

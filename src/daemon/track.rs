@@ -5,8 +5,6 @@
 
 use core::time::Duration;
 
-use log::{info, warn};
-
 use super::earliest;
 use super::scripts::Script;
 use crate::config::{InstanceConfig, ScriptConfig, Target, Trackers};
@@ -107,7 +105,7 @@ impl Tracking {
         if !tracking.files.is_empty() {
             match FileWatch::open() {
                 Ok(watch) => tracking.watch = Some(watch),
-                Err(e) => warn!("cannot watch tracked files: {e}"),
+                Err(e) => log_at!(Warn, "cannot watch tracked files: {e}"),
             }
             tracking.watch_files(now);
             for file in &mut tracking.files {
@@ -127,7 +125,11 @@ impl Tracking {
             match watch.watch(&file.path) {
                 Ok(()) => file.watched = true,
                 Err(e) => {
-                    warn!("track-file {}: cannot watch it: {e}; retrying", file.path);
+                    log_at!(
+                        Warn,
+                        "track-file {}: cannot watch it: {e}; retrying",
+                        file.path
+                    );
                     self.watch_retry_at = Some(now + WATCH_RETRY);
                 }
             }
@@ -169,7 +171,7 @@ impl Tracking {
         let changes = match watch.read() {
             Ok(changes) => changes,
             Err(e) => {
-                warn!("track-file: cannot read changes: {e}");
+                log_at!(Warn, "track-file: cannot read changes: {e}");
                 return false;
             }
         };
@@ -273,16 +275,20 @@ impl TrackedInterface {
                 self.index = None;
                 self.up = false;
             }
-            Err(e) => warn!("track-interface {}: cannot look it up: {e}", self.name),
+            Err(e) => log_at!(
+                Warn,
+                "track-interface {}: cannot look it up: {e}",
+                self.name
+            ),
         }
         self.say();
     }
 
     fn say(&self) {
         if self.up {
-            info!("track-interface {}: up", self.name);
+            log_at!(Info, "track-interface {}: up", self.name);
         } else {
-            warn!("track-interface {}: down", self.name);
+            log_at!(Warn, "track-interface {}: down", self.name);
         }
     }
 }
@@ -296,7 +302,12 @@ impl TrackedFile {
             Ok(Some(read)) => track::parse_file_value(&content[..read]),
             Ok(None) => FileValue::NotANumber,
             Err(e) => {
-                warn!("track-file {}: {e}; keeping {}", self.path, self.value);
+                log_at!(
+                    Warn,
+                    "track-file {}: {e}; keeping {}",
+                    self.path,
+                    self.value
+                );
                 return false;
             }
         };
@@ -307,7 +318,8 @@ impl TrackedFile {
             }
             FileValue::NotANumber => {
                 if !self.said_not_a_number {
-                    warn!(
+                    log_at!(
+                        Warn,
                         "track-file {}: missing, empty or not a number; counts as 0",
                         self.path
                     );
@@ -316,9 +328,11 @@ impl TrackedFile {
                 0
             }
             FileValue::OutOfRange => {
-                warn!(
+                log_at!(
+                    Warn,
                     "track-file {}: value out of range; keeping {}",
-                    self.path, self.value
+                    self.path,
+                    self.value
                 );
                 return false;
             }
@@ -326,7 +340,7 @@ impl TrackedFile {
         if value == self.value {
             return false;
         }
-        info!("track-file {}: {} -> {value}", self.path, self.value);
+        log_at!(Info, "track-file {}: {} -> {value}", self.path, self.value);
         self.value = value;
         true
     }

@@ -34,8 +34,6 @@
 
 use std::io;
 
-use log::{info, warn};
-
 use super::Daemon;
 use crate::config::{vmac_name, InstanceConfig};
 use crate::proto::wire::Family;
@@ -97,7 +95,7 @@ impl Sysctls {
     pub(super) fn restore(&mut self) {
         for (path, value) in self.saved.drain(..) {
             if let Err(e) = sys::write_sysctl(&path, &value) {
-                warn!("{path}: {e}");
+                log_at!(Warn, "{path}: {e}");
             }
         }
     }
@@ -116,7 +114,7 @@ pub(super) fn create_vmac(
     let family = config.family();
     let name = vmac_name(family, config.vrid);
     if let Some(leftover) = netlink.link(&name)? {
-        info!("{}: removing leftover {name}", config.name);
+        log_at!(Info, "{}: removing leftover {name}", config.name);
         netlink.delete_link(leftover.index)?;
     }
     let mac = family.virtual_mac(config.vrid);
@@ -135,11 +133,11 @@ pub(super) fn create_vmac(
                 false => sys::write_sysctl(&path, value),
             };
             if let Err(e) = result {
-                warn!("{path}: {e}");
+                log_at!(Warn, "{path}: {e}");
             }
         }
     }
-    info!("{}: virtual MAC on {name}", config.name);
+    log_at!(Info, "{}: virtual MAC on {name}", config.name);
     Ok(Vmac {
         name,
         index,
@@ -161,7 +159,7 @@ impl Daemon {
         }
         match self.netlink.set_link_up(vmac.index, up) {
             Ok(()) => vmac.up = up,
-            Err(e) => warn!("{}: up={up}: {e}", vmac.name),
+            Err(e) => log_at!(Warn, "{}: up={up}: {e}", vmac.name),
         }
     }
 
@@ -170,9 +168,11 @@ impl Daemon {
         let instance = &mut self.instances[slot];
         if let Some(vmac) = instance.vmac.take() {
             if let Err(e) = self.netlink.delete_link(vmac.index) {
-                warn!(
+                log_at!(
+                    Warn,
                     "{}: could not delete {}: {e}",
-                    instance.config.name, vmac.name
+                    instance.config.name,
+                    vmac.name
                 );
             }
         }
