@@ -115,15 +115,24 @@ pub(super) fn advert_source(
 /// interface"): the first link-local address past DAD that is not a VIP.
 fn primary_address(addresses: &[AddressEntry], instance: &InstanceConfig) -> Option<IpAddr> {
     let family = instance.family();
-    let is_vip = |a: &AddressEntry| instance.vips.iter().any(|v| v.address == a.address);
-    let mut usable = of_family(addresses, family);
-    usable.retain(|a| !a.tentative);
-    usable
-        .iter()
-        .find(|a| !a.secondary && !is_vip(a))
-        .or_else(|| usable.iter().find(|a| !is_vip(a)))
-        .or_else(|| usable.first())
-        .map(|a| a.address)
+    // In one loop, not a chain of `find`s (smaller on mips): the first
+    // usable address that is primary and no VIP, else the first that is
+    // no VIP, else the first.
+    let (mut first, mut not_vip) = (None, None);
+    for a in of_family(addresses, family) {
+        if a.tentative {
+            continue;
+        }
+        first = first.or(Some(a.address));
+        if instance.vips.iter().any(|v| v.address == a.address) {
+            continue;
+        }
+        if !a.secondary {
+            return Some(a.address);
+        }
+        not_vip = not_vip.or(Some(a.address));
+    }
+    not_vip.or(first)
 }
 
 /// The addresses of `family` an instance could send from: for IPv6 the

@@ -226,18 +226,17 @@ pub fn receive(fd: impl AsFd, datagrams: &mut Datagrams) -> io::Result<usize> {
     }
     let count = (count as usize).min(BATCH);
     for (index, msg) in msgs[..count].iter().enumerate() {
-        let name = &datagrams.names[index];
         let mut info = Received {
             len: msg.len as usize,
             truncated: msg.hdr.flags & MSG_TRUNC != 0,
-            src: Ipv6Addr::from(<[u8; 16]>::try_from(&name[SOCKADDR_IN6_ADDR]).unwrap_or([0; 16])),
+            src: address(&datagrams.names[index][SOCKADDR_IN6_ADDR]),
             ..Received::NONE
         };
         let control_len = msg.hdr.control_len.min(CONTROL_LEN);
         for (level, kind, data) in control_messages(&datagrams.controls[index].0[..control_len]) {
             match (level, kind) {
                 (IPPROTO_IPV6, IPV6_PKTINFO) if data.len() >= 16 => {
-                    info.dst = Ipv6Addr::from(<[u8; 16]>::try_from(&data[..16]).unwrap_or([0; 16]));
+                    info.dst = address(&data[..16]);
                 }
                 (IPPROTO_IPV6, IPV6_HOPLIMIT) if data.len() >= 4 => {
                     let hops = c_int::from_ne_bytes([data[0], data[1], data[2], data[3]]);
@@ -315,6 +314,13 @@ pub fn send_to_all(
         done += sent;
     }
     (done, Ok(()))
+}
+
+/// The IPv6 address in `octets`, 16 of them.
+fn address(octets: &[u8]) -> Ipv6Addr {
+    let mut address = [0; 16];
+    address.copy_from_slice(octets);
+    Ipv6Addr::from(address)
 }
 
 /// Walks `struct cmsghdr`s (cmsg(3)): a `size_t` length, level and type,
