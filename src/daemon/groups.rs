@@ -79,8 +79,8 @@ impl Daemon {
         }
         let mut members = members_of(&mut self.instances, group);
         let (outputs, transition) = self.groups[group].sync.settle(now, &mut members, &health);
-        for (index, output) in outputs {
-            self.execute(slots[index], now, &output);
+        for (index, output) in &outputs {
+            self.execute(slots[*index], now, output);
         }
         if let Some(transition) = transition {
             self.notify_group(group, now, transition.to);

@@ -72,7 +72,7 @@ pub(super) fn plan(running: &[Bound<'_>], new: &[Bound<'_>]) -> Plan {
             None => plan.start.push(n),
         }
     }
-    for (r, kept) in kept.into_iter().enumerate() {
+    for (r, &kept) in kept.iter().enumerate() {
         if !kept {
             plan.stop.push(r);
         }

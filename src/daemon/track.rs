@@ -99,7 +99,7 @@ impl Tracking {
                 }
             }
         }
-        for mut script in old_scripts {
+        for script in &mut old_scripts {
             script.stop();
         }
         if !tracking.files.is_empty() {

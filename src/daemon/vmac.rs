@@ -93,11 +93,12 @@ impl Sysctls {
 
     /// Puts every changed sysctl back.
     pub(super) fn restore(&mut self) {
-        for (path, value) in self.saved.drain(..) {
-            if let Err(e) = sys::write_sysctl(&path, &value) {
+        for (path, value) in &self.saved {
+            if let Err(e) = sys::write_sysctl(path, value) {
                 log_at!(Warn, "{path}: {e}");
             }
         }
+        self.saved.clear();
     }
 }
 
