@@ -238,7 +238,9 @@ impl Daemon {
     /// the line to fix.
     fn warn_if_not_owner(&self, config: &InstanceConfig, priority: u8) {
         if config.priority == PRIORITY_OWNER && priority != PRIORITY_OWNER {
-            log_at!(Warn, "{}:{}: priority 255 is the address owner, but not every vip is on {}; running as priority 254",
+            log_at!(
+                Warn,
+                "{}:{}: priority 255 is the address owner, but not every vip is on {}; running as priority 254",
                 self.file, config.line, config.interface
             );
         }
@@ -274,7 +276,9 @@ impl Daemon {
                 let params = instance.fsm.params();
                 if received.advert.checksum != params.checksum {
                     if instance.counters.checksum_form_mismatch == 0 {
-                        log_at!(Warn, "{}: {} sends v3 checksums {} the pseudo-header, we send them {}; it will drop ours (set v3-checksum to match)",
+                        log_at!(
+                            Warn,
+                            "{}: {} sends v3 checksums {} the pseudo-header, we send them {}; it will drop ours (set v3-checksum to match)",
                             instance.config.name,
                             received.src,
                             checksum_words(received.advert.checksum),
@@ -291,7 +295,9 @@ impl Daemon {
                 increment(&mut instance.counters.drops[reason.index()]);
                 let log = &mut instance.drop_logs[reason.index()];
                 if let Some(count) = log.hit(now, DROP_LOG_PERIOD) {
-                    log_at!(Warn, "{}: dropped {count} advert(s), the last from {}: {} (logged at most once a minute)",
+                    log_at!(
+                        Warn,
+                        "{}: dropped {count} advert(s), the last from {}: {} (logged at most once a minute)",
                         instance.config.name,
                         received.src,
                         reason.name()

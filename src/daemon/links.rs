@@ -226,7 +226,9 @@ impl Daemon {
                 increment(&mut link.rx.errors[reason.index()]);
                 let log = &mut link.drop_logs[reason.index()];
                 if let Some(count) = log.hit(now, DROP_LOG_PERIOD) {
-                    log_at!(Warn, "{}: dropped {count} packet(s) failing the {} check (logged at most once a minute)",
+                    log_at!(
+                        Warn,
+                        "{}: dropped {count} packet(s) failing the {} check (logged at most once a minute)",
                         link.name,
                         reason.name()
                     );

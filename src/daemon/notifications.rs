@@ -64,7 +64,10 @@ impl Fifo {
             self.open = None;
         }
         if self.lines_lost == 1 {
-            log_at!(Warn, "notify-fifo {path}: a line was lost ({e}); losses are counted in the status (fifo_lines_lost), this is said once");
+            log_at!(
+                Warn,
+                "notify-fifo {path}: a line was lost ({e}); losses are counted in the status (fifo_lines_lost), this is said once"
+            );
         }
     }
 }
