@@ -42,8 +42,11 @@ impl Directive {
     /// so `list track-interface 'eth1 weight -20'` reads as the tiny line.
     pub(super) fn words(&self) -> Vec<String> {
         let mut words = Vec::new();
+        // Pushed one by one: `extend` compiled to more code (size).
         for arg in &self.args {
-            words.extend(arg.split_whitespace().map(str::to_string));
+            for word in arg.split_whitespace() {
+                words.push(word.to_string());
+            }
         }
         words
     }
@@ -153,7 +156,10 @@ fn split_words(raw: &str, quoting: bool) -> Result<Vec<String>, String> {
     let mut chars = raw.chars();
     while let Some(c) = chars.next() {
         if c.is_whitespace() {
-            words.extend(word.take());
+            // Not `words.extend(word.take())`: its code was larger (size).
+            if let Some(word) = word.take() {
+                words.push(word);
+            }
             continue;
         }
         if c == '#' {
@@ -190,7 +196,9 @@ fn split_words(raw: &str, quoting: bool) -> Result<Vec<String>, String> {
             c => word.push(c),
         }
     }
-    words.extend(word);
+    if let Some(word) = word {
+        words.push(word);
+    }
     Ok(words)
 }
 
