@@ -9,7 +9,7 @@
 use core::fmt;
 use std::time::Duration;
 
-use log::{error, log, Level};
+use log::{log, Level};
 
 use crate::proto::time::Instant;
 use crate::sys::child::Child;
@@ -71,11 +71,11 @@ impl Notifier {
                 let call = &running.call;
                 let ended = match running.child.try_wait() {
                     Ok(Some(status)) if status.success() => {
-                        say(Level::Debug, call, format_args!(" finished"));
+                        say(Level::Debug, "", call, format_args!(" finished"));
                         Ok(())
                     }
                     Ok(Some(status)) => {
-                        say(Level::Warn, call, format_args!(" failed: {status}"));
+                        say(Level::Warn, "", call, format_args!(" failed: {status}"));
                         Ok(())
                     }
                     Ok(None) if now >= running.deadline => {
@@ -83,6 +83,7 @@ impl Notifier {
                             self.timeout.as_secs() * 1000 + u64::from(self.timeout.subsec_millis());
                         say(
                             Level::Error,
+                            "",
                             call,
                             format_args!(" still running after {ms} ms; killed"),
                         );
@@ -92,7 +93,7 @@ impl Notifier {
                     Err(e) => Err(e),
                 };
                 if let Err(e) = ended {
-                    say(Level::Warn, call, format_args!(": {e}"));
+                    say(Level::Warn, "", call, format_args!(": {e}"));
                 }
                 self.running = None;
             }
@@ -108,11 +109,7 @@ impl Notifier {
                         deadline: now + self.timeout,
                     });
                 }
-                Err(e) => error!(
-                    "notify: cannot run {} {}: {e}",
-                    call.script,
-                    call.args.join(" ")
-                ),
+                Err(e) => say(Level::Error, "cannot run ", &call, format_args!(": {e}")),
             }
         }
     }
@@ -130,12 +127,12 @@ impl Notifier {
     }
 }
 
-/// Logs `notify: SCRIPT ARGS` and then `what`: one logging call for every
-/// outcome of a script.
-fn say(level: Level, call: &Call, what: fmt::Arguments<'_>) {
+/// Logs `notify: `, `before`, `SCRIPT ARGS` and then `what`: one logging
+/// call for every outcome of a script.
+fn say(level: Level, before: &str, call: &Call, what: fmt::Arguments<'_>) {
     log!(
         level,
-        "notify: {} {}{what}",
+        "notify: {before}{} {}{what}",
         call.script,
         call.args.join(" ")
     );
