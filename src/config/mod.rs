@@ -350,3 +350,33 @@ pub type At<T> = Option<(T, usize)>;
 pub fn is_link_local(address: IpAddr) -> bool {
     matches!(address, IpAddr::V6(a) if a.segments()[0] & 0xffc0 == 0xfe80)
 }
+
+/// Whether `c` is whitespace as `char::is_whitespace` says (Unicode's
+/// White_Space), written out: std's version and its table were in the
+/// image for the config's words and the status tables alone (size).
+pub fn is_space(c: char) -> bool {
+    matches!(
+        c,
+        '\t'..='\r'
+            | ' '
+            | '\u{85}'
+            | '\u{a0}'
+            | '\u{1680}'
+            | '\u{2000}'..='\u{200a}'
+            | '\u{2028}'
+            | '\u{2029}'
+            | '\u{202f}'
+            | '\u{205f}'
+            | '\u{3000}'
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn is_space_is_char_is_whitespace() {
+        for c in (0..=u32::from(char::MAX)).filter_map(char::from_u32) {
+            assert_eq!(super::is_space(c), c.is_whitespace(), "{:?}", c);
+        }
+    }
+}

@@ -3,7 +3,7 @@
 
 use core::mem::take;
 
-use super::{ConfigError, Errors};
+use super::{is_space, ConfigError, Errors};
 
 /// One `key value...` line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,7 +44,7 @@ impl Directive {
         let mut words = Vec::new();
         // Pushed one by one: `extend` compiled to more code (size).
         for arg in &self.args {
-            for word in arg.split_whitespace() {
+            for word in arg.split(is_space).filter(|word| !word.is_empty()) {
                 words.push(word.to_string());
             }
         }
@@ -155,7 +155,7 @@ fn split_words(raw: &str, quoting: bool) -> Result<Vec<String>, String> {
     let mut word: Option<String> = None;
     let mut chars = raw.chars();
     while let Some(c) = chars.next() {
-        if c.is_whitespace() {
+        if is_space(c) {
             // Not `words.extend(word.take())`: its code was larger (size).
             if let Some(word) = word.take() {
                 words.push(word);
@@ -205,7 +205,7 @@ fn split_words(raw: &str, quoting: bool) -> Result<Vec<String>, String> {
 fn expected(raw: &str) -> String {
     format!(
         "expected: config TYPE NAME, option KEY VALUE or list KEY VALUE, not '{}'",
-        raw.trim()
+        raw.trim_matches(is_space)
     )
 }
 

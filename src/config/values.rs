@@ -5,7 +5,7 @@ use core::net::IpAddr;
 
 use crate::proto::wire::{Version, MAX_ADVER_INT_CS};
 
-use super::{Vip, MAX_INSTANCE_NAME};
+use super::{is_space, Vip, MAX_INSTANCE_NAME};
 
 /// Linux IFNAMSIZ less the terminating NUL.
 const MAX_INTERFACE_NAME: usize = 15;
@@ -22,7 +22,7 @@ pub(super) fn valid_name(name: &str) -> bool {
 pub(super) fn parse_interface(value: &str) -> Result<String, String> {
     if value.is_empty()
         || value.len() > MAX_INTERFACE_NAME
-        || value.contains(|c: char| c == '/' || c == ':' || c.is_whitespace())
+        || value.contains(|c: char| c == '/' || c == ':' || is_space(c))
         || value == "."
         || value == ".."
     {
