@@ -371,12 +371,38 @@ pub fn is_space(c: char) -> bool {
     )
 }
 
+/// `str::trim_end` with [`is_space`], by a forward scan: the backward one
+/// was more code (size).
+pub fn trim_end(text: &str) -> &str {
+    let mut end = 0;
+    for (i, c) in text.char_indices() {
+        if !is_space(c) {
+            end = i + c.len_utf8();
+        }
+    }
+    &text[..end]
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn is_space_is_char_is_whitespace() {
         for c in (0..=u32::from(char::MAX)).filter_map(char::from_u32) {
             assert_eq!(super::is_space(c), c.is_whitespace(), "{:?}", c);
+        }
+    }
+
+    #[test]
+    fn trim_end_is_str_trim_end() {
+        for text in [
+            "",
+            " ",
+            "a",
+            " a b \t\u{a0}",
+            "\u{3000}é\u{2028}",
+            "x\u{85}y  ",
+        ] {
+            assert_eq!(super::trim_end(text), text.trim_end(), "{text:?}");
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use core::mem::take;
 
-use super::{is_space, ConfigError, Errors};
+use super::{is_space, trim_end, ConfigError, Errors};
 
 /// One `key value...` line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -205,7 +205,7 @@ fn split_words(raw: &str, quoting: bool) -> Result<Vec<String>, String> {
 fn expected(raw: &str) -> String {
     format!(
         "expected: config TYPE NAME, option KEY VALUE or list KEY VALUE, not '{}'",
-        raw.trim_matches(is_space)
+        trim_end(raw.trim_start_matches(is_space))
     )
 }
 

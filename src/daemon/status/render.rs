@@ -11,7 +11,7 @@ use core::time::Duration;
 use super::{FifoStatus, GroupStatus, InstanceStatus, LinkStatus, ScriptStatus, Snapshot};
 #[cfg(feature = "sync")]
 use super::{SyncFileStatus, SyncStatus};
-use crate::config::is_space;
+use crate::config::trim_end;
 use crate::proto::fsm::{AdvertDrop, Health};
 use crate::proto::track::ScriptState;
 use crate::proto::wire::RxError;
@@ -425,7 +425,7 @@ fn write_table(out: &mut String, rows: &[Vec<String>]) {
         for (cell, width) in row.iter().zip(&widths) {
             let _ = write!(line, "{cell:<width$}  ");
         }
-        out.push_str(line.trim_end_matches(is_space));
+        out.push_str(trim_end(&line));
         out.push('\n');
     }
 }
