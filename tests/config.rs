@@ -4,8 +4,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use tinyvrrp::config::{
-    parse, vmac_name, Config, ConfigError, GroupConfig, InstanceConfig, ScriptConfig, SyncConfig,
-    Tracker, Trackers, Vip,
+    parse, vmac_name, Config, ConfigError, GroupConfig, InstanceConfig, ScriptConfig, Tracker,
+    Trackers, Vip,
 };
 use tinyvrrp::proto::wire::{Checksum, Family, V2Auth, Version};
 
@@ -72,10 +72,14 @@ fn without_lines(config: &Config) -> Config {
             })
             .collect(),
         notify_fifo: config.notify_fifo.clone(),
+        // Without file sync there are none (and `SyncConfig` has no fields).
+        #[cfg(not(feature = "sync"))]
+        syncs: config.syncs.clone(),
+        #[cfg(feature = "sync")]
         syncs: config
             .syncs
             .iter()
-            .map(|s| SyncConfig {
+            .map(|s| tinyvrrp::config::SyncConfig {
                 line: 0,
                 instance_line: 0,
                 files: s.files.iter().map(|(f, _)| (f.clone(), 0)).collect(),

@@ -208,6 +208,7 @@ pub struct GroupConfig {
 
 /// One `sync NAME` block: files the master of `instance` sends to the
 /// other routers (see `proto::sync`).
+#[cfg(feature = "sync")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyncConfig {
     pub name: String,
@@ -229,6 +230,12 @@ pub struct SyncConfig {
     /// replaced, as written.
     pub after_update: Option<Vec<String>>,
 }
+
+/// Without file sync a config has no sync blocks: a type without values,
+/// so that the lists of them compile to no code (size).
+#[cfg(not(feature = "sync"))]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SyncConfig {}
 
 impl InstanceConfig {
     /// The family of the VIPs, and so of the virtual router. (Asked in
