@@ -37,6 +37,9 @@ fn optional<'a, T>(value: Option<T>, some: impl FnOnce(T) -> Value<'a>) -> Value
 }
 
 impl InstanceStatus<'_> {
+    // Not inlined: in `render`'s loop, LLVM kept each key's address
+    // on the stack (size).
+    #[inline(never)]
     fn write(&self, w: &mut Writer) {
         w.field("name", Value::Text(self.name));
         w.field("interface", Value::Text(self.interface));
@@ -76,6 +79,9 @@ impl InstanceStatus<'_> {
 }
 
 impl LinkStatus<'_> {
+    // Not inlined: in `render`'s loop, LLVM kept each key's address
+    // on the stack (size).
+    #[inline(never)]
     fn write(&self, w: &mut Writer) {
         w.field("name", Value::Text(self.name));
         w.field("family", Value::Text(self.family.name()));
