@@ -192,7 +192,9 @@ fn load(path: &str) -> Option<config::Config> {
     match config::parse(path, &text) {
         Ok(config) => Some(config),
         Err(errors) => {
-            for error in errors {
+            // By reference: a consuming loop brought `vec::IntoIter`'s
+            // code (size).
+            for error in &errors {
                 errln!("{error}");
             }
             None
@@ -271,7 +273,7 @@ fn run(args: &RunArgs) -> u8 {
     let mut daemon = match started {
         Ok(daemon) => daemon,
         Err(daemon::StartError::Config(errors)) => {
-            for error in errors {
+            for error in &errors {
                 errln!("{error}");
             }
             return EXIT_CONFIG;
