@@ -94,11 +94,11 @@ pub(super) fn finish_groups(
                 continue;
             };
             if instance.priority == PRIORITY_OWNER {
-                let whose = format!(
+                let whose = format_args!(
                     "of group '{}' reaches instance '{member}' (priority 255)",
                     group.name
                 );
-                check_owner(&group.trackers, &whose, errors);
+                check_owner(&group.trackers, whose, errors);
             }
             append(&mut instance.trackers, &group.trackers);
         }
@@ -110,7 +110,7 @@ pub(super) fn finish_groups(
 /// `to`'s trackers, then `from`'s, kind by kind.
 fn append(to: &mut Trackers, from: &Trackers) {
     let own = core::mem::take(to);
-    for target in Target::ALL {
+    for &target in &Target::ALL {
         for list in [&own, from] {
             for tracker in list {
                 if tracker.target == target {

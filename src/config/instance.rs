@@ -159,8 +159,8 @@ fn finish(block: &Block, scripts: &Scripts, errors: &mut Errors<'_>) -> Option<I
     let priority = settings.number_or("priority", DEFAULT_PRIORITY.into()) as u8;
     let trackers = trackers(settings, scripts, errors);
     if priority == PRIORITY_OWNER {
-        let whose = format!("on instance '{name}' (priority 255)");
-        check_owner(&trackers, &whose, errors);
+        let whose = format_args!("on instance '{name}' (priority 255)");
+        check_owner(&trackers, whose, errors);
     }
     if *had_errors {
         return None;

@@ -129,7 +129,7 @@ fn write_states(f: &mut fmt::Formatter<'_>, states: &StateScripts) -> fmt::Resul
         ("notify-fault", &states.fault),
         ("notify-stop", &states.stop),
     ];
-    for (key, argv) in keys {
+    for &(key, argv) in &keys {
         if let Some(argv) = argv {
             write!(f, ", {key} {}", argv.join(" "))?;
         }

@@ -4,6 +4,8 @@
 //! `notify-stop`). Each takes several words, which UCI gives as one quoted
 //! value.
 
+use core::fmt;
+
 use super::script::Scripts;
 use super::settings::{Settings, Syntax, Value};
 use super::{Errors, StateScripts, Target, Tracker, Trackers};
@@ -43,7 +45,7 @@ pub(super) fn trackers(
     errors: &mut Errors<'_>,
 ) -> Trackers {
     let mut trackers = Trackers::new();
-    for target in Target::ALL {
+    for &target in &Target::ALL {
         for &(_, ref value, line) in settings.iter() {
             let Value::Tracker(of, name, weight) = value else {
                 continue;
@@ -90,7 +92,7 @@ pub(super) fn state_scripts(settings: &Settings) -> StateScripts {
 /// so a weighted tracker reaching one is an error at the tracker's line;
 /// `whose` says how it reaches the instance. (keepalived drops such
 /// trackers with a warning.) Unweighted ones may still put it in FAULT.
-pub(super) fn check_owner(trackers: &Trackers, whose: &str, errors: &mut Errors<'_>) {
+pub(super) fn check_owner(trackers: &Trackers, whose: fmt::Arguments<'_>, errors: &mut Errors<'_>) {
     for t in trackers.iter().filter(|t| t.weight != 0) {
         errors.fmt(
             t.line,
