@@ -34,8 +34,10 @@ pub(super) fn parse_interface(value: &str) -> Result<String, String> {
 /// A whole number in `min..=max`: a key's value or a tracker's `weight`.
 pub(super) fn parse_number(what: &str, value: &str, min: i32, max: i32) -> Result<i32, String> {
     // What `parse::<i32>` accepts: `-` or `+`, not both, then digits.
-    let n = match value.strip_prefix('-') {
-        Some(digits) if !digits.starts_with('+') => decimal(digits).map(|n| -i64::from(n)),
+    // (Here and below, one-byte `&str` patterns rather than `char`s: they
+    // compile to a byte compare, a `char` pattern to more code. Size.)
+    let n = match value.strip_prefix("-") {
+        Some(digits) if !digits.starts_with("+") => decimal(digits).map(|n| -i64::from(n)),
         Some(_) => None,
         None => decimal(value).map(i64::from),
     };
@@ -48,7 +50,7 @@ pub(super) fn parse_number(what: &str, value: &str, min: i32, max: i32) -> Resul
 /// A decimal number as `parse::<u32>` reads it: an optional `+`, then
 /// digits. Written out once, as each `parse` inlines a loop of its own.
 fn decimal(text: &str) -> Option<u32> {
-    let digits = text.strip_prefix('+').unwrap_or(text);
+    let digits = text.strip_prefix("+").unwrap_or(text);
     if digits.is_empty() {
         return None;
     }
@@ -65,7 +67,7 @@ fn decimal(text: &str) -> Option<u32> {
 pub(super) fn parse_duration_ms(key: &str, value: &str) -> Result<u32, String> {
     let (digits, scale) = if let Some(ms) = value.strip_suffix("ms") {
         (ms, 1)
-    } else if let Some(s) = value.strip_suffix('s') {
+    } else if let Some(s) = value.strip_suffix("s") {
         (s, 1000)
     } else {
         return Err(format!("{key} needs a unit, ms or s: '{value}'"));
@@ -146,7 +148,7 @@ pub(super) fn parse_vip(value: &str) -> Result<Vip, String> {
 /// A file the daemon opens (`track-file`, `notify-fifo`): absolute,
 /// so the meaning does not depend on where the daemon was started.
 pub(super) fn parse_path(key: &str, value: &str) -> Result<String, String> {
-    if value.starts_with('/') {
+    if value.starts_with("/") {
         Ok(value.to_string())
     } else {
         Err(format!("{key} needs an absolute path, not '{value}'"))
