@@ -126,7 +126,8 @@ pub enum Stop {
     Error(String),
 }
 
-/// A subcommand: its help, the options that take a value and the switches.
+/// A subcommand: its help, the options that take a value and the switches
+/// (in the order `parse_command` takes them from).
 struct Spec {
     name: &'static str,
     help: Help,
@@ -271,42 +272,35 @@ fn parse_command<'a>(
     if version {
         return Ok(Command::Version);
     }
-    let value = |option: &str| {
-        let at = spec.options.iter().position(|&o| o == option);
-        at.and_then(|at| values[at])
-    };
-    let switch = |name: &str| {
-        spec.switches
-            .iter()
-            .zip(switches)
-            .any(|(&s, on)| on && s == name)
-    };
-    let config = value("--config").unwrap_or(DEFAULT_CONFIG);
-    let socket = value("--socket").unwrap_or(DEFAULT_SOCKET);
+    // Each given value and switch by its place in the spec's lists (a
+    // search by name here was larger code).
     Ok(match spec.name {
         "run" => {
-            let log_level = match value("--log-level") {
+            // `--log-level`, the second of run's options.
+            let log_level = match values[1] {
                 None => LevelFilter::Info,
                 Some(level) => level
                     .parse()
                     .map_err(|e| invalid("--log-level", level, &format!("{e}")))?,
             };
             Command::Run(RunArgs {
-                config,
+                config: values[0].unwrap_or(DEFAULT_CONFIG),
                 log_level,
-                notify_all: value("--notify-all"),
-                socket,
-                pidfile: value("--pidfile"),
-                syslog: switch("--syslog"),
-                realtime: switch("--realtime"),
+                notify_all: values[2],
+                socket: values[3].unwrap_or(DEFAULT_SOCKET),
+                pidfile: values[4],
+                syslog: switches[0],
+                realtime: switches[1],
             })
         }
-        "check" => Command::Check(config),
+        "check" => Command::Check(values[0].unwrap_or(DEFAULT_CONFIG)),
         "status" => Command::Status {
-            json: switch("--json"),
-            socket,
+            json: switches[0],
+            socket: values[0].unwrap_or(DEFAULT_SOCKET),
         },
-        _ => Command::Reload { socket },
+        _ => Command::Reload {
+            socket: values[0].unwrap_or(DEFAULT_SOCKET),
+        },
     })
 }
 
