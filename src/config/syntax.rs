@@ -86,8 +86,10 @@ pub fn tokenize_uci(file: &str, text: &str) -> Result<Vec<Directive>, Vec<Config
     };
     // The anonymous sections so far of each type, which name the next.
     let mut anonymous = [0; UCI_SECTIONS.len()];
-    for (index, raw) in text.lines().enumerate() {
-        let line = index + 1;
+    // Lines counted by hand: `enumerate` was more code (size).
+    let mut line = 0;
+    for raw in text.lines() {
+        line += 1;
         let read = split_words(raw, true)
             .and_then(|words| uci_directive(raw, words, line, &mut anonymous));
         match read {
