@@ -35,6 +35,7 @@ pub struct Snapshot<'a> {
 }
 
 /// A `sync` block: its role and the datagrams it dropped, by reason.
+#[cfg(feature = "sync")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyncStatus<'a> {
     pub name: &'a str,
@@ -46,6 +47,7 @@ pub struct SyncStatus<'a> {
 }
 
 /// A synced file.
+#[cfg(feature = "sync")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyncFileStatus<'a> {
     pub sync: &'a str,
@@ -59,6 +61,15 @@ pub struct SyncFileStatus<'a> {
     pub bytes_received: u64,
     pub errors: u64,
 }
+
+/// Without file sync there are no sync records: types without values, so
+/// that their (empty) lists compile to no code (size).
+#[cfg(not(feature = "sync"))]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncStatus<'a>(core::convert::Infallible, core::marker::PhantomData<&'a ()>);
+#[cfg(not(feature = "sync"))]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncFileStatus<'a>(core::convert::Infallible, core::marker::PhantomData<&'a ()>);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupStatus<'a> {

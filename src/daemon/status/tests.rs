@@ -72,6 +72,12 @@ fn snapshot<'a>(
             path: "/run/vrrp.fifo",
             lines_lost: 0,
         }),
+        // Without file sync there are no sync records to show.
+        #[cfg(not(feature = "sync"))]
+        syncs: Vec::new(),
+        #[cfg(not(feature = "sync"))]
+        sync_files: Vec::new(),
+        #[cfg(feature = "sync")]
         syncs: vec![SyncStatus {
             name: "leases",
             instance: "lan",
@@ -79,6 +85,7 @@ fn snapshot<'a>(
             role: "source",
             drops: vec![("unauthenticated", 2), ("replayed", 1)],
         }],
+        #[cfg(feature = "sync")]
         sync_files: vec![SyncFileStatus {
             sync: "leases",
             path: "/tmp/dhcp.leases",
@@ -145,10 +152,11 @@ fn absent_values_are_null_in_json_and_none_in_text() {
     (instance.group, instance.master, instance.next_event) = (None, None, None);
     snapshot.groups[0].state = None;
     snapshot.fifo = None;
-    (
-        snapshot.sync_files[0].digest,
-        snapshot.sync_files[0].last_sync,
-    ) = (None, None);
+    #[cfg(feature = "sync")]
+    {
+        snapshot.sync_files[0].digest = None;
+        snapshot.sync_files[0].last_sync = None;
+    }
     let json = snapshot.json();
     for part in [
         r#""state":"INIT""#,
