@@ -117,8 +117,9 @@ fn is_broadcast(address: IpAddr) -> bool {
 }
 
 pub(super) fn parse_vip(value: &str) -> Result<Vip, String> {
-    let (address, prefix) = match value.split_once('/') {
-        Some((address, prefix)) => (address, Some(prefix)),
+    // The `/` found byte by byte: `split_once` was more code (size).
+    let (address, prefix) = match value.bytes().position(|b| b == b'/') {
+        Some(at) => (&value[..at], Some(&value[at + 1..])),
         None => (value, None),
     };
     let address: IpAddr = address
