@@ -36,7 +36,7 @@ pub(super) enum Syntax {
     /// A command and its arguments.
     Command,
     /// An absolute path (see [`parse_path`]).
-    #[cfg_attr(not(feature = "sync"), allow(dead_code))]
+    #[cfg(feature = "sync")]
     Path,
     // The keys below may be given again, each time with another value.
     /// `vip ADDRESS[/PREFIX]`, once per address.
@@ -46,7 +46,7 @@ pub(super) enum Syntax {
     /// `member INSTANCE`.
     Member,
     /// `file PATH` of a sync block.
-    #[cfg_attr(not(feature = "sync"), allow(dead_code))]
+    #[cfg(feature = "sync")]
     File,
     /// `KEY TARGET [weight N]`: the TARGET's name in the syntax, and the
     /// largest weight.
@@ -102,10 +102,12 @@ impl Settings {
         block: (&str, &str),
     ) -> Result<(), String> {
         let (value, written) = parse(key, syntax, directive)?;
-        let list = matches!(
-            syntax,
-            Syntax::Vip | Syntax::Peer | Syntax::Member | Syntax::File | Syntax::Track(..)
-        );
+        let list = match syntax {
+            Syntax::Vip | Syntax::Peer | Syntax::Member | Syntax::Track(..) => true,
+            #[cfg(feature = "sync")]
+            Syntax::File => true,
+            _ => false,
+        };
         let earlier = self
             .0
             .iter()
@@ -216,6 +218,7 @@ fn parse<'a>(
         )),
         Syntax::Text | Syntax::Member | Syntax::Secret(_) => Ok(Value::Text(value.to_string())),
         Syntax::Interface => parse_interface(value).map(Value::Text),
+        #[cfg(feature = "sync")]
         Syntax::Path | Syntax::File => parse_path(key, value).map(Value::Text),
         Syntax::Unicast | Syntax::Peer => parse_unicast(value).map(Value::Address),
         Syntax::Vip => parse_vip(value).map(Value::Vip),
