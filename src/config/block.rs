@@ -40,10 +40,11 @@ impl Kind {
 }
 
 /// A block while its directives are read.
-pub(super) struct Block<'a> {
+pub(super) struct Block {
     pub(super) kind: Kind,
-    /// As written in the directive that opens the block.
-    pub(super) name: &'a str,
+    /// As written in the directive that opens the block (owned: directives
+    /// are read one at a time).
+    pub(super) name: String,
     pub(super) line: usize,
     pub(super) settings: Settings,
     /// A line of this block (or its header) was rejected: a key it names
@@ -51,7 +52,7 @@ pub(super) struct Block<'a> {
     pub(super) had_errors: bool,
 }
 
-impl Block<'_> {
+impl Block {
     pub(super) fn apply(&mut self, directive: &Directive, errors: &mut Errors<'_>) {
         let key = directive.key.as_str();
         let tables = self.kind.keys();
@@ -60,7 +61,7 @@ impl Block<'_> {
             .find_map(|table| table.iter().find(|(k, _)| *k == key));
         let result = match (found, self.kind) {
             (Some(&(key, syntax)), kind) => {
-                let block = (kind.name(), self.name);
+                let block = (kind.name(), self.name.as_str());
                 self.settings.read(key, syntax, directive, block)
             }
             // Without file sync a sync block is one error (its first line).
@@ -83,9 +84,6 @@ impl Block<'_> {
 }
 
 /// The blocks of one kind, in the order read.
-pub(super) fn of_kind<'a>(
-    blocks: &'a [Block<'a>],
-    kind: Kind,
-) -> impl Iterator<Item = &'a Block<'a>> {
+pub(super) fn of_kind(blocks: &[Block], kind: Kind) -> impl Iterator<Item = &Block> {
     blocks.iter().filter(move |block| block.kind == kind)
 }

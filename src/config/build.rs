@@ -24,7 +24,12 @@ enum Section {
 }
 
 /// Turns directives into a validated config.
-pub fn build(file: &str, directives: &[Directive]) -> Result<Config, Vec<ConfigError>> {
+/// The directives come one by one (`dyn`: one copy of this long function
+/// for both syntaxes).
+pub fn build(
+    file: &str,
+    directives: &mut dyn Iterator<Item = Directive>,
+) -> Result<Config, Vec<ConfigError>> {
     let mut errors = Errors {
         file,
         list: Vec::new(),
@@ -33,6 +38,7 @@ pub fn build(file: &str, directives: &[Directive]) -> Result<Config, Vec<ConfigE
     let mut notify_fifo = None;
     let mut section = Section::Top;
     for directive in directives {
+        let directive = &directive;
         let line = directive.line;
         let key = directive.key.as_str();
         let kind = Kind::ALL.into_iter().find(|kind| kind.name() == key);
@@ -52,7 +58,7 @@ pub fn build(file: &str, directives: &[Directive]) -> Result<Config, Vec<ConfigE
             let (name, had_errors) = block_name(key, directive, &mut errors);
             blocks.push(Block {
                 kind,
-                name,
+                name: name.to_string(),
                 line,
                 settings: Settings::default(),
                 had_errors,

@@ -89,7 +89,7 @@ pub(super) fn finish_groups(
                 );
                 continue;
             }
-            placed.push((member, block.name, line));
+            placed.push((member, &block.name, line));
             let Some(instance) = instances.iter_mut().find(|i| i.name == member) else {
                 continue;
             };

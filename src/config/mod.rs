@@ -35,7 +35,7 @@ mod track;
 mod values;
 
 pub use build::build;
-pub use syntax::{tokenize, tokenize_uci, Directive};
+pub use syntax::{tokenize, tokenize_uci, Directive, Tokens};
 
 use core::fmt;
 use core::net::IpAddr;
@@ -309,11 +309,10 @@ impl Config {
 
 /// Parses either syntax. All errors are reported, in line order.
 pub fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> {
-    let tiny = tokenize(text);
-    if is_uci(&tiny) {
-        build(file, &tokenize_uci(file, text)?)
+    if is_uci(tokenize(text).next()) {
+        build(file, &mut tokenize_uci(file, text)?.into_iter())
     } else {
-        build(file, &tiny)
+        build(file, &mut tokenize(text))
     }
 }
 

@@ -59,13 +59,13 @@ fn finish(block: &Block, errors: &mut Errors<'_>) -> Option<ScriptConfig> {
 /// `track-script` naming a script block with errors is not blamed too.
 pub(super) struct Scripts<'a> {
     pub(super) built: Vec<ScriptConfig>,
-    blocks: &'a [Block<'a>],
+    blocks: &'a [Block],
 }
 
 impl<'a> Scripts<'a> {
     /// Validates every script block; a name given twice is an error at the
     /// second.
-    pub(super) fn finish(blocks: &'a [Block<'a>], errors: &mut Errors<'_>) -> Scripts<'a> {
+    pub(super) fn finish(blocks: &'a [Block], errors: &mut Errors<'_>) -> Scripts<'a> {
         let mut built: Vec<ScriptConfig> = Vec::new();
         for block in of_kind(blocks, Kind::Script) {
             let Some(script) = finish(block, errors) else {
