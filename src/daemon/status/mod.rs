@@ -3,6 +3,7 @@
 //! (the status socket, and SIGUSR1 logs them) and JSON (see README,
 //! "Status").
 
+mod fields;
 pub mod render;
 
 use core::net::IpAddr;
