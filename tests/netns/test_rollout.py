@@ -184,6 +184,25 @@ def test_disjoint_lists_on_one_vrid_make_two_masters_and_each_says_so_once(vmac)
             assert lines(node, SHARED_LINE) == []
 
 
+def mixed_pair(lab, master: str, first: str):
+    """tinyvrrp and keepalived with the lab's first VIP, `master` on r1 at
+    priority 150 and the other on r2 at 100, settled and the VIP
+    reachable. Returns ours, theirs, and each with its reload in the
+    rollout's order, `first` first."""
+    vips = [f"{lab.vip()}/24"]
+    kinds = {"tinyvrrp": lab.tinyvrrp, "keepalived": lab.keepalived}
+    routers = {master: (1, 150), ("keepalived" if master == "tinyvrrp" else "tinyvrrp"): (2, 100)}
+    nodes = {kind: kinds[kind](router, priority=priority, advert_ms=ADVERT_MS, vips=vips)
+             for kind, (router, priority) in sorted(routers.items(), key=lambda r: r[1])}
+    assert lab.wait_holder(1, 10.0, routers=[1, 2]), explain(lab)
+    assert wait_until(lambda: lab.ping(), 3.0), "the client cannot reach the VIP"
+    ours, theirs = nodes["tinyvrrp"], nodes["keepalived"]
+    order = [(ours, reload_tinyvrrp), (theirs, reload_keepalived)]
+    if first == "keepalived":
+        order.reverse()
+    return ours, theirs, order
+
+
 @pytest.mark.parametrize("first", ["tinyvrrp", "keepalived"])
 def test_keepalived_as_backup_drops_a_differing_list_and_becomes_a_second_master(first):
     """What README "Changing the VIPs of a running cluster" reports:
@@ -193,13 +212,7 @@ def test_keepalived_as_backup_drops_a_differing_list_and_becomes_a_second_master
     address) as a lower master's and stays master."""
     with Lab(routers=2) as lab:
         listed = lambda ns: [f"{lab.vip(n)}/24" for n in ns]
-        ours = lab.tinyvrrp(1, priority=150, advert_ms=ADVERT_MS, vips=listed([0]))
-        theirs = lab.keepalived(2, priority=100, advert_ms=ADVERT_MS, vips=listed([0]))
-        assert lab.wait_holder(1, 10.0, routers=[1, 2]), explain(lab)
-        assert wait_until(lambda: lab.ping(), 3.0), "the client cannot reach the VIP"
-        order = [(ours, reload_tinyvrrp), (theirs, reload_keepalived)]
-        if first == "keepalived":
-            order.reverse()
+        ours, theirs, order = mixed_pair(lab, "tinyvrrp", first)
         samples: list[dict] = []
         vips = [lab.vip(0), lab.vip(1)]
         with lab.capture() as capture:
@@ -241,13 +254,7 @@ def test_tinyvrrp_as_backup_follows_a_keepalived_master_through_the_change(first
     list, so tinyvrrp stays its backup in either order."""
     with Lab(routers=2) as lab:
         listed = lambda ns: [f"{lab.vip(n)}/24" for n in ns]
-        theirs = lab.keepalived(1, priority=150, advert_ms=ADVERT_MS, vips=listed([0]))
-        ours = lab.tinyvrrp(2, priority=100, advert_ms=ADVERT_MS, vips=listed([0]))
-        assert lab.wait_holder(1, 10.0, routers=[1, 2]), explain(lab)
-        assert wait_until(lambda: lab.ping(), 3.0), "the client cannot reach the VIP"
-        order = [(ours, reload_tinyvrrp), (theirs, reload_keepalived)]
-        if first == "keepalived":
-            order.reverse()
+        ours, theirs, order = mixed_pair(lab, "keepalived", first)
         samples: list[dict] = []
         vips = [lab.vip(0), lab.vip(1)]
         with lab.capture() as capture:
